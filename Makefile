@@ -1,0 +1,61 @@
+# The NPQ assistant. `make run` and `make test` do all set-up themselves; `make help` lists the rest.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+APP_ENV    := .venv
+ENGINE_ENV := .venv-engine
+PY         := $(APP_ENV)/bin/python
+RASA       := $(ENGINE_ENV)/bin/rasa
+APP_READY    := $(APP_ENV)/.installed
+ENGINE_READY := $(ENGINE_ENV)/.installed
+# Every Rasa CLI call reads our folders, not Rasa's defaults.
+RASA_DATA  := --data nlu_data --config config.yml --domain domain.yml
+
+# Settings from .env (see .env.example), when there is one.
+ifneq (,$(wildcard .env))
+include .env
+export
+endif
+
+.PHONY: help run test setup env db model validate import lock-app lock-engine clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+run: setup  ## set everything up, then start Rasa, the action server and the bot (terminal chat without TELEGRAM_BOT_TOKEN)
+	@$(PY) -m tools.stack
+
+test: setup  ## set everything up, then run every test
+	@$(PY) -m pytest
+
+setup: env db model  ## environments, database and model, each only when out of date
+
+env: $(APP_READY) $(ENGINE_READY)  ## the app and engine environments
+
+$(APP_READY): requirements/app.txt scripts/make-env scripts/find-python310
+	@scripts/make-env $(APP_ENV) requirements/app.txt
+
+$(ENGINE_READY): requirements/engine.txt scripts/make-env scripts/find-python310
+	@scripts/make-env $(ENGINE_ENV) requirements/engine.txt
+
+db: $(APP_READY)  ## migrate the database, and seed it from data/catalogue when it is empty
+	@$(PY) -m npq migrate
+	@$(PY) -m npq seed
+
+model: env  ## train the model when config, domain or nlu_data changed (reuse it otherwise)
+	@$(PY) -m tools.model ensure
+
+validate: $(ENGINE_READY)  ## check the training data, domain and config with Rasa
+	@$(RASA) data validate $(RASA_DATA) --fail-on-warnings
+
+import: $(APP_READY)  ## validate and import the staff-edited files in data/catalogue (all or nothing)
+	@$(PY) -m npq import data/catalogue
+
+lock-app:  ## re-resolve the app environment's pins from pyproject.toml
+	@scripts/lock app
+
+lock-engine:  ## re-resolve the engine environment's pins (rasa==3.6.21)
+	@scripts/lock engine
+
+clean:  ## remove environments, models and local state (var/)
+	rm -rf $(APP_ENV) $(ENGINE_ENV) models var .pytest_cache

@@ -1,0 +1,66 @@
+"""Shared plumbing for actions: database sessions off the event loop, and uttering answers."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Callable
+from functools import cache
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session, sessionmaker
+
+from npq.answers import Answer, Button
+from npq.db import make_engine, make_session_factory, session_scope
+from npq.settings import Settings
+
+T = TypeVar("T")
+LONDON = ZoneInfo("Europe/London")
+_override: sessionmaker[Session] | None = None
+
+
+@cache
+def _default_factory() -> sessionmaker[Session]:
+    return make_session_factory(make_engine(Settings.from_env().database_url))
+
+
+def use_session_factory(factory: sessionmaker[Session] | None) -> None:
+    """Point every action at another database (tests); None restores DATABASE_URL."""
+    global _override
+    _override = factory
+
+
+async def in_session(work: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run `work(session, **kwargs)` in a worker thread with its own session (one per call)."""
+    factory = _override or _default_factory()
+
+    def run() -> T:
+        with session_scope(factory) as session:
+            return work(session, **kwargs)
+
+    return await asyncio.to_thread(run)
+
+
+def today() -> dt.date:
+    return dt.datetime.now(LONDON).date()
+
+
+def payload(button: Button) -> str:
+    """A Rasa button payload: the intent with its entities, as Rasa's `/intent{...}` syntax."""
+    return f"/{button.intent}{json.dumps(button.entities) if button.entities else ''}"
+
+
+def utter(dispatcher: CollectingDispatcher, answer: Answer) -> None:
+    dispatcher.utter_message(
+        text=answer.text,
+        buttons=[{"title": b.title, "payload": payload(b)} for b in answer.buttons],
+    )
+
+
+def latest_entity(tracker: Tracker, name: str) -> str | None:
+    value = next(tracker.get_latest_entity_values(name), None)
+    return str(value) if value not in (None, "") else None

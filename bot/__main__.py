@@ -1,0 +1,48 @@
+"""Run the front end.
+
+    python -m bot              serve Telegram (needs TELEGRAM_BOT_TOKEN; long polling)
+    python -m bot --terminal   chat with the assistant in this terminal (no token needed)
+
+Both need the Rasa server at RASA_URL (make run starts everything).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.app import build_application
+from bot.terminal import chat
+from npq.settings import Settings
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+    # At INFO httpx logs every request URL, and Telegram's URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--terminal", action="store_true", help="chat in this terminal")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if args.terminal:
+        configure_logging("WARNING")
+        return asyncio.run(chat(settings))
+    configure_logging(settings.log_level)
+    if not settings.telegram_bot_token:
+        print("TELEGRAM_BOT_TOKEN is not set: get one from @BotFather, or use --terminal.",
+              file=sys.stderr)
+        return 2
+    build_application(settings).run_polling(allowed_updates=["message", "edited_message",
+                                                             "callback_query", "channel_post"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

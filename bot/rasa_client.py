@@ -1,0 +1,77 @@
+"""Talk to the Rasa server's REST channel over HTTP (our code never imports `rasa`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+WEBHOOK = "/webhooks/rest/webhook"
+
+
+class RasaUnavailable(Exception):
+    """Rasa (or the action server behind it) did not answer in time or answered with an error."""
+
+
+@dataclass(frozen=True)
+class RasaButton:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class RasaReply:
+    text: str | None
+    buttons: tuple[RasaButton, ...] = ()
+    image: str | None = None
+
+
+def is_command(text: str) -> bool:
+    """Rasa reads a leading '/' as a forced intent, so such text must never reach it as typed."""
+    return text.lstrip().startswith("/")
+
+
+def parse_replies(body: Any) -> list[RasaReply]:
+    if not isinstance(body, list):
+        raise RasaUnavailable(f"unexpected reply from Rasa: {type(body).__name__}")
+    replies = []
+    for item in body:
+        if not isinstance(item, dict):
+            continue
+        buttons = tuple(
+            RasaButton(str(b.get("title", "")), str(b.get("payload", "")))
+            for b in item.get("buttons") or [] if isinstance(b, dict) and b.get("payload")
+        )
+        if item.get("text") or buttons or item.get("image"):
+            replies.append(RasaReply(item.get("text"), buttons, item.get("image")))
+    return replies
+
+
+class RasaClient:
+    """One shared HTTP client per process; `aclose()` it on shutdown."""
+
+    def __init__(self, base_url: str, *, timeout: float = 30.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+
+    async def send_text(self, sender: str, text: str) -> list[RasaReply]:
+        """Forward what a user typed. Refuses text Rasa would read as a forced intent."""
+        if is_command(text):
+            raise ValueError("user text starting with '/' must be handled as a command")
+        return await self._post(sender, text)
+
+    async def send_payload(self, sender: str, payload: str) -> list[RasaReply]:
+        """Send a payload we built ourselves or that Rasa gave us on a button."""
+        return await self._post(sender, payload)
+
+    async def _post(self, sender: str, message: str) -> list[RasaReply]:
+        try:
+            response = await self._http.post(WEBHOOK, json={"sender": sender, "message": message})
+            response.raise_for_status()
+            return parse_replies(response.json())
+        except (httpx.HTTPError, ValueError) as error:
+            raise RasaUnavailable(f"{type(error).__name__}: {error}") from error
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

@@ -1,0 +1,86 @@
+"""Staff and set-up commands for the programme database.
+
+    python -m npq migrate              bring the database schema up to date (Alembic)
+    python -m npq seed                 import data/catalogue if the database has no catalogue yet
+    python -m npq import PATH...       validate and import catalogue files or a folder, all or nothing
+    python -m npq check PATH...        validate catalogue files without writing anything
+
+The database is DATABASE_URL (default: an SQLite file in var/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from npq import geo
+from npq.catalogue import CatalogueInvalid, catalogue_is_empty, import_catalogue, read_only
+from npq.db import make_engine, make_session_factory, session_scope
+from npq.settings import PROJECT_ROOT, Settings
+
+CATALOGUE_DIR = PROJECT_ROOT / "data" / "catalogue"
+
+
+def migrate(database_url: str) -> None:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database_url
+    command.upgrade(config, "head")
+
+
+def _import(database_url: str, paths: list[Path], *, only_if_empty: bool = False) -> int:
+    engine = make_engine(database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            if only_if_empty and not catalogue_is_empty(session):
+                print("Database already holds a catalogue; `make import` re-imports data/catalogue.")
+                return 0
+            summary = import_catalogue(session, paths)
+    except CatalogueInvalid as invalid:
+        print(f"Nothing was imported: {len(invalid.problems)} problem(s) to fix first.", file=sys.stderr)
+        for problem in invalid.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(f"Imported {summary}.")
+    return 0
+
+
+def _check(paths: list[Path]) -> int:
+    catalogue = read_only(paths)
+    for problem in catalogue.problems:
+        print(f"  {problem}", file=sys.stderr)
+    print("The files are valid." if not catalogue.problems else
+          f"{len(catalogue.problems)} problem(s).")
+    return 1 if catalogue.problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m npq", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="bring the schema up to date")
+    sub.add_parser("seed", help="import data/catalogue into an empty database")
+    for name in ("import", "check"):
+        p = sub.add_parser(name, help=f"{name} catalogue files")
+        p.add_argument("paths", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+
+    if args.command == "migrate":
+        migrate(settings.database_url)
+        return 0
+    if args.command == "seed":
+        geo.warm_cache()  # build the gazetteer cache now rather than on a user's first question
+        return _import(settings.database_url, [CATALOGUE_DIR], only_if_empty=True)
+    if args.command == "import":
+        return _import(settings.database_url, args.paths)
+    return _check(args.paths)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

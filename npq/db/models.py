@@ -1,0 +1,295 @@
+"""The whole programme domain as SQLAlchemy 2.x models.
+
+Catalogue tables (programmes, hubs, cohorts, funding rules, partner content) are loaded from the
+staff-edited files in `data/catalogue/` by `python -m npq import`. The other tables record what
+users asked for (leads, reminder subscriptions, partner enquiries, handoffs) and what the
+assistant understood (the message log staff review).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+PROGRAMME_GROUPS = ("specialist", "leadership", "support", "legacy")
+DELIVERY_MODES = ("face_to_face", "blended", "online")
+FUNDING_STATUSES = ("funded", "targeted", "unfunded")
+SETTINGS = ("school", "sixteen_to_nineteen", "early_years", "other")
+FUNDING_CONDITIONS = ("all_eligible", "pp50", "itt_lead_mentor", "new_headteacher", "none")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+programme_successors = Table(
+    "programme_successors",
+    Base.metadata,
+    Column("legacy_code", ForeignKey("programmes.code", ondelete="CASCADE"), primary_key=True),
+    Column("successor_code", ForeignKey("programmes.code", ondelete="CASCADE"), primary_key=True),
+)
+
+hub_programmes = Table(
+    "hub_programmes",
+    Base.metadata,
+    Column("hub_id", ForeignKey("hubs.id", ondelete="CASCADE"), primary_key=True),
+    Column("programme_code", ForeignKey("programmes.code", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Programme(Base):
+    __tablename__ = "programmes"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    group: Mapped[str] = mapped_column(String(16))
+    audience: Mapped[str] = mapped_column(Text)
+    length_months: Mapped[int]
+    assessment: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(8))  # current | legacy
+    introduced: Mapped[int | None]
+    prerequisite: Mapped[str | None] = mapped_column(Text)
+    synonyms: Mapped[list[Any]] = mapped_column(default=list)
+
+    successors: Mapped[list[Programme]] = relationship(
+        secondary=programme_successors,
+        primaryjoin=code == programme_successors.c.legacy_code,
+        secondaryjoin=code == programme_successors.c.successor_code,
+        order_by="Programme.code",
+    )
+
+    __table_args__ = (
+        CheckConstraint("status in ('current', 'legacy')", name="status"),
+        CheckConstraint(f"\"group\" in {PROGRAMME_GROUPS}", name="group"),
+    )
+
+    @property
+    def is_legacy(self) -> bool:
+        return self.status == "legacy"
+
+
+class Hub(Base):
+    __tablename__ = "hubs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(160))
+    lead_organisation: Mapped[str] = mapped_column(String(160))
+    town: Mapped[str] = mapped_column(String(80))
+    postcode: Mapped[str] = mapped_column(String(10))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    region: Mapped[str] = mapped_column(String(40))
+    contact_email: Mapped[str] = mapped_column(String(160))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    delivery_mode: Mapped[str] = mapped_column(String(16))
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    programmes: Mapped[list[Programme]] = relationship(
+        secondary=hub_programmes, order_by="Programme.code"
+    )
+    cohorts: Mapped[list[Cohort]] = relationship(
+        back_populates="hub", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (
+        CheckConstraint(f"delivery_mode in {DELIVERY_MODES}", name="delivery_mode"),
+        CheckConstraint("latitude between -90 and 90 and longitude between -180 and 180",
+                        name="coordinates"),
+    )
+
+
+class Cohort(Base):
+    """One intake of one programme, at a hub or (hub_id NULL) online."""
+
+    __tablename__ = "cohorts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_code: Mapped[str] = mapped_column(ForeignKey("programmes.code"))
+    hub_id: Mapped[int | None] = mapped_column(ForeignKey("hubs.id", ondelete="CASCADE"))
+    intake: Mapped[str] = mapped_column(String(8))  # 2027a spring, 2027b autumn
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    applications_open: Mapped[dt.date] = mapped_column(Date)
+    applications_close: Mapped[dt.date] = mapped_column(Date, index=True)
+    funding: Mapped[str] = mapped_column(String(16))
+    places: Mapped[int | None]
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    programme: Mapped[Programme] = relationship()
+    hub: Mapped[Hub | None] = relationship(back_populates="cohorts")
+
+    __table_args__ = (
+        UniqueConstraint("programme_code", "hub_id", "intake", name="uq_cohorts_programme_hub"),
+        CheckConstraint(f"funding in {FUNDING_STATUSES}", name="funding"),
+        CheckConstraint("applications_open <= applications_close", name="window"),
+    )
+
+
+class FundingRule(Base):
+    __tablename__ = "funding_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake: Mapped[str] = mapped_column(String(8), index=True)
+    programme_code: Mapped[str] = mapped_column(ForeignKey("programmes.code"))
+    setting: Mapped[str] = mapped_column(String(24))
+    condition: Mapped[str] = mapped_column(String(24))
+    funded: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        UniqueConstraint("intake", "programme_code", "setting", "condition",
+                         name="uq_funding_rules_key"),
+        CheckConstraint(f"setting in {SETTINGS}", name="setting"),
+        CheckConstraint(f"condition in {FUNDING_CONDITIONS}", name="condition"),
+    )
+
+
+class PartnerContent(Base):
+    """Partner criteria, benefits and steps, in the order users see them."""
+
+    __tablename__ = "partner_content"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # criterion|benefit|step
+    key: Mapped[str] = mapped_column(String(48), primary_key=True)
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(160))
+    description: Mapped[str] = mapped_column(Text)
+    question: Mapped[str | None] = mapped_column(Text)
+
+
+class PartnerEnquiry(Base):
+    __tablename__ = "partner_enquiries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    organisation_type: Mapped[str | None] = mapped_column(String(48))
+    area: Mapped[str | None] = mapped_column(String(120))
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    assessment: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Lead(Base):
+    """A candidate who asked to be contacted, with their consent."""
+
+    __tablename__ = "leads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))
+    programme_code: Mapped[str | None] = mapped_column(ForeignKey("programmes.code"))
+    role: Mapped[str | None] = mapped_column(String(80))
+    consent: Mapped[bool] = mapped_column(Boolean)
+    consent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (CheckConstraint("consent", name="consent_given"),)
+
+
+class ReminderSubscription(Base):
+    __tablename__ = "reminder_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    programme_code: Mapped[str | None] = mapped_column(ForeignKey("programmes.code"))
+    intake: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    deliveries: Mapped[list[ReminderDelivery]] = relationship(
+        back_populates="subscription", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("chat_id", "programme_code", "intake", name="uq_reminder_subscriptions"),
+    )
+
+
+class ReminderDelivery(Base):
+    """One reminder sent, so a restart never sends it twice."""
+
+    __tablename__ = "reminder_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("reminder_subscriptions.id", ondelete="CASCADE")
+    )
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    days_before: Mapped[int]
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    subscription: Mapped[ReminderSubscription] = relationship(back_populates="deliveries")
+
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "cohort_id", "days_before",
+                         name="uq_reminder_deliveries"),
+    )
+
+
+class HandoffRequest(Base):
+    __tablename__ = "handoff_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    context: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MessageLog(Base):
+    """What a user said, what the model understood and what the assistant replied."""
+
+    __tablename__ = "message_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str | None] = mapped_column(Text)  # NULL once the retention period purges it
+    intent: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    entities: Mapped[list[Any]] = mapped_column(default=list)
+    reply: Mapped[str | None] = mapped_column(Text)
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    review_label: Mapped[str | None] = mapped_column(String(64))
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    feedback: Mapped[str | None] = mapped_column(String(8))  # up | down
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
+    )

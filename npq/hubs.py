@@ -1,0 +1,130 @@
+"""Nearest hubs: from a place, a postcode or coordinates to the closest hubs and their next intake."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from npq import geo
+from npq.answers import Answer, Button, intake_label, long_date
+from npq.db.models import Cohort, Hub
+from npq.programmes import find_programme
+
+NEAREST_COUNT = 3
+MAX_PLACE_TEXT = 200  # longer "places" are sentences; find_place_in_text handles those
+
+
+@dataclass(frozen=True)
+class NearbyHub:
+    hub: Hub
+    miles: float
+    next_cohort: Cohort | None
+
+
+def nearest_hubs(session: Session, latitude: float, longitude: float, *, today: dt.date,
+                 programme_code: str | None = None, limit: int = NEAREST_COUNT) -> list[NearbyHub]:
+    """The closest hubs (offering `programme_code`, when given) with their next open cohort."""
+    hubs = session.scalars(select(Hub).options(selectinload(Hub.programmes)))
+    if programme_code:
+        hubs = (h for h in hubs if any(p.code == programme_code for p in h.programmes))
+    ranked = sorted(
+        ((geo.distance_miles(latitude, longitude, h.latitude, h.longitude), h) for h in hubs),
+        key=lambda pair: pair[0],
+    )[:limit]
+    return [NearbyHub(hub, miles, next_cohort(session, hub, today, programme_code))
+            for miles, hub in ranked]
+
+
+def next_cohort(session: Session, hub: Hub | None, today: dt.date,
+                programme_code: str | None = None) -> Cohort | None:
+    """The cohort at `hub` (None = online) whose applications close soonest, still open today."""
+    at_hub = Cohort.hub_id == hub.id if hub else Cohort.hub_id.is_(None)
+    query = (select(Cohort)
+             .where(at_hub, Cohort.applications_close >= today)
+             .order_by(Cohort.applications_close, Cohort.programme_code))
+    if programme_code:
+        query = query.where(Cohort.programme_code == programme_code)
+    return session.scalars(query.limit(1)).first()
+
+
+def find_hub_answer(session: Session, *, today: dt.date, place_text: str | None = None,
+                    message_text: str | None = None, coordinates: tuple[float, float] | None = None,
+                    programme_text: str | None = None) -> Answer:
+    """Answer "where is my nearest hub" from whatever the user gave us."""
+    programme = find_programme(session, programme_text)
+    code = programme.code if programme and not programme.is_legacy else None
+    if coordinates is not None:
+        resolution = geo.Resolution(geo.place_from_coordinates(*coordinates), ())
+    elif place_text and len(place_text) <= MAX_PLACE_TEXT:
+        resolution = geo.resolve_place(place_text)
+        if resolution.place is None and message_text:
+            in_text = geo.find_place_in_text(message_text[:1000])
+            resolution = in_text if in_text.place else resolution
+    elif message_text:
+        resolution = geo.find_place_in_text(message_text[:1000])
+    else:
+        resolution = geo.Resolution(None, ())
+    if resolution.place is None:
+        return _unknown_place(resolution, place_text, code)
+    if resolution.place.country != "England":
+        return _outside_england(resolution.place)
+    nearby = nearest_hubs(session, resolution.place.latitude, resolution.place.longitude,
+                          today=today, programme_code=code)
+    return _nearest_answer(resolution.place, nearby, code)
+
+
+def _nearest_answer(place: geo.Place, nearby: list[NearbyHub], code: str | None) -> Answer:
+    if not nearby:
+        return Answer(f"I couldn't find a hub offering {code} yet. Would you like to see all hubs?",
+                      (Button("All hubs near me", "find_hub", {"location": place.name}),))
+    what = f"offering {code} " if code else ""
+    lines = [f"The nearest hubs {what}to {place.name}:"]
+    for number, item in enumerate(nearby, start=1):
+        hub = item.hub
+        lines.append(
+            f"\n{number}. {hub.name}, {hub.town} ({item.miles:.1f} miles)\n"
+            f"Offers: {', '.join(p.code for p in hub.programmes)}\n"
+            f"{_intake_line(item.next_cohort)}\n"
+            f"Contact: {hub.contact_email}"
+        )
+    buttons = [Button(f"About {code}", "programme_info", {"npq": code})] if code else [
+        Button("Which NPQs are there?", "programme_info")]
+    return Answer("\n".join(lines), tuple(buttons))
+
+
+def _intake_line(cohort: Cohort | None) -> str:
+    if cohort is None:
+        return "Next intake: not yet announced."
+    return (f"Next intake: {cohort.programme_code}, {intake_label(cohort.intake)}; "
+            f"apply by {long_date(cohort.applications_close)}")
+
+
+def _unknown_place(resolution: geo.Resolution, place_text: str | None, code: str | None) -> Answer:
+    extra = {"npq": code} if code else {}
+    if resolution.suggestions:
+        options = " or ".join(resolution.suggestions)
+        return Answer(
+            f"I'm not sure which place you mean. Did you mean {options}?",
+            tuple(Button(name, "find_hub", {"location": name, **extra})
+                  for name in resolution.suggestions),
+        )
+    if resolution.outside_uk:
+        return Answer("NPQs are for teachers and leaders working in England. Which town or "
+                      "postcode in England should I search near?")
+    if place_text:
+        return Answer(f"I couldn't find a place called \"{place_text[:60]}\". Could you send a "
+                      "nearby town or city, or your postcode (even just the first half, like BD21)?")
+    return Answer("Where should I look? Send me a town, city or postcode (the first half, like "
+                  "BD21, is enough), or share your location.")
+
+
+def _outside_england(place: geo.Place) -> Answer:
+    return Answer(
+        f"{place.name} is in {place.country}. NPQs are qualifications for teachers and leaders in "
+        f"England, so our hubs are all in England. {place.country} has its own professional "
+        "learning for school leaders: your local authority or regional consortium can point you "
+        "to it. If you work in an English school, send me its town or postcode."
+    )

@@ -1,0 +1,86 @@
+"""The whole stack: stand-in Bot API <- bot process -> Rasa server (trained model) -> action
+server -> seeded database. Needs `make model` (make test does it)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.fake_bot_api import FakeBotAPI
+from tests.support.updates import DEFAULT_USER_ID, location_update, text_update
+from tools.model import model_path
+from tools.stack import APP_PYTHON, ROOT, Stack
+
+pytestmark = pytest.mark.e2e
+REPLY_TIMEOUT = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, seeded_sqlite_file: Path) -> Iterator[Stack]:
+    """Rasa and the action server on free loopback ports, over a copy of the seeded database."""
+    model = model_path()
+    assert model.exists(), f"no trained model at {model}: run `make model` (make test does)"
+    workdir = tmp_path_factory.mktemp("stack")
+    database = workdir / "npq.db"
+    shutil.copyfile(seeded_sqlite_file, database)
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
+    with Stack(rasa_port=free_port(), action_port=free_port(), model=model,
+               log_dir=workdir / "log", env=env) as running:
+        yield running
+
+
+@pytest.fixture
+async def bot(stack: Stack) -> AsyncIterator[FakeBotAPI]:
+    """The real bot process (`python -m bot`) polling the stand-in Bot API."""
+    async with FakeBotAPI() as fake:
+        env = {**os.environ, "TELEGRAM_API_BASE_URL": fake.base_url,
+               "TELEGRAM_BOT_TOKEN": fake.token, "RASA_URL": stack.rasa_url}
+        process = await asyncio.create_subprocess_exec(str(APP_PYTHON), "-m", "bot", cwd=ROOT,
+                                                       env=env)
+        try:
+            await fake.wait_for("getUpdates", timeout=60)
+            yield fake
+        finally:
+            process.terminate()
+            await process.wait()
+
+
+async def test_hub_near_keighley_names_the_nearest_seeded_hub(
+    bot: FakeBotAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    bot.push_update(text_update("Is there a hub near Keighley?"))
+    reply = await bot.wait_for("sendMessage", timeout=REPLY_TIMEOUT)
+    latency = time.monotonic() - started
+    assert reply.params["chat_id"] == DEFAULT_USER_ID
+    text = reply.params["text"]
+    assert text.startswith("The nearest hubs to Keighley:"), text
+    assert "1. Keighley NPQ Hub, Keighley (" in text
+    assert "2. Bradford NPQ Hub" in text
+    with capsys.disabled():
+        print(f"\n[e2e] reply latency for 'Is there a hub near Keighley?': {latency:.2f} s",
+              file=sys.stderr)
+
+
+async def test_a_shared_location_and_a_programme_question(bot: FakeBotAPI) -> None:
+    bot.push_update(location_update(53.8679, -1.9066))
+    reply = await bot.wait_for("sendMessage", timeout=REPLY_TIMEOUT)
+    assert "1. Keighley NPQ Hub" in reply.params["text"]
+    mark = len(bot.calls)
+    bot.push_update(text_update("what does the headship npq involve?"))
+    reply = await bot.wait_for("sendMessage", timeout=REPLY_TIMEOUT, after=mark)
+    assert reply.params["text"].startswith("NPQH: ")

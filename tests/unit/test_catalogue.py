@@ -1,0 +1,137 @@
+"""The shipped catalogue, the staff import command and its all-or-nothing validation."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from npq.__main__ import CATALOGUE_DIR, main, migrate
+from npq.catalogue import CatalogueInvalid, import_catalogue, read_only
+from npq.db import make_engine, make_session_factory, session_scope
+from npq.db.models import Cohort, FundingRule, Hub, PartnerContent, Programme
+
+CURRENT = {"NPQLT", "NPQLTD", "NPQLBC", "NPQLL", "NPQLPM", "NPQEYL", "NPQSENCO", "NPQSL",
+           "NPQH", "NPQEL", "EHCO"}
+REGIONS = {"North East", "North West", "Yorkshire and the Humber", "East Midlands",
+           "West Midlands", "East of England", "London", "South East", "South West"}
+
+
+def count(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+@pytest.fixture
+def catalogue_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "catalogue"
+    shutil.copytree(CATALOGUE_DIR, target)
+    return target
+
+
+def replace_line(path: Path, line: int, old: str, new: str) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    assert old in lines[line - 1], f"line {line} of {path.name} has no {old!r}"
+    lines[line - 1] = lines[line - 1].replace(old, new, 1)
+    path.write_text("".join(lines))
+
+
+def test_shipped_catalogue_is_valid() -> None:
+    assert read_only([CATALOGUE_DIR]).problems == []
+
+
+def test_seeded_database_holds_the_whole_catalogue(session: Session) -> None:
+    current = set(session.scalars(select(Programme.code).where(Programme.status == "current")))
+    assert current == CURRENT
+    npqml = session.get(Programme, "NPQML")
+    assert npqml is not None and npqml.is_legacy
+    assert {p.code for p in npqml.successors} == {"NPQLT", "NPQLTD", "NPQLBC"}
+    hubs = list(session.scalars(select(Hub)))
+    assert 25 <= len(hubs) <= 40 and all(h.is_demo for h in hubs)
+    assert {h.region for h in hubs} == REGIONS
+    intakes = set(session.scalars(select(Cohort.intake).distinct()))
+    assert len(intakes) == 2
+    assert count(session, FundingRule) > 0 and count(session, PartnerContent) > 0
+
+
+def test_reimport_changes_nothing(session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as session:
+        before = sorted(session.execute(select(Cohort.id, Cohort.programme_code)).tuples())
+    with session_scope(session_factory) as session:
+        import_catalogue(session, [CATALOGUE_DIR])
+    with session_factory() as session:
+        after = sorted(session.execute(select(Cohort.id, Cohort.programme_code)).tuples())
+    assert before == after  # ids stay stable, so reminders sent stay linked to their cohort
+
+
+def test_bad_rows_are_reported_with_file_line_and_reason_and_nothing_is_written(
+    catalogue_copy: Path, session_factory: sessionmaker[Session]
+) -> None:
+    replace_line(catalogue_copy / "hubs.csv", 2, "North East", "Narnia")
+    replace_line(catalogue_copy / "cohorts.csv", 3, "tyneside", "atlantis")
+    replace_line(catalogue_copy / "hubs.csv", 3, "npq@", "npq-at-")
+    with session_factory() as session:
+        hubs_before = count(session, Hub)
+    with pytest.raises(CatalogueInvalid) as raised, session_scope(session_factory) as session:
+        import_catalogue(session, [catalogue_copy])
+    reasons = [str(p) for p in raised.value.problems]
+    assert any(r.startswith("hubs.csv, line 2: 'region' must be one of") for r in reasons)
+    assert any(r.startswith("hubs.csv, line 3: 'contact_email'") for r in reasons)
+    assert any(r.startswith("cohorts.csv, line 3: unknown hub 'atlantis'") for r in reasons)
+    with session_factory() as session:
+        assert count(session, Hub) == hubs_before
+        assert session.scalar(select(Hub).where(Hub.region == "Narnia")) is None
+
+
+def test_a_valid_hubs_file_imported_alone_updates_hubs(
+    catalogue_copy: Path, session_factory: sessionmaker[Session]
+) -> None:
+    hubs = catalogue_copy / "hubs.csv"
+    replace_line(hubs, 2, "Tyneside NPQ Hub", "Tyneside and Northumberland NPQ Hub")
+    lines = hubs.read_text().splitlines(keepends=True)
+    removed = lines.pop(3).split(",")[0]  # the third hub leaves the network
+    hubs.write_text("".join(lines))
+    with session_scope(session_factory) as session:
+        import_catalogue(session, [hubs])
+    with session_factory() as session:
+        assert session.scalar(select(Hub.name).where(Hub.slug == "tyneside")) == (
+            "Tyneside and Northumberland NPQ Hub")
+        gone = session.scalar(select(Hub).where(Hub.slug == removed))
+        assert gone is None
+        # its cohorts go with it rather than turning into online cohorts
+        assert count(session, Cohort) < 400
+        online = session.scalars(select(Cohort).where(Cohort.hub_id.is_(None))).all()
+        assert {c.programme_code for c in online} <= CURRENT
+
+
+def test_yaml_errors_name_the_line(catalogue_copy: Path) -> None:
+    programmes = catalogue_copy / "programmes.yaml"
+    text = programmes.read_text().replace("length_months: 18", "length_months: eighteen", 1)
+    programmes.write_text(text)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "eighteen" in row)
+    problems = read_only([programmes]).problems
+    assert len(problems) == 1
+    assert problems[0].file == "programmes.yaml"
+    assert "length_months" in problems[0].reason
+    assert problems[0].line < line  # the entry that holds the bad value, which starts above it
+
+
+def test_import_command_reports_problems_and_exit_code(
+    catalogue_copy: Path, database_url: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    migrate(database_url)
+    replace_line(catalogue_copy / "cohorts.csv", 2, "2027-02-16", "2027-02-30")
+    assert main(["import", str(catalogue_copy)]) == 1
+    err = capsys.readouterr().err
+    assert "Nothing was imported" in err
+    assert "cohorts.csv, line 2: 'applications_close' must be a date" in err
+    engine = make_engine(database_url)
+    with make_session_factory(engine)() as session:
+        assert count(session, Programme) == 0
+    engine.dispose()
+    assert main(["import", str(CATALOGUE_DIR)]) == 0
+    assert "Imported" in capsys.readouterr().out

@@ -1,0 +1,109 @@
+"""Cheap checks that keep the pieces in agreement: domain, training data, actions, boundaries,
+and the set-up scripts' messages."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from rasa_sdk import Action
+
+import actions.hubs
+import actions.programmes
+from tools.stack import StackError, check_port_free
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
+NLU_FILES = sorted((ROOT / "nlu_data").rglob("*.yml"))
+ENTITY = re.compile(r"\]\{\"entity\":\s*\"(\w+)\"|\]\((\w+)\)")
+
+
+def nlu_items(key: str) -> list[dict]:
+    items = []
+    for path in NLU_FILES:
+        document = yaml.safe_load(path.read_text()) or {}
+        items.extend(document.get(key) or [])
+    return items
+
+
+def test_every_domain_action_has_an_action_class_and_back() -> None:
+    classes = [cls for module in (actions.hubs, actions.programmes)
+               for _, cls in inspect.getmembers(module, inspect.isclass)
+               if issubclass(cls, Action) and cls is not Action]
+    names = {cls().name() for cls in classes}
+    assert names == set(DOMAIN["actions"])
+    for cls in classes:  # the naming contract: ActionFindHub <-> action_find_hub
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+        assert snake == cls().name()
+
+
+def test_training_data_uses_exactly_the_domain_intents_and_entities() -> None:
+    intents = {item["intent"] for item in nlu_items("nlu") if "intent" in item}
+    assert intents == set(DOMAIN["intents"])
+    annotated = set()
+    for item in nlu_items("nlu"):
+        for match in ENTITY.finditer(item.get("examples", "")):
+            annotated.add(match.group(1) or match.group(2))
+    assert annotated <= set(DOMAIN["entities"])
+    assert {"npq", "location", "postcode"} <= annotated
+
+
+def test_rules_use_only_known_actions_and_responses() -> None:
+    known = set(DOMAIN["actions"]) | set(DOMAIN["responses"]) | {"action_listen"}
+    for rule in nlu_items("rules"):
+        for step in rule["steps"]:
+            if "action" in step:
+                assert step["action"] in known, rule["rule"]
+
+
+def test_synonyms_map_to_programme_codes() -> None:
+    catalogue = yaml.safe_load((ROOT / "data/catalogue/programmes.yaml").read_text())
+    codes = {p["code"] for p in catalogue["programmes"]}
+    for item in nlu_items("nlu"):
+        if "synonym" in item:
+            assert item["synonym"] in codes
+
+
+def test_our_code_never_imports_rasa_and_the_core_imports_no_framework() -> None:
+    probe = (
+        "import sys, npq.hubs, npq.programmes, npq.catalogue, npq.__main__;"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('rasa_sdk', 'telegram', 'rasa')];"
+        "import bot.app, bot.terminal, actions.hubs, actions.programmes;"
+        "assert 'rasa' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True)
+
+
+def test_a_port_in_use_is_reported_clearly() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(StackError, match=rf"Port {port} on 127.0.0.1, needed for the Rasa"):
+            check_port_free(port, "Rasa server")
+
+
+def test_missing_python_310_names_what_to_install(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run([str(ROOT / "scripts/find-python310")], env=env, capture_output=True,
+                            text=True)
+    if result.returncode == 0:  # this machine has a system 3.10: the message cannot show
+        assert "3.10" in subprocess.run([result.stdout.strip(), "--version"], capture_output=True,
+                                        text=True).stdout
+        return
+    assert result.returncode == 1
+    assert "Python 3.10 was not found" in result.stderr
+    assert "pyenv install 3.10" in result.stderr and "PYTHON310=" in result.stderr
+
+
+def test_find_python_honours_an_explicit_interpreter() -> None:
+    result = subprocess.run([str(ROOT / "scripts/find-python310")], capture_output=True, text=True,
+                            env={**os.environ, "PYTHON310": sys.executable})
+    assert result.returncode == 0 and result.stdout.strip() == sys.executable

@@ -1,0 +1,98 @@
+"""Train the Rasa model only when its inputs changed.
+
+    python -m tools.model ensure     train unless models/ already holds the model for these inputs
+    python -m tools.model path       print the model for the current inputs (fails if not trained)
+
+The inputs are config.yml, domain.yml, every file under nlu_data/ and the engine's pins; their
+SHA-256 names the model file (models/npq-<fingerprint>.tar.gz). A trained model is also kept in
+a cache folder (NPQ_MODEL_CACHE, default ~/.cache/npq-assistant/models; `off` disables it) so a
+fresh clone with the same inputs reuses it. CI turns the cache off so every run trains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+RASA = ROOT / ".venv-engine" / "bin" / "rasa"
+INPUTS = ("config.yml", "domain.yml", "nlu_data", "requirements/engine.txt")
+
+
+def fingerprint(root: Path = ROOT) -> str:
+    digest = hashlib.sha256()
+    for name in INPUTS:
+        path = root / name
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            digest.update(str(file.relative_to(root)).encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def model_path(root: Path = ROOT) -> Path:
+    return root / "models" / f"npq-{fingerprint(root)}.tar.gz"
+
+
+def _cache_dir() -> Path | None:
+    setting = os.environ.get("NPQ_MODEL_CACHE", "")
+    if setting.lower() in ("off", "0", "false", "no"):
+        return None
+    return Path(setting).expanduser() if setting else Path.home() / ".cache" / "npq-assistant" / "models"
+
+
+def train(out: Path, *, root: Path = ROOT, rasa: Path = RASA) -> float:
+    """Train into `out` with the engine environment; returns the seconds it took."""
+    started = time.monotonic()
+    subprocess.run(
+        [str(rasa), "train", "--data", "nlu_data", "--config", "config.yml", "--domain",
+         "domain.yml", "--out", str(out.parent), "--fixed-model-name", out.name.removesuffix(".tar.gz")],
+        cwd=root, check=True,
+    )
+    return time.monotonic() - started
+
+
+def ensure() -> Path:
+    target = model_path()
+    if target.exists():
+        print(f"==> model up to date: {target.relative_to(ROOT)}")
+        return target
+    MODELS.mkdir(exist_ok=True)
+    cache = _cache_dir()
+    cached = cache / target.name if cache else None
+    if cached and cached.exists():
+        shutil.copyfile(cached, target)
+        print(f"==> model reused from {cache}: {target.relative_to(ROOT)}")
+        return target
+    print("==> training the model (inputs changed)")
+    seconds = train(target)
+    print(f"==> trained {target.relative_to(ROOT)} in {seconds:.0f} s")
+    if cached:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(target, cached.with_suffix(".tmp"))
+        os.replace(cached.with_suffix(".tmp"), cached)
+    return target
+
+
+def main(argv: list[str]) -> int:
+    if argv[1:] == ["ensure"]:
+        ensure()
+        return 0
+    if argv[1:] == ["path"]:
+        target = model_path()
+        if not target.exists():
+            print("No model for the current training data: run `make model`.", file=sys.stderr)
+            return 1
+        print(target)
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

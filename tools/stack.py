@@ -1,0 +1,198 @@
+"""Start the whole assistant on loopback: the action server, the Rasa server, then the bot.
+
+    python -m tools.stack        (what `make run` runs after set-up)
+
+With TELEGRAM_BOT_TOKEN set the bot serves Telegram; without it you chat in this terminal.
+Ctrl-C (or SIGTERM) stops every process this started; if this process dies, the kernel stops
+the servers too (PR_SET_PDEATHSIG), so nothing is left running. Server logs go to var/log/.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tools.model import model_path
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_PYTHON = ROOT / ".venv" / "bin" / "python"
+RASA = ROOT / ".venv-engine" / "bin" / "rasa"
+HOST = "127.0.0.1"
+READY_TIMEOUT = 300.0  # loading TensorFlow and the model takes a while on two cores
+PR_SET_PDEATHSIG = 1
+
+
+class StackError(RuntimeError):
+    """The stack could not start; the message says why and what to do."""
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask the kernel to SIGTERM us if our parent dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def check_port_free(port: int, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            raise StackError(
+                f"Port {port} on {HOST}, needed for the {what}, is already in use. Is another "
+                "`make run` still running? Stop it, or pick free ports, e.g. "
+                "RASA_PORT=5015 ACTION_SERVER_PORT=5065 make run"
+            ) from None
+
+
+@dataclass
+class Stack:
+    """The Rasa server and the action server, as child processes."""
+
+    rasa_port: int = 5005
+    action_port: int = 5055
+    model: Path | None = None
+    log_dir: Path = ROOT / "var" / "log"
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{HOST}:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://{HOST}:{self.action_port}/webhook"
+
+    def start(self) -> None:
+        check_port_free(self.action_port, "action server")
+        check_port_free(self.rasa_port, "Rasa server")
+        model = self.model or model_path()
+        if not model.exists():
+            raise StackError(f"No trained model at {model}: run `make model` first.")
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        env = {**self.env, "ACTION_SERVER_URL": self.action_url, "SANIC_HOST": HOST,
+               "ACTION_SERVER_SANIC_WORKERS": "1", "SANIC_WORKERS": "1"}
+        self._spawn("actions", [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions",
+                                "--port", str(self.action_port)], env)
+        self._spawn("rasa", [str(RASA), "run", "--model", str(model), "--enable-api",
+                             "--interface", HOST, "--port", str(self.rasa_port),
+                             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+                    env)
+
+    def _spawn(self, name: str, command: list[str], env: Mapping[str, str]) -> None:
+        log = (self.log_dir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            command, cwd=ROOT, env=dict(env), stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
+        )
+        log.close()
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        """Return once both servers answer (Rasa with its model loaded); fail fast if one dies."""
+        checks = {"actions": f"http://{HOST}:{self.action_port}/health",
+                  "rasa": f"{self.rasa_url}/status"}
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as client:
+            for name, url in checks.items():
+                while not self._answers(client, url):
+                    self.raise_if_exited()
+                    if time.monotonic() > deadline:
+                        raise StackError(f"The {name} server did not start within {timeout:.0f} s; "
+                                         f"see {self.log_dir / (name + '.log')}")
+                    time.sleep(0.5)  # readiness probe interval, not synchronisation
+
+    @staticmethod
+    def _answers(client: httpx.Client, url: str) -> bool:
+        try:
+            return client.get(url).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def raise_if_exited(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise StackError(f"The {name} server stopped (exit code {process.returncode}); "
+                                 f"see {self.log_dir / (name + '.log')}")
+
+    def stop(self, grace: float = 15.0) -> None:
+        """SIGTERM every process group we started, then SIGKILL what is left after `grace`."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+
+    def __enter__(self) -> Stack:
+        try:
+            self.start()
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    env = dict(os.environ)
+    stack = Stack(rasa_port=int(env.get("RASA_PORT") or 5005),
+                  action_port=int(env.get("ACTION_SERVER_PORT") or 5055))
+    env["RASA_URL"] = stack.rasa_url
+    bot_command = [str(APP_PYTHON), "-m", "bot"]
+    if not env.get("TELEGRAM_BOT_TOKEN"):
+        bot_command.append("--terminal")
+    print(f"==> starting the action server and the Rasa server on {HOST} "
+          f"(logs in {stack.log_dir.relative_to(ROOT)}/)")
+    try:
+        with stack:
+            print(f"==> Rasa {stack.rasa_url}, actions {stack.action_url}; Ctrl-C stops everything")
+            bot = subprocess.Popen(bot_command, cwd=ROOT, env=env, preexec_fn=_die_with_parent)
+            try:
+                while bot.poll() is None:
+                    stack.raise_if_exited()
+                    try:
+                        bot.wait(timeout=1.0)
+                    except subprocess.TimeoutExpired:
+                        pass
+            finally:
+                if bot.poll() is None:
+                    bot.terminate()
+                    bot.wait()
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\n==> stopped")
+        return 130
+    return bot.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
