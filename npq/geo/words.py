@@ -11,6 +11,10 @@ def _keys(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+def _phrases(text: str) -> frozenset[str]:
+    return frozenset(" ".join(p.split()) for p in text.split(","))
+
+
 # Gazetteer places whose names are everyday English words or phrases: matched in free text only
 # when capitalised mid-sentence ("a hub in Reading?") or right after a locative ("in bath").
 COMMON_WORD_PLACES = _keys(
@@ -21,65 +25,18 @@ COMMON_WORD_PLACES = _keys(
     wall ware wells wing wool wick waterloo normandy cooling welling felling mere cults hoo wye
     cray diss crick deri pyle marks barrow shields
     """
-) | frozenset(
-    {
-        "west end",
-        "new inn",
-        "how wood",
-        "mill end",
-        "silver end",
-        "town row",
-        "south bank",
-        "six bells",
-        "three crosses",
-        "four lanes",
-        "four marks",
-        "cross hands",
-        "old swan",
-        "bay horse",
-        "high peak",
-        "abbey road",
-        "harrow road",
-        "park street",
-        "church street",
-        "bow street",
-        "bar hill",
-        "fair oak",
-        "red scar",
-        "worlds end",
-        "west bay",
-        "bourne end",
-        "hatch end",
-        "hedge end",
-        "seven sisters",
-        "hope valley",
-        "new mill",
-        "new mills",
-        "new cross",
-        "manor park",
-        "moor park",
-        "elm park",
-        "south hill",
-        "north hill",
-        "forest hill",
-        "lark hill",
-        "grange hill",
-        "four crosses",
-        "three legged cross",
-        "cold ash",
-        "wood green",
-        "price town",
-        "hugh town",
-        "long ashton",
-        "great glen",
-        "hyde park",
-        "garden city",
-        "st peters",
-        "st marys",
-        "st james",
-        "eight ash green",
-    }
+) | _phrases(
+    """
+    west end, new inn, how wood, mill end, silver end, town row, south bank, six bells,
+    three crosses, four lanes, four marks, cross hands, old swan, bay horse, high peak, abbey road,
+    harrow road, park street, church street, bow street, bar hill, fair oak, red scar, worlds end,
+    west bay, bourne end, hatch end, hedge end, seven sisters, hope valley, new mill, new mills,
+    new cross, manor park, moor park, elm park, south hill, north hill, forest hill, lark hill,
+    grange hill, four crosses, three legged cross, cold ash, wood green, price town, hugh town,
+    long ashton, great glen, hyde park, garden city, st peters, st marys, st james, eight ash green
+    """
 )
+
 
 # Places named like a person or a thing that is capitalised anyway: matched only right after a
 # locative ("from Keith"), so "Hi, I'm Keith" is no town in Moray and "a Church of England
@@ -126,17 +83,8 @@ TO_LEADERS = frozenset({"close", "closest", "nearest", "near", "next", "closer",
 STRONG_LOCATIVES = frozenset({"near", "nr", "nearby", "around", "round"})
 
 # UK nations and the UK itself: recognised, but not a point to measure from.
-UK_REGIONS = frozenset(
-    {
-        "england",
-        "scotland",
-        "wales",
-        "northern ireland",
-        "uk",
-        "u k",
-        "britain",
-        "great britain",
-        "united kingdom",
-        "gb",
-    }
+UK_REGIONS = _phrases(
+    """
+    england, scotland, wales, northern ireland, uk, u k, britain, great britain, united kingdom, gb
+    """
 )

@@ -53,10 +53,11 @@ from tornado.web import Application, RequestHandler
 from .updates import BOT_USER
 
 JSON = dict[str, Any]
-_TEXT_FIELDS = frozenset(
-    "text caption parse_mode callback_query_id inline_message_id url secret_token language_code"
-    " action description short_description name title query emoji business_connection_id"
-    " message_effect_id ip_address photo document first_name last_name phone_number".split())
+_TEXT_FIELDS = frozenset({  # sent verbatim by PTB, so never JSON-decoded here
+    "text", "caption", "parse_mode", "callback_query_id", "inline_message_id", "url",
+    "secret_token", "language_code", "action", "description", "short_description", "name",
+    "title", "query", "emoji", "business_connection_id", "message_effect_id", "ip_address",
+    "photo", "document", "first_name", "last_name", "phone_number"})
 _MESSAGE_KEYS = ("message", "edited_message", "channel_post", "edited_channel_post")
 
 
@@ -172,7 +173,8 @@ class FakeBotAPI:
         await server.close_all_connections()
 
     async def __aenter__(self) -> FakeBotAPI:
-        return await self.start() or self
+        await self.start()
+        return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
@@ -295,10 +297,14 @@ class FakeBotAPI:
         if chat_id in (None, ""):
             raise ApiError(400, "Bad Request: chat_id is empty")
         if chat_id not in self.chats:  # never seen in an update: make up a plausible chat
-            self.chats[chat_id] = (  # "@username" names a channel
-                {"id": -1_000_000_000_000 - len(self.chats), "type": "channel", "title": chat_id}
-                if isinstance(chat_id, str) else {"id": chat_id, "type": "private", "first_name":
-                "User"} if chat_id > 0 else {"id": chat_id, "type": "supergroup", "title": "Chat"})
+            if isinstance(chat_id, str):  # "@channelusername"
+                chat = {"id": -1_000_000_000_000 - len(self.chats), "type": "channel",
+                        "title": chat_id, "username": chat_id.lstrip("@")}
+            elif chat_id > 0:
+                chat = {"id": chat_id, "type": "private", "first_name": "User"}
+            else:
+                chat = {"id": chat_id, "type": "supergroup", "title": f"Chat {chat_id}"}
+            self.chats[chat_id] = chat
         return self.chats[chat_id]
 
     def _new_message(self, p: JSON, **content: Any) -> JSON:
@@ -332,7 +338,7 @@ class FakeBotAPI:
     def _edit(self, p: JSON, **changes: Any) -> JSON | bool:
         if p.get("inline_message_id"):
             return True
-        msg = self.messages.get((self._chat(p.get("chat_id"))["id"], p.get("message_id")))
+        msg = self.messages.get((self._chat(p.get("chat_id"))["id"], p.get("message_id", 0)))
         if msg is None:
             raise ApiError(400, "Bad Request: message to edit not found")
         if msg.get("from", {}).get("id") != self.bot_user["id"]:

