@@ -14,6 +14,7 @@ from bot.rasa_client import RasaButton, RasaClient, RasaReply, RasaUnavailable, 
 from bot.render import (
     EXPIRED_BUTTON,
     HELP_TEXT,
+    NO_ANSWER,
     NOT_TEXT,
     UNAVAILABLE,
     UNKNOWN_COMMAND,
@@ -118,6 +119,9 @@ async def _ask(update: Update, context: BotContext, message: str, *, typed: bool
 
 
 async def _send_replies(context: BotContext, chat_id: int, replies: list[RasaReply]) -> None:
+    if not replies:  # never leave a message unanswered
+        log.warning("Rasa sent no reply; see the Rasa and action server logs")
+        await context.bot.send_message(chat_id, NO_ANSWER)
     for reply in replies:
         if reply.text:
             await context.bot.send_message(chat_id, reply.text,

@@ -22,6 +22,9 @@ HELP_TEXT = (
 UNKNOWN_COMMAND = "I don't know that command. Try /help to see what I can do."
 UNAVAILABLE = ("Sorry, I'm having trouble answering right now. Please try again in a minute "
                "or two.")
+# Rasa answers an empty list when an action failed (it logs the error and carries on).
+NO_ANSWER = ("Sorry, I couldn't find an answer to that just now. Try asking another way, or "
+             "send /help to see what I can do.")
 EXPIRED_BUTTON = "That button has expired. Please ask me again, or send /help."
 NOT_TEXT = ("I can only read text messages and shared locations. Ask me about an NPQ, or where "
             "your nearest hub is. Send /help for examples.")

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from bot.rasa_client import RasaButton, RasaClient, RasaReply, RasaUnavailable, is_command
-from bot.render import HELP_TEXT, UNAVAILABLE, UNKNOWN_COMMAND, location_payload
+from bot.render import HELP_TEXT, NO_ANSWER, UNAVAILABLE, UNKNOWN_COMMAND, location_payload
 from npq.settings import Settings
 
 PROMPT = "you> "
@@ -78,7 +78,7 @@ async def chat(settings: Settings, read: Callable[[], Awaitable[str | None]] = _
                 text, buttons = render(replies)
             except RasaUnavailable:
                 text, buttons = UNAVAILABLE, []
-            write(text or "bot> (no reply)")
+            write(text or f"bot> {NO_ANSWER}")
     finally:
         await rasa.aclose()
     return 0

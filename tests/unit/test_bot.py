@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import build_application
 from bot.rasa_client import RasaClient
-from bot.render import EXPIRED_BUTTON, NOT_TEXT, UNAVAILABLE, UNKNOWN_COMMAND
+from bot.render import EXPIRED_BUTTON, NO_ANSWER, NOT_TEXT, UNAVAILABLE, UNKNOWN_COMMAND
 from npq.settings import Settings
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import (
@@ -152,3 +152,10 @@ async def test_rasa_down_gets_a_short_apology(harness: Harness) -> None:
     harness.fake.push_update(text_update("hub near leeds"))
     call = await harness.fake.wait_for("sendMessage")
     assert call.params["text"] == UNAVAILABLE
+
+
+async def test_an_empty_reply_from_rasa_still_gets_an_answer(harness: Harness) -> None:
+    harness.rasa.reply = []  # what Rasa sends when a custom action failed
+    harness.fake.push_update(text_update("hub near leeds"))
+    call = await harness.fake.wait_for("sendMessage")
+    assert call.params["text"] == NO_ANSWER

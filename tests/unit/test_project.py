@@ -107,3 +107,21 @@ def test_find_python_honours_an_explicit_interpreter() -> None:
     result = subprocess.run([str(ROOT / "scripts/find-python310")], capture_output=True, text=True,
                             env={**os.environ, "PYTHON310": sys.executable})
     assert result.returncode == 0 and result.stdout.strip() == sys.executable
+
+
+def test_endpoint_variables_are_plain_scalars_rasa_substitutes() -> None:
+    """Rasa expands ${VAR} only in unquoted YAML scalars; a quoted one reaches it literally."""
+    def scalars(node: yaml.Node) -> list[yaml.ScalarNode]:
+        if isinstance(node, yaml.ScalarNode):
+            return [node]
+        children = node.value if isinstance(node, yaml.SequenceNode) else [
+            n for pair in node.value for n in pair]
+        return [s for child in children for s in scalars(child)]
+
+    for name in ("endpoints.yml", "credentials.yml"):
+        document = yaml.compose((ROOT / name).read_text())
+        if document is None:
+            continue
+        for scalar in scalars(document):
+            if "${" in scalar.value:
+                assert scalar.style is None, f"{name}: quote-free {scalar.value} needed"
