@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from npq.catalogue.parse import Catalogue, Known, Problem
 from npq.catalogue.readers import read_catalogue
-from npq.db.models import Cohort, FundingRule, Hub, PartnerContent, Programme
+from npq.db.models import Cohort, FundingRule, Hub, NetworkSetting, PartnerContent, Programme
 
 
 class CatalogueInvalid(Exception):
@@ -61,6 +61,8 @@ def import_catalogue(session: Session, paths: list[Path]) -> ImportSummary:
             counts["funding rules"] = _write_funding_rules(session, catalogue.funding_rules)
         if catalogue.partner is not None:
             counts["partner entries"] = _write_partner(session, catalogue.partner)
+        if catalogue.network is not None:
+            counts["network settings"] = _write_network(session, catalogue.network)
         session.flush()
     except IntegrityError as error:
         raise CatalogueInvalid([Problem("database", 0, _integrity_reason(error))]) from error
@@ -143,6 +145,12 @@ def _write_funding_rules(session: Session, records: list[dict[str, Any]]) -> int
 def _write_partner(session: Session, records: list[dict[str, Any]]) -> int:
     session.execute(delete(PartnerContent))
     session.add_all(PartnerContent(**_fields(record)) for record in records)
+    return len(records)
+
+
+def _write_network(session: Session, records: list[dict[str, Any]]) -> int:
+    session.execute(delete(NetworkSetting))
+    session.add_all(NetworkSetting(**_fields(record)) for record in records)
     return len(records)
 
 

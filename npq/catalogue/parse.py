@@ -43,7 +43,15 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 # England's extent, generously: a hub outside it is a typo in the coordinates.
 LATITUDES, LONGITUDES = (49.8, 55.9), (-6.5, 1.9)
-FILES = ("programmes.yaml", "hubs.csv", "cohorts.csv", "funding_rules.yaml", "partner.yaml")
+FILES = ("programmes.yaml", "hubs.csv", "cohorts.csv", "funding_rules.yaml", "partner.yaml",
+         "network.yaml")
+NETWORK_KEY = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
+URL = re.compile(r"^https://[a-z0-9.-]+\.[a-z]{2,}(/\S*)?$", re.IGNORECASE)
+# The assistant quotes these; an import without them would leave answers without their links.
+REQUIRED_LINKS = ("npq_guidance", "funding_guidance", "registration_service", "find_trn",
+                  "find_urn")
+REQUIRED_TEXTS = ("office_email", "dfe_check_time", "partner_fee_note")
+EMAIL_SETTINGS = ("office_email",)
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,7 @@ class Catalogue:
     cohorts: list[dict[str, Any]] | None = None
     funding_rules: list[dict[str, Any]] | None = None
     partner: list[dict[str, Any]] | None = None
+    network: list[dict[str, Any]] | None = None
     problems: list[Problem] = field(default_factory=list)
 
 

@@ -10,6 +10,7 @@ from npq.catalogue.parse import (
     COHORT_COLUMNS,
     DELIVERY_MODES,
     EMAIL,
+    EMAIL_SETTINGS,
     FILES,
     FUNDING_CONDITIONS,
     FUNDING_STATUSES,
@@ -17,10 +18,14 @@ from npq.catalogue.parse import (
     INTAKE,
     LATITUDES,
     LONGITUDES,
+    NETWORK_KEY,
     PROGRAMME_GROUPS,
     REGIONS,
+    REQUIRED_LINKS,
+    REQUIRED_TEXTS,
     SETTINGS,
     SLUG,
+    URL,
     Catalogue,
     Known,
     Problem,
@@ -67,6 +72,8 @@ def read_catalogue(paths: list[Path], known: Known) -> Catalogue:
         catalogue.funding_rules = _funding_rules(files["funding_rules.yaml"], programmes, problems)
     if "partner.yaml" in files:
         catalogue.partner = _partner(files["partner.yaml"], problems)
+    if "network.yaml" in files:
+        catalogue.network = _network(files["network.yaml"], problems)
     return catalogue
 
 
@@ -237,4 +244,38 @@ def _partner(path: Path, problems: list[Problem]) -> list[dict[str, Any]]:
         for position, record in enumerate(parsed):
             record["position"] = position
         records.extend(parsed)
+    return records
+
+
+def _network(path: Path, problems: list[Problem]) -> list[dict[str, Any]]:
+    """Links (`links:`, each an https URL) and plain settings (`settings:`), keyed uniquely."""
+    records: list[dict[str, Any]] = []
+    for section, kind, required in (("links", "link", REQUIRED_LINKS),
+                                    ("settings", "text", REQUIRED_TEXTS)):
+        def parse(item: dict[str, Any], kind: str = kind) -> dict[str, Any]:
+            key = _text(item, "key") or ""
+            if not NETWORK_KEY.match(key):
+                raise RowError(f"'key' must be lower-case letters, digits and underscores "
+                               f"(got {key!r})")
+            value = _text(item, "url" if kind == "link" else "value") or ""
+            if kind == "link" and not URL.match(value):
+                raise RowError(f"'url' must be a full https:// address (got {value!r})")
+            if key in EMAIL_SETTINGS and not EMAIL.match(value):
+                raise RowError(f"'value' of {key} is not an email address (got {value!r})")
+            return {"kind": kind, "key": key, "title": _text(item, "title"), "value": value,
+                    "checked": _flag(item.get("checked", False), "checked")}
+
+        items = [(item["__line__"], item) for item in _yaml_items(path, section, problems)]
+        parsed = _each(path.name, items, parse, lambda r: r["key"], problems)
+        keys = {str(item.get("key", "")).strip() for _, item in items}  # bad rows reported above
+        for missing in (k for k in required if k not in keys):
+            problems.append(Problem(path.name, 1, f"'{section}:' must include the key {missing}"))
+        records.extend(parsed)
+    seen: dict[str, int] = {}
+    for position, record in enumerate(records):
+        record["position"] = position
+        if record["key"] in seen:
+            problems.append(Problem(path.name, record["__line__"],
+                                    f"duplicate of line {seen[record['key']]} ({record['key']})"))
+        seen.setdefault(record["key"], record["__line__"])
     return records

@@ -43,6 +43,7 @@ DELIVERY_MODES = ("face_to_face", "blended", "online")
 FUNDING_STATUSES = ("funded", "targeted", "unfunded")
 SETTINGS = ("school", "sixteen_to_nineteen", "early_years", "other")
 FUNDING_CONDITIONS = ("all_eligible", "pp50", "itt_lead_mentor", "new_headteacher", "none")
+NETWORK_KINDS = ("link", "text")
 
 
 def utcnow() -> dt.datetime:
@@ -189,6 +190,22 @@ class PartnerContent(Base):
     title: Mapped[str] = mapped_column(String(160))
     description: Mapped[str] = mapped_column(Text)
     question: Mapped[str | None] = mapped_column(Text)
+
+
+class NetworkSetting(Base):
+    """A network-wide link or setting the assistant quotes (official guidance, the DfE
+    registration service, the office's contact details, the partner fee note)."""
+
+    __tablename__ = "network_settings"
+
+    key: Mapped[str] = mapped_column(String(48), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # link | text
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(160))
+    value: Mapped[str] = mapped_column(Text)
+    checked: Mapped[bool] = mapped_column(Boolean, default=False)  # confirmed by staff
+
+    __table_args__ = (CheckConstraint(f"kind in {NETWORK_KINDS}", name="kind"),)
 
 
 class PartnerEnquiry(Base):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from npq.__main__ import CATALOGUE_DIR, main, migrate
 from npq.catalogue import CatalogueInvalid, import_catalogue, read_only
 from npq.db import make_engine, make_session_factory, session_scope
-from npq.db.models import Cohort, FundingRule, Hub, PartnerContent, Programme
+from npq.db.models import Cohort, FundingRule, Hub, NetworkSetting, PartnerContent, Programme
 
 CURRENT = {"NPQLT", "NPQLTD", "NPQLBC", "NPQLL", "NPQLPM", "NPQEYL", "NPQSENCO", "NPQSL",
            "NPQH", "NPQEL", "EHCO"}
@@ -135,3 +135,76 @@ def test_import_command_reports_problems_and_exit_code(
     engine.dispose()
     assert main(["import", str(CATALOGUE_DIR)]) == 0
     assert "Imported" in capsys.readouterr().out
+
+
+# --- network.yaml: links and settings the answers quote ------------------------------------
+
+def test_seeded_database_holds_the_network_links_and_settings(session: Session) -> None:
+    rows = {row.key: row for row in session.scalars(select(NetworkSetting))}
+    assert rows["registration_service"].value == (
+        "https://register-national-professional-qualifications.education.gov.uk/")
+    assert rows["npq_guidance"].value.startswith("https://www.gov.uk/")
+    assert all(row.value.startswith("https://") for row in rows.values() if row.kind == "link")
+    assert "@" in rows["office_email"].value and rows["office_email"].kind == "text"
+    assert [row.key for row in sorted(rows.values(), key=lambda r: r.position)][0] == "npq_guidance"
+
+
+@pytest.mark.parametrize("old, new, reason", [
+    ("url: https://find-a-lost-trn", "url: http://find-a-lost-trn",
+     "'url' must be a full https:// address"),
+    ("value: npq@network-office.example.org", "value: the office",
+     "'value' of office_email is not an email address"),
+    ("key: eligible_settings", "key: Eligible Settings", "'key' must be lower-case letters"),
+    ("key: office_hours", "key: dfe_check_time", "duplicate of line"),
+])
+def test_bad_network_entries_name_file_line_and_reason(
+    catalogue_copy: Path, old: str, new: str, reason: str
+) -> None:
+    network = catalogue_copy / "network.yaml"
+    network.write_text(network.read_text().replace(old, new, 1))
+    problems = read_only([network]).problems
+    assert len(problems) == 1, problems
+    assert problems[0].file == "network.yaml"
+    assert reason in problems[0].reason
+    reported = network.read_text().splitlines()[problems[0].line - 1]
+    assert reported.strip().startswith("- key:")  # the line where the faulty entry starts
+
+
+def test_a_missing_required_link_is_reported(catalogue_copy: Path) -> None:
+    network = catalogue_copy / "network.yaml"
+    network.write_text(network.read_text().replace("key: registration_service",
+                                                   "key: registration_page", 1))
+    reasons = [str(p) for p in read_only([network]).problems]
+    assert reasons == ["network.yaml, line 1: 'links:' must include the key registration_service"]
+
+
+def test_a_bad_network_file_blocks_the_whole_import(
+    catalogue_copy: Path, session_factory: sessionmaker[Session]
+) -> None:
+    replace_line(catalogue_copy / "hubs.csv", 2, "Tyneside NPQ Hub", "Tyneside Renamed Hub")
+    network = catalogue_copy / "network.yaml"
+    network.write_text(network.read_text().replace("    checked: yes", "    checked: perhaps", 1))
+    with pytest.raises(CatalogueInvalid) as raised, session_scope(session_factory) as session:
+        import_catalogue(session, [catalogue_copy])
+    assert [p.file for p in raised.value.problems] == ["network.yaml"]
+    assert "'checked' must be yes or no" in raised.value.problems[0].reason
+    with session_factory() as session:
+        assert session.scalar(select(Hub.name).where(Hub.slug == "tyneside")) == "Tyneside NPQ Hub"
+
+
+def test_network_file_imported_alone_replaces_the_settings(
+    catalogue_copy: Path, session_factory: sessionmaker[Session]
+) -> None:
+    network = catalogue_copy / "network.yaml"
+    network.write_text(network.read_text().replace(
+        "npq@network-office.example.org", "hello@npq-office.example.org"))
+    with session_scope(session_factory) as session:
+        summary = import_catalogue(session, [network])
+    assert summary.counts == {"network settings": count_network_rows(network)}
+    with session_factory() as session:
+        assert session.get(NetworkSetting, "office_email").value == "hello@npq-office.example.org"
+        assert count(session, Programme) > 0  # the other tables were left as they were
+
+
+def count_network_rows(path: Path) -> int:
+    return path.read_text().count("- key:")
