@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -64,3 +65,34 @@ def utter(dispatcher: CollectingDispatcher, answer: Answer) -> None:
 def latest_entity(tracker: Tracker, name: str) -> str | None:
     value = next(tracker.get_latest_entity_values(name), None)
     return str(value) if value not in (None, "") else None
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str(tracker.latest_message.get("text") or "")
+
+
+def resume_form(tracker: Tracker) -> list[EventType]:
+    """After answering a question asked in the middle of a form, go back to the form: it asks
+    its pending question again (Rasa does not re-validate a form run after another action)."""
+    return [FollowupAction(tracker.active_loop_name)] if tracker.active_loop_name else []
+
+
+def end_form(tracker: Tracker) -> list[EventType]:
+    """Leave whatever form is active (the user said goodbye, asked for a person, ...)."""
+    if not tracker.active_loop_name:
+        return []
+    return [ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
+def ask_next(kind: str, **details: Any) -> SlotSet:
+    """Remember what we just asked outside a form, so a bare reply continues it."""
+    return SlotSet("pending", {"kind": kind, **details})
+
+
+def pending(tracker: Tracker) -> dict[str, Any]:
+    value = tracker.get_slot("pending")
+    return value if isinstance(value, dict) else {}

@@ -3,8 +3,10 @@ and the set-up scripts' messages."""
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
+import pkgutil
 import re
 import socket
 import subprocess
@@ -15,8 +17,7 @@ import pytest
 import yaml
 from rasa_sdk import Action
 
-import actions.hubs
-import actions.programmes
+import actions
 from tools.stack import StackError, check_port_free
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,12 +34,20 @@ def nlu_items(key: str) -> list[dict]:
     return items
 
 
+def action_classes() -> list[type[Action]]:
+    """Every concrete Action rasa-sdk would register from actions/ (it imports every module)."""
+    modules = [importlib.import_module(f"actions.{m.name}")
+               for m in pkgutil.iter_modules(actions.__path__)]
+    found = {cls for module in modules for _, cls in inspect.getmembers(module, inspect.isclass)
+             if issubclass(cls, Action) and cls.__module__.startswith("actions.")
+             and not inspect.isabstract(cls)}
+    return sorted(found, key=lambda cls: cls.__name__)
+
+
 def test_every_domain_action_has_an_action_class_and_back() -> None:
-    classes = [cls for module in (actions.hubs, actions.programmes)
-               for _, cls in inspect.getmembers(module, inspect.isclass)
-               if issubclass(cls, Action) and cls is not Action]
-    names = {cls().name() for cls in classes}
-    assert names == set(DOMAIN["actions"])
+    classes = action_classes()
+    names = [cls().name() for cls in classes]
+    assert sorted(names) == sorted(DOMAIN["actions"])
     for cls in classes:  # the naming contract: ActionFindHub <-> action_find_hub
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
         assert snake == cls().name()
@@ -56,11 +65,14 @@ def test_training_data_uses_exactly_the_domain_intents_and_entities() -> None:
 
 
 def test_rules_use_only_known_actions_and_responses() -> None:
-    known = set(DOMAIN["actions"]) | set(DOMAIN["responses"]) | {"action_listen"}
+    known = (set(DOMAIN["actions"]) | set(DOMAIN["responses"]) | set(DOMAIN["forms"])
+             | {"action_listen"})
     for rule in nlu_items("rules"):
         for step in rule["steps"]:
             if "action" in step:
                 assert step["action"] in known, rule["rule"]
+            for option in step.get("or", []):
+                assert option.get("intent") in DOMAIN["intents"], rule["rule"]
 
 
 def test_synonyms_map_to_programme_codes() -> None:
@@ -73,9 +85,11 @@ def test_synonyms_map_to_programme_codes() -> None:
 
 def test_our_code_never_imports_rasa_and_the_core_imports_no_framework() -> None:
     probe = (
-        "import sys, npq.hubs, npq.programmes, npq.catalogue, npq.__main__;"
+        "import sys, pkgutil, importlib, npq;"
+        "[importlib.import_module(m.name) for m in pkgutil.walk_packages(npq.__path__, 'npq.')];"
         "assert not [m for m in sys.modules if m.split('.')[0] in ('rasa_sdk', 'telegram', 'rasa')];"
-        "import bot.app, bot.terminal, actions.hubs, actions.programmes;"
+        "import bot.app, bot.terminal;"
+        "[importlib.import_module(f'actions.{m.name}') for m in pkgutil.iter_modules(['actions'])];"
         "assert 'rasa' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", probe], cwd=ROOT, check=True)

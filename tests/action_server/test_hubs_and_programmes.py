@@ -1,45 +1,21 @@
-"""Custom actions against a real seeded database: the events returned and what was uttered."""
+"""Nearest hubs and programme descriptions: the events returned and what was uttered."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.orm import Session, sessionmaker
 
-from actions import support
 from actions.hubs import ActionFindHub
 from actions.programmes import ActionProgrammeInfo
+from tests.action_server.conftest import entity, tracker
+from tests.action_server.conftest import run as run_action
 
 
-@pytest.fixture(autouse=True)
-def database(session_factory: sessionmaker[Session]) -> Iterator[None]:
-    support.use_session_factory(session_factory)
-    yield
-    support.use_session_factory(None)
-
-
-def tracker(text: str, intent: str, entities: list[dict[str, Any]] | None = None,
-            slots: dict[str, Any] | None = None) -> Tracker:
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.97},
-              "entities": entities or []}
-    return Tracker(sender_id="test-user", slots=slots or {}, latest_message=latest, events=[],
-                   paused=False, followup_action=None, active_loop={},
-                   latest_action_name="action_listen")
-
-
-def entity(name: str, value: Any) -> dict[str, Any]:
-    return {"entity": name, "value": value, "start": 0, "end": 1}
-
-
-async def run(action: Any, t: Tracker) -> tuple[list[dict[str, Any]], list[Any]]:
-    dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, t, {})
-    return dispatcher.messages, events
+async def run(action: Any, t: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+    outcome = await run_action(action, t)
+    return outcome.messages, outcome.events
 
 
 async def test_find_hub_names_the_nearest_hub_with_buttons() -> None:

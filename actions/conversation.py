@@ -1,0 +1,129 @@
+"""Small talk, goodbyes and low-confidence messages.
+
+Inside a form these actions run only when the form could not use the message; they answer and
+then hand back to the form, which asks its question again.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session
+
+from actions.support import ask_next, end_form, in_session, latest_intent, latest_text, resume_form
+from npq.review import record_for_review
+
+# What each intent means to a user, for "Did you mean ...?" buttons.
+INTENT_TITLES = {
+    "recommend_npq": "Which NPQ suits me",
+    "programme_info": "What an NPQ involves",
+    "find_hub": "My nearest hub",
+    "ask_deadlines": "Application deadlines",
+    "ask_funding": "Funding and fees",
+    "ask_eligibility": "Whether I can apply",
+    "how_to_apply": "How to apply",
+    "register_interest": "Ask the team to contact me",
+    "subscribe_reminders": "A reminder before a deadline",
+    "unsubscribe": "Stop my reminders",
+    "become_partner": "Becoming a delivery partner",
+    "partner_requirements": "What a partner needs",
+    "partner_benefits": "What partners receive",
+    "partner_fit_check": "Would we make a good partner?",
+    "talk_to_human": "Talk to a person",
+    "forget_me": "Delete my data",
+    "help": "What you can do",
+}
+MAX_SUGGESTIONS = 3
+MIN_SUGGESTION_CONFIDENCE = 0.05
+CARRIED_ENTITIES = ("npq", "role", "phase", "location", "postcode")
+SMALL_TALK = ("greet", "thank", "bot_challenge", "help", "out_of_scope")
+
+
+class ActionSmallTalk(Action):
+    def name(self) -> str:
+        return "action_small_talk"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """Greet, thank, say what the assistant is and can do; queue out-of-scope for review."""
+        intent = latest_intent(tracker)
+        dispatcher.utter_message(response=f"utter_{intent if intent in SMALL_TALK else 'help'}")
+        if intent == "out_of_scope":
+            await _record(tracker, reply="utter_out_of_scope")
+        return resume_form(tracker)
+
+
+class ActionGoodbye(Action):
+    def name(self) -> str:
+        return "action_goodbye"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """Say goodbye, leaving any form."""
+        dispatcher.utter_message(response="utter_goodbye")
+        return end_form(tracker)
+
+
+class ActionClarify(Action):
+    def name(self) -> str:
+        return "action_clarify"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """Offer the likeliest meanings as buttons; after a second miss in a row, the menu and
+        a person. Either way the message is queued for staff review."""
+        suggestions = suggested_buttons(tracker.latest_message)
+        if previous_action(tracker) == "action_clarify" or not suggestions:
+            dispatcher.utter_message(response="utter_default")
+            await _record(tracker, reply="utter_default")
+            return resume_form(tracker)
+        text = "Sorry, I'm not sure I understood. Did you mean one of these?"
+        buttons = [*suggestions, {"title": "Something else", "payload": "/deny"}]
+        dispatcher.utter_message(text=text, buttons=buttons)
+        await _record(tracker, reply=text)
+        return [ask_next("clarify")]
+
+
+def suggested_buttons(message: dict[str, Any]) -> list[dict[str, str]]:
+    """Buttons for the likeliest intents we can describe, carrying the message's entities."""
+    ranking = message.get("intent_ranking") or []
+    entities = {e["entity"]: e["value"] for e in message.get("entities") or []
+                if e.get("entity") in CARRIED_ENTITIES and isinstance(e.get("value"), str)}
+    suffix = json.dumps(entities) if entities else ""
+    buttons = []
+    for candidate in ranking:
+        name = candidate.get("name")
+        if (name in INTENT_TITLES and (candidate.get("confidence") or 0) >= MIN_SUGGESTION_CONFIDENCE
+                and len(buttons) < MAX_SUGGESTIONS):
+            buttons.append({"title": INTENT_TITLES[name], "payload": f"/{name}{suffix}"})
+    return buttons
+
+
+def previous_action(tracker: Tracker) -> str | None:
+    """The last action the assistant ran before the latest user message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
+            return str(event.get("name"))
+    return None
+
+
+async def _record(tracker: Tracker, *, reply: str) -> None:
+    message = tracker.latest_message
+    intent = message.get("intent_ranking") or [message.get("intent") or {}]
+    top = next((i for i in intent if i.get("name") != "nlu_fallback"), {})
+
+    def write(session: Session) -> None:
+        record_for_review(session, chat_id=tracker.sender_id, text=latest_text(tracker),
+                          intent=top.get("name"), confidence=top.get("confidence"),
+                          entities=message.get("entities") or [], reply=reply)
+
+    await in_session(write)
