@@ -1,0 +1,207 @@
+"""Application deadlines from the seeded cohorts: per programme, per hub and near a place."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from npq.answers import Answer, intake_label, long_date
+from npq.db.models import Cohort, Hub, Programme
+from npq.deadlines import days_phrase, deadline_phrase, deadlines_answer
+
+TODAY = dt.date(2026, 11, 22)
+KEIGHLEY = (53.86791, -1.90664)
+INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "help", "recommend_npq",
+           "programme_info", "find_hub", "ask_deadlines", "ask_funding", "ask_eligibility",
+           "how_to_apply", "register_interest", "subscribe_reminders", "unsubscribe",
+           "become_partner", "partner_requirements", "partner_benefits", "partner_fit_check",
+           "talk_to_human", "forget_me", "inform", "out_of_scope"}
+ENTITIES = {"npq", "role", "phase", "location", "postcode", "setting", "organisation_type",
+            "ambition"}
+
+
+def assert_phone_sized_with_buttons(answer: Answer) -> None:
+    assert answer.text and len(answer.text) < 900, len(answer.text)
+    assert answer.buttons, "every answer ends with a next step"
+    for button in answer.buttons:
+        assert button.intent in INTENTS and set(button.entities) <= ENTITIES
+
+
+def cohort_at(session: Session, slug: str, code: str, intake: str) -> Cohort:
+    cohort = session.scalar(select(Cohort).join(Hub).where(
+        Hub.slug == slug, Cohort.programme_code == code, Cohort.intake == intake))
+    assert cohort is not None, (slug, code, intake)
+    return cohort
+
+
+def when(cohort: Cohort, today: dt.date) -> str:
+    return f"{long_date(cohort.applications_close)} ({days_phrase(cohort.applications_close, today)})"
+
+
+# --- pure wording -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("days, phrase", [
+    (0, "today"), (1, "tomorrow"), (2, "in 2 days"), (82, "in 82 days"), (-3, "3 days ago"),
+])
+def test_days_phrase(days: int, phrase: str) -> None:
+    assert days_phrase(TODAY + dt.timedelta(days=days), TODAY) == phrase
+
+
+@pytest.mark.parametrize("opens, expected", [
+    (dt.date(2026, 10, 1), "spring 2027, apply by 12 February 2027 (in 82 days)"),
+    (dt.date(2026, 12, 1), "spring 2027, applications open 1 December 2026, apply by "
+                           "12 February 2027 (in 82 days)"),
+])
+def test_deadline_phrase_notes_a_window_not_yet_open(opens: dt.date, expected: str) -> None:
+    cohort = Cohort(intake="2027a", applications_open=opens,
+                    applications_close=dt.date(2027, 2, 12), start_date=dt.date(2027, 3, 1))
+    assert deadline_phrase(cohort, TODAY) == expected
+
+
+# --- answers from the database ----------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs", [
+    {"place_text": "Keighley"}, {"place_text": "keigly"}, {"place_text": "BD21 3DN"},
+    {"message_text": "when is the NPQH deadline near Keighley?"}, {"coordinates": KEIGHLEY},
+])
+def test_deadlines_near_a_place_list_the_nearest_hubs_with_dates(session: Session,
+                                                                 kwargs: dict) -> None:
+    answer = deadlines_answer(session, today=TODAY, programme_code="NPQH", **kwargs)
+    lines = answer.text.splitlines()
+    keighley = cohort_at(session, "keighley", "NPQH", "2027a")
+    bradford = cohort_at(session, "bradford", "NPQH", "2027a")
+    assert lines[0].startswith("NPQH deadlines near ")
+    assert lines[1].startswith("1. Keighley NPQ Hub (")
+    assert lines[1].endswith(f"spring 2027, apply by {when(keighley, TODAY)}")
+    assert lines[2].startswith("2. Bradford NPQ Hub (")
+    assert lines[2].endswith(f"apply by {when(bradford, TODAY)}")
+    assert [(b.intent, b.entities) for b in answer.buttons][0] == (
+        "subscribe_reminders", {"npq": "NPQH"})
+    assert_phone_sized_with_buttons(answer)
+
+
+def test_a_programme_can_be_named_informally(session: Session) -> None:
+    formal = deadlines_answer(session, today=TODAY, programme_code="NPQH", place_text="Leeds")
+    informal = deadlines_answer(session, today=TODAY, programme_code="headship", place_text="Leeds")
+    assert formal == informal
+
+
+def test_a_passed_deadline_points_to_the_next_intake(session: Session) -> None:
+    spring = cohort_at(session, "keighley", "NPQH", "2027a")
+    autumn = cohort_at(session, "keighley", "NPQH", "2027b")
+    today = spring.applications_close + dt.timedelta(days=1)
+    answer = deadlines_answer(session, today=today, programme_code="NPQH", place_text="Keighley")
+    first = answer.text.splitlines()[1]
+    assert f"spring 2027 closed on {long_date(spring.applications_close)}." in first
+    assert f"Next, autumn 2027" in first and f"apply by {when(autumn, today)}" in first
+    if autumn.applications_open > today:
+        assert f"applications open {long_date(autumn.applications_open)}" in first
+
+
+def test_no_known_intake_says_so_and_offers_a_reminder(session: Session) -> None:
+    later = dt.date(2030, 1, 1)
+    for kwargs in ({"place_text": "Keighley"}, {"place_text": "Keighley hub"}, {}):
+        answer = deadlines_answer(session, today=later, programme_code="NPQSENCO", **kwargs)
+        assert "has been announced yet" in answer.text and "reminder" in answer.text
+        assert answer.buttons[0].intent == "subscribe_reminders"
+        assert answer.buttons[0].entities == {"npq": "NPQSENCO"}
+
+
+def test_a_named_hub_lists_each_programme_it_offers(session: Session) -> None:
+    hub = session.scalar(select(Hub).where(Hub.slug == "keighley"))
+    assert hub is not None
+    answer = deadlines_answer(session, today=TODAY, place_text="Keighley NPQ hub")
+    lines = answer.text.splitlines()
+    assert lines[0] == "Deadlines at Keighley NPQ Hub:"
+    assert [line.split(":")[0] for line in lines[1:]] == [f"• {p.code}" for p in hub.programmes]
+    npqh = cohort_at(session, "keighley", "NPQH", "2027a")
+    assert f"• NPQH: spring 2027, by {when(npqh, TODAY)}" in lines
+    assert_phone_sized_with_buttons(answer)
+
+
+def test_a_programme_alone_gives_the_national_range(session: Session) -> None:
+    closes = sorted(session.scalars(select(Cohort.applications_close).where(
+        Cohort.programme_code == "NPQSENCO", Cohort.intake == "2027a")))
+    answer = deadlines_answer(session, today=TODAY, programme_code="NPQSENCO")
+    name = session.get(Programme, "NPQSENCO").name  # type: ignore[union-attr]
+    assert answer.text.startswith(f"NPQSENCO ({name}): the next intake is spring 2027.")
+    assert f"the earliest is {long_date(closes[0])}" in answer.text
+    assert f"the latest {long_date(closes[-1])}" in answer.text
+    assert "Online cohort: apply by" in answer.text
+    assert ("find_hub", {"npq": "NPQSENCO"}) in [(b.intent, b.entities) for b in answer.buttons]
+
+
+def test_nothing_named_gives_every_programmes_next_deadline(session: Session) -> None:
+    answer = deadlines_answer(session, today=TODAY)
+    current = session.scalars(select(Programme.code).where(Programme.status == "current")).all()
+    for code in current:
+        earliest = session.scalar(select(Cohort.applications_close).where(
+            Cohort.programme_code == code, Cohort.applications_close >= TODAY)
+            .order_by(Cohort.applications_close).limit(1))
+        assert earliest is not None
+        assert f"• {code}: from {long_date(earliest)}" in answer.text
+    assert_phone_sized_with_buttons(answer)
+
+
+def test_staff_edits_to_the_cohorts_show_at_once(session: Session) -> None:
+    cohort = cohort_at(session, "keighley", "NPQH", "2027a")
+    cohort.applications_close = dt.date(2027, 1, 5)
+    session.flush()
+    answer = deadlines_answer(session, today=TODAY, programme_code="NPQH", place_text="Keighley")
+    assert "5 January 2027 (in 44 days)" in answer.text.splitlines()[1]
+
+
+def test_legacy_npqml_points_to_its_successors(session: Session) -> None:
+    answer = deadlines_answer(session, today=TODAY, programme_code="NPQML")
+    assert "NPQML is no longer offered" in answer.text
+    assert {b.entities["npq"] for b in answer.buttons} == {"NPQLT", "NPQLTD", "NPQLBC"}
+    assert {b.intent for b in answer.buttons} == {"ask_deadlines"}
+
+
+@pytest.mark.parametrize("place", ["Cardiff", "Edinburgh", "EH1 1YZ"])
+def test_places_outside_england_are_explained(session: Session, place: str) -> None:
+    answer = deadlines_answer(session, today=TODAY, programme_code="NPQH", place_text=place)
+    assert "NPQs are for teachers and leaders in England" in answer.text
+    assert "1. " not in answer.text
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"place_text": "Xyzzyville"}, {"place_text": "ZZ99 9ZZ"}, {"place_text": "🙂🙂🙂"},
+    {"place_text": "'; DROP TABLE cohorts;--"}, {"place_text": "x" * 4000},
+    {"coordinates": (999.0, 999.0)}, {"coordinates": (float("nan"), 0.0)},
+])
+def test_unknown_places_get_a_clear_question(session: Session, kwargs: dict) -> None:
+    answer = deadlines_answer(session, today=TODAY, programme_code="NPQH", **kwargs)
+    assert "?" in answer.text and "1. " not in answer.text
+    assert_phone_sized_with_buttons(answer)
+
+
+@pytest.mark.parametrize("programme", ["banana", "NPQZ", "'; DROP TABLE programmes;--", "🙂",
+                                       "y" * 4000])
+def test_unknown_programmes_are_not_guessed(session: Session, programme: str) -> None:
+    answer = deadlines_answer(session, today=TODAY, programme_code=programme, place_text="Leeds")
+    assert answer.text.startswith("I don't know an NPQ called")
+    assert len(answer.text) < 200
+    assert answer.buttons[0].intent == "programme_info"
+
+
+@pytest.mark.parametrize("empty", [None, ""])
+def test_empty_input_is_the_overview(session: Session, empty: str | None) -> None:
+    answer = deadlines_answer(session, today=TODAY, programme_code=empty, place_text=empty,
+                              message_text=empty)
+    assert answer.text.startswith("The next deadlines across our hubs")
+
+
+def test_every_programme_near_every_demo_town_fits_a_phone(session: Session) -> None:
+    towns = session.scalars(select(Hub.town)).all()
+    codes = session.scalars(select(Programme.code).where(Programme.status == "current")).all()
+    for day in (TODAY, dt.date(2027, 2, 13)):
+        for town in towns[::8]:
+            assert_phone_sized_with_buttons(deadlines_answer(session, today=day, place_text=town))
+            for code in codes:
+                assert_phone_sized_with_buttons(
+                    deadlines_answer(session, today=day, programme_code=code, place_text=town))
+    assert intake_label("2027b") == "autumn 2027"
