@@ -48,6 +48,9 @@ model: env  ## train the model when config, domain or nlu_data changed (reuse it
 validate: $(ENGINE_READY)  ## check the training data, domain and config with Rasa
 	@$(RASA) data validate $(RASA_DATA) --fail-on-warnings
 
+nlu-report: setup  ## train if needed, then measure the model on the held-out messages (tests/nlu/heldout.yml)
+	@$(PY) -m tools.nlu_report
+
 import: $(APP_READY)  ## validate and import the staff-edited files in data/catalogue (all or nothing)
 	@$(PY) -m npq import data/catalogue
 

@@ -1,0 +1,248 @@
+"""The held-out evaluation's pure parts (tools/nlu_report.py): annotation parsing and metrics on
+small hand-made cases with known answers, and the held-out file's own consistency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from npq.vocabulary import PHASES, ROLES
+from tools import nlu_report
+from tools.nlu_report import (
+    Entity,
+    Example,
+    best_intent,
+    confusions,
+    entity_metrics,
+    evaluate,
+    fallback_threshold,
+    intent_metrics,
+    load_examples,
+    match_entities,
+    parse_annotated,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAMMES = yaml.safe_load((ROOT / "data" / "catalogue" / "programmes.yaml").read_text())
+CODES = {p["code"] for p in PROGRAMMES["programmes"]}
+
+
+# --- annotations -------------------------------------------------------------------------------
+
+def test_plain_text_has_no_entities() -> None:
+    assert parse_annotated("when's the deadline?") == ("when's the deadline?", [])
+
+
+def test_short_annotation_takes_the_text_as_value() -> None:
+    text, entities = parse_annotated("is there a hub near [Keighley](location)?")
+    assert text == "is there a hub near Keighley?"
+    assert entities == [Entity("location", "Keighley", 20, 28)]
+    assert text[20:28] == "Keighley"
+
+
+def test_synonym_annotation_keeps_the_normalised_value_and_the_span_of_the_text() -> None:
+    text, entities = parse_annotated(
+        'I\'m a [DHT]{"entity": "role", "value": "deputy_head"} wanting '
+        '[the headship one]{"entity": "npq", "value": "NPQH"} in [BD21 3DN](postcode)')
+    assert text == "I'm a DHT wanting the headship one in BD21 3DN"
+    assert entities == [Entity("role", "deputy_head", 6, 9), Entity("npq", "NPQH", 18, 34),
+                        Entity("postcode", "BD21 3DN", 38, 46)]
+    assert [text[e.start:e.end] for e in entities] == ["DHT", "the headship one", "BD21 3DN"]
+
+
+def test_json_annotation_without_value_and_old_entity_value_syntax() -> None:
+    leeds = Entity("location", "Leeds", 0, 5)
+    assert parse_annotated('[Leeds]{"entity": "location"}')[1] == [leeds]
+    assert parse_annotated("[heads](role:headteacher)")[1] == [Entity("role", "headteacher", 0, 5)]
+
+
+def test_load_examples_reads_intents_only() -> None:
+    source = """
+version: "3.1"
+nlu:
+  - intent: find_hub
+    examples: |
+      - hub near [Leeds](location)
+      - [NPQH](npq) in [LS6](postcode)?
+  - synonym: NPQH
+    examples: |
+      - headship
+  - intent: greet
+    examples: |
+      - hiya
+"""
+    examples = load_examples(source)
+    assert [(e.intent, e.text) for e in examples] == [
+        ("find_hub", "hub near Leeds"), ("find_hub", "NPQH in LS6?"), ("greet", "hiya")]
+    assert examples[1].entities == [Entity("npq", "NPQH", 0, 4), Entity("postcode", "LS6", 8, 11)]
+
+
+def test_fallback_threshold_from_config() -> None:
+    config = ("pipeline:\n  - name: WhitespaceTokenizer\n"
+              "  - name: FallbackClassifier\n    threshold: 0.6\n")
+    assert fallback_threshold(config) == 0.6
+    assert fallback_threshold("pipeline:\n  - name: FallbackClassifier\n") == 0.3  # Rasa's default
+    assert fallback_threshold("pipeline:\n  - name: WhitespaceTokenizer\n") == 0.0
+
+
+# --- intent metrics ----------------------------------------------------------------------------
+
+def test_intent_metrics_equal_supports() -> None:
+    result = intent_metrics(["a", "a", "b", "b"], ["a", "b", "b", "b"])
+    assert result["accuracy"] == 0.75
+    a, b = result["per_intent"]["a"], result["per_intent"]["b"]
+    assert (a["precision"], a["recall"], a["support"]) == (1.0, 0.5, 2)
+    assert a["f1"] == pytest.approx(2 / 3)
+    assert (b["precision"], b["recall"]) == (pytest.approx(2 / 3), 1.0)
+    assert b["f1"] == pytest.approx(0.8)
+    assert result["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
+
+
+def test_weighted_f1_weights_by_support_and_macro_does_not() -> None:
+    result = intent_metrics(["a", "a", "a", "b"], ["a", "a", "b", "b"])
+    assert result["per_intent"]["a"]["f1"] == pytest.approx(0.8)
+    assert result["per_intent"]["b"]["f1"] == pytest.approx(2 / 3)
+    assert result["macro_f1"] == pytest.approx((0.8 + 2 / 3) / 2)
+    assert result["weighted_f1"] == pytest.approx((0.8 * 3 + 2 / 3) / 4)
+
+
+def test_an_intent_only_ever_predicted_counts_in_macro_f1() -> None:
+    result = intent_metrics(["a", "a"], ["a", "c"])
+    assert result["per_intent"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert result["macro_f1"] == pytest.approx((2 / 3 + 0.0) / 2)
+
+
+def test_best_intent_skips_nlu_fallback() -> None:
+    parse = {"intent": {"name": "nlu_fallback", "confidence": 0.5},
+             "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.5},
+                                {"name": "find_hub", "confidence": 0.31},
+                                {"name": "inform", "confidence": 0.29}]}
+    assert best_intent(parse) == ("find_hub", 0.31)
+    assert best_intent({"intent": {"name": "greet", "confidence": 0.9}}) == ("greet", 0.9)
+
+
+def test_confusions_matrix_and_worst_first_with_an_example() -> None:
+    true = ["inform", "inform", "inform", "find_hub"]
+    pred = ["find_hub", "find_hub", "inform", "greet"]
+    result = confusions(true, pred, ["Leeds", "LS6", "deputy head", "hub near Leeds"])
+    assert result["labels"] == ["find_hub", "greet", "inform"]
+    assert result["counts"] == [[0, 1, 0], [0, 0, 0], [2, 0, 1]]
+    assert result["worst"] == [
+        {"true": "inform", "predicted": "find_hub", "count": 2, "example": "Leeds"},
+        {"true": "find_hub", "predicted": "greet", "count": 1, "example": "hub near Leeds"}]
+
+
+# --- entity matching ---------------------------------------------------------------------------
+
+LEEDS = Entity("location", "Leeds", 9, 14)
+
+
+@pytest.mark.parametrize(("predicted", "correct"), [
+    (Entity("location", "Leeds", 9, 14), True),
+    (Entity("location", "leeds ", 9, 15), True),       # case and spacing of the value ignored
+    (Entity("location", "Leeds", 5, 10), True),        # spans overlap by one character
+    (Entity("location", "Leeds", 14, 20), False),      # adjacent, not overlapping
+    (Entity("postcode", "Leeds", 9, 14), False),       # wrong type
+    (Entity("location", "Leeds city", 9, 14), False),  # wrong value
+])
+def test_match_rule(predicted: Entity, correct: bool) -> None:
+    found, missed, spurious = match_entities([LEEDS], [predicted])
+    assert (found, missed, spurious) == (([LEEDS], [], []) if correct
+                                         else ([], [LEEDS], [predicted]))
+
+
+def test_duplicate_predictions_count_once_and_each_annotation_matches_one() -> None:
+    crf, regex = Entity("postcode", "LS6 1AA", 3, 10), Entity("postcode", "ls6 1aa", 3, 10)
+    assert match_entities([Entity("postcode", "LS6 1AA", 3, 10)], [crf, regex]) == (
+        [Entity("postcode", "LS6 1AA", 3, 10)], [], [])
+    two = [Entity("npq", "NPQH", 0, 4), Entity("npq", "NPQH", 9, 17)]
+    found, missed, spurious = match_entities(two, [Entity("npq", "NPQH", 0, 4)])
+    assert (found, missed, spurious) == ([two[0]], [two[1]], [])
+
+
+def test_entity_metrics_overall_and_per_type() -> None:
+    gold = [[Entity("location", "Leeds", 0, 5), Entity("role", "deputy_head", 10, 13)],
+            [Entity("npq", "NPQH", 0, 4)],
+            []]
+    pred = [[Entity("location", "Leeds", 0, 5), Entity("role", "DHT", 10, 13)],  # unmapped synonym
+            [Entity("npq", "NPQH", 0, 4)],
+            [Entity("location", "Carrot", 0, 6)]]
+    result = entity_metrics(gold, pred)
+    assert (result["precision"], result["support"]) == (0.5, 3)  # 2 of 4 predictions right
+    assert result["recall"] == pytest.approx(2 / 3)               # 2 of 3 annotations found
+    assert result["f1"] == pytest.approx(4 / 7)
+    assert result["per_entity"]["location"] == {
+        "precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1}
+    assert result["per_entity"]["role"] == {
+        "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert result["per_entity"]["npq"]["f1"] == 1.0
+    assert [index for index, _, _ in result["errors"]] == [0, 2]
+
+
+# --- the whole report --------------------------------------------------------------------------
+
+def parse(intent: str, confidence: float, entities: list[Entity] = ()) -> dict:
+    return {"intent": {"name": intent, "confidence": confidence},
+            "intent_ranking": [{"name": intent, "confidence": confidence}],
+            "entities": [{"entity": e.entity, "value": e.value, "start": e.start, "end": e.end}
+                         for e in entities]}
+
+
+def test_evaluate_counts_low_confidence_and_checks_targets() -> None:
+    examples = [Example("Leeds", "inform", [Entity("location", "Leeds", 0, 5)]),
+                Example("hiya", "greet"), Example("bye", "goodbye")]
+    parses = [parse("inform", 0.9, [Entity("location", "Leeds", 0, 5)]),
+              parse("greet", 0.4), parse("thank", 0.7)]
+    report = evaluate(examples, parses, threshold=0.5)
+    assert report["examples"] == 3
+    assert report["intent"]["accuracy"] == pytest.approx(2 / 3)
+    assert report["below_threshold"] == 1
+    assert report["met"] == {"intent_accuracy": False, "macro_f1": False, "entity_recall": True}
+    assert report["intent_errors"] == [
+        {"text": "bye", "true": "goodbye", "predicted": "thank", "confidence": 0.7}]
+    assert report["entity_errors"] == []
+    assert "errors" not in report["entities"]
+
+
+def test_check_exits_non_zero_only_when_a_target_is_missed(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    leeds = [Entity("location", "Leeds", 0, 5)]
+    examples = [Example("hiya", "greet"), Example("Leeds", "inform", leeds)]
+    monkeypatch.setattr(nlu_report, "OUT_DIR", tmp_path)
+    good = evaluate(examples, [parse("greet", 0.9), parse("inform", 0.9, leeds)], 0.5)
+    bad = evaluate(examples, [parse("greet", 0.9), parse("greet", 0.9, leeds)], 0.5)
+    monkeypatch.setattr(nlu_report, "run_evaluation", lambda: good)
+    assert nlu_report.main(["--check"]) == 0
+    monkeypatch.setattr(nlu_report, "run_evaluation", lambda: bad)
+    assert nlu_report.main([]) == 0
+    assert nlu_report.main(["--check"]) == 1
+    assert (tmp_path / "confusion_matrix.png").stat().st_size > 0
+    assert "intent_errors" in (tmp_path / "report.json").read_text()
+
+
+# --- the held-out file itself ------------------------------------------------------------------
+
+HELDOUT = load_examples(nlu_report.HELDOUT.read_text())
+
+
+def test_heldout_covers_every_domain_intent_with_ten_examples() -> None:
+    intents = yaml.safe_load((ROOT / "domain.yml").read_text())["intents"]
+    counts = {intent: sum(e.intent == intent for e in HELDOUT) for intent in intents}
+    assert {intent for intent, n in counts.items() if n < 10} == set()
+    assert {e.intent for e in HELDOUT} <= set(intents)
+
+
+def test_heldout_entity_values_are_the_fixed_vocabulary() -> None:
+    allowed = {"npq": CODES, "role": set(ROLES), "phase": set(PHASES)}
+    wrong = [(e.text, x) for e in HELDOUT for x in e.entities
+             if x.entity not in {"npq", "role", "phase", "location", "postcode"}
+             or (x.entity in allowed and x.value not in allowed[x.entity])]
+    assert wrong == []
+
+
+def test_heldout_has_no_duplicates_and_stays_out_of_the_training_folder() -> None:
+    texts = [e.text.casefold() for e in HELDOUT]
+    assert len(texts) == len(set(texts))
+    assert ROOT / "nlu_data" not in nlu_report.HELDOUT.parents
