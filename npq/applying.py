@@ -1,0 +1,104 @@
+"""How to apply: the two steps (register with the DfE, then the provider's application), what to
+have ready, and the links, all taken from the catalogue (network.yaml) rather than the code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from npq.answers import Answer, Button, long_date
+from npq.db.models import Cohort, Programme
+from npq.network import Network, load_network, office_contact
+from npq.programmes import find_programme
+
+
+PHONE_SIZE = 880  # optional lines are left out beyond this
+
+
+def steps_text(network: Network) -> str:
+    """The two steps, with the registration link and the DfE's checking time when stored."""
+    service = network.get("registration_service")
+    check = network.get("dfe_check_time")
+    return "\n".join(filter(None, [
+        "1. Register with the DfE using your teacher reference number (TRN) and your school's URN."
+        + (f" The DfE's checks take {check}." if check else ""),
+        f"Register here: {service}" if service else "",
+        "2. Your provider or hub then sends you its own application. Some providers need your "
+        "headteacher to endorse it.",
+    ]))
+
+
+def ready_lines(network: Network) -> list[str]:
+    """What to have ready, each with where to find it."""
+    trn, urn = network.get("find_trn"), network.get("find_urn")
+    return [
+        "• your TRN" + (f" (lost it? {trn})" if trn else ""),
+        "• your school's URN" + (f" (look it up: {urn})" if urn else ""),
+        "• the course and hub you've chosen",
+        "• your headteacher's agreement, and who pays if you're not funded",
+    ]
+
+
+def how_to_apply_answer(session: Session, *, today: dt.date,
+                        programme_code: str | None = None) -> Answer:
+    """The two-step process, for one programme (its prerequisite and next deadline) or in general."""
+    network = load_network(session)
+    programme = find_programme(session, programme_code[:200]) if programme_code else None
+    if programme is not None and programme.is_legacy:
+        return Answer(f"{programme.code} is no longer offered, so you can't apply for it. It was "
+                      f"replaced by {', '.join(p.code for p in programme.successors)}.",
+                      tuple(Button(f"Apply for {p.code}", "how_to_apply", {"npq": p.code})
+                            for p in programme.successors))
+    what = f"{programme.code} ({programme.name})" if programme else "an NPQ"
+    lines = [f"Applying for {what} takes two steps:", steps_text(network)]
+    if programme is not None:
+        lines += _programme_lines(session, today, programme)
+    optional = [f"Lost your TRN? {network.get('find_trn')}" if network.get("find_trn") else "",
+                f"Find your school's URN: {network.get('find_urn')}" if network.get("find_urn")
+                else "",
+                f"More on GOV.UK: {network.get('npq_guidance')}" if network.get("npq_guidance")
+                else ""]
+    for line in filter(None, optional):
+        if len("\n".join([*lines, line])) <= PHONE_SIZE:
+            lines.append(line)
+    extra = {"npq": programme.code} if programme else {}
+    return Answer("\n".join(lines), (
+        Button("Deadlines", "ask_deadlines", extra),
+        Button("Is it funded?", "ask_funding", extra),
+        Button("Find my nearest hub", "find_hub", extra),
+        Button("Talk to a person", "talk_to_human")))
+
+
+def what_to_have_ready_answer(session: Session) -> Answer:
+    """Just the checklist, for "what do I need to apply?"."""
+    network = load_network(session)
+    lines = ["To register for an NPQ, have ready:", *ready_lines(network)]
+    service = network.get("registration_service")
+    if service:
+        lines.append(f"Then register at {service}")
+    contact = office_contact(network)
+    if contact:
+        lines.append(f"Stuck? Our office can help: {contact}")
+    return Answer("\n".join(lines), (
+        Button("How do I apply?", "how_to_apply"),
+        Button("Deadlines", "ask_deadlines"),
+        Button("Talk to a person", "talk_to_human")))
+
+
+def _programme_lines(session: Session, today: dt.date, programme: Programme) -> list[str]:
+    lines = []
+    if programme.prerequisite:
+        lines.append(f"Before you apply: {programme.prerequisite}")
+    earliest = session.scalar(
+        select(Cohort.applications_close)
+        .where(Cohort.programme_code == programme.code, Cohort.applications_close >= today)
+        .order_by(Cohort.applications_close).limit(1))
+    if earliest is None:
+        lines.append(f"No {programme.code} intake is open yet: I can remind you when one is.")
+    else:
+        lines.append(f"{programme.code} deadlines start on {long_date(earliest)}; each hub sets "
+                     "its own.")
+    return lines
