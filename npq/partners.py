@@ -1,0 +1,297 @@
+"""Schools becoming delivery partners: the steps, what we look for, what partners get, and the fit
+check (a pure per-criterion assessment plus an area gap analysis from the hubs table).
+
+The criteria, benefits and steps are PartnerContent rows (partner.yaml); the fee note and the
+office contact come from network.yaml.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from npq import geo
+from npq.answers import Answer, Button
+from npq.db.models import Hub, PartnerContent, PartnerEnquiry
+from npq.network import load_network, office_contact
+from npq.programmes import current_programmes
+
+UNDER_SERVED_MILES = 25  # no hub offering a programme within this distance: a gap
+PHONE_SIZE = 880
+ORGANISATION_TYPES: dict[str, str] = {
+    "teaching_school_hub": "a teaching school hub",
+    "trust": "a multi-academy trust",
+    "federation": "a federation",
+    "alliance": "a teaching school alliance or partnership",
+    "local_authority": "a local authority",
+    "single_school": "a single school",
+}
+ORGANISATION_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("alliance", r"\bteaching school alliance\b|\btsa\b"),
+    ("teaching_school_hub", r"\bteaching school( hub)?\b|\btsh\b"),
+    ("single_school", r"\bsingle academy trust\b|\bsat\b|\bsingle school\b|\bstand ?alone\b"
+                      r"|\bone school\b|\bjust (us|our school|one school)\b"),
+    ("trust", r"\b(mat|multi academy trust|academy trust|trust|diocese|diocesan)\b"),
+    ("federation", r"\bfederat(ion|ed)\b"),
+    ("local_authority", r"\b(local authority|council)\b"),
+    ("alliance", r"\b(alliance|partnership|network|cluster|consortium|collaborative)\b"),
+    ("single_school", r"\b(school|academy|primary|secondary)\b"),
+)
+STATUS_WORDS = {"met": "met", "partly": "partly", "not_yet": "not yet"}
+CROSS_SCHOOL = frozenset({"teaching_school_hub", "trust", "federation", "alliance"})
+
+
+@dataclass(frozen=True)
+class FitAnswers:
+    """What a school told the fit check; None is "not answered"."""
+
+    organisation_type: str | None = None  # a key of ORGANISATION_TYPES
+    area: geo.Place | None = None
+    facilities: bool | None = None
+    facilitators: str | None = None  # yes | keen | no
+    capacity: bool | None = None
+    programme_code: str | None = None  # the programme they would start with
+    works_with_others: bool | None = None
+
+
+@dataclass(frozen=True)
+class Coverage:
+    code: str
+    hub: str | None  # the nearest hub offering it
+    miles: float | None
+
+    @property
+    def under_served(self) -> bool:
+        return self.miles is None or self.miles > UNDER_SERVED_MILES
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    key: str  # a partner.yaml criterion key
+    status: str  # met | partly | not_yet
+    reason: str
+
+
+def parse_organisation_type(text: str | None) -> str | None:
+    """'We're a MAT' -> trust, 'teaching school hub' -> teaching_school_hub; None if unclear."""
+    words = _words(text)
+    if words in ORGANISATION_TYPES:
+        return words
+    return next((k for k, p in ORGANISATION_PATTERNS if re.search(p, words)), None) if words else None
+
+
+def parse_yes_no(text: str | None) -> bool | None:
+    words = _words(text)
+    if re.search(r"^(yes|yeah|yep|y|yup|sure|we do|we have|we can|definitely|absolutely|of course|"
+                 r"certainly)\b", words):
+        return True
+    if re.search(r"^(no|nope|n|not really|we dont|we do not|we havent|we cant|not yet)\b", words):
+        return False
+    return None
+
+
+def parse_facilitators(text: str | None) -> str | None:
+    """yes (experienced), keen (willing to learn) or no."""
+    words = _words(text)
+    if re.search(r"\b(keen|learn|willing|would like|interested|happy to|want to)\b", words):
+        return "keen"
+    answer = parse_yes_no(text)
+    return None if answer is None else ("yes" if answer else "no")
+
+
+def area_coverage(session: Session, place: geo.Place) -> list[Coverage]:
+    """For each current programme, the nearest hub offering it and how far away it is."""
+    hubs = list(session.scalars(select(Hub).options(selectinload(Hub.programmes))))
+    coverage = []
+    for programme in current_programmes(session):
+        offering = [(geo.distance_miles(place.latitude, place.longitude, h.latitude, h.longitude),
+                     h) for h in hubs if any(p.code == programme.code for p in h.programmes)]
+        miles, hub = min(offering, key=lambda pair: pair[0], default=(None, None))
+        coverage.append(Coverage(programme.code, hub.name if hub else None, miles))
+    return coverage
+
+
+def assess_fit(answers: FitAnswers, coverage: list[Coverage] | None = None) -> list[CriterionResult]:
+    """Met / partly / not yet, with a one-line reason, for each criterion."""
+    return [_area(answers, coverage), _set_up(answers.organisation_type),
+            _yes_no("facilities", answers.facilities, "You have a training space.",
+                    "You'll need a training space for a cohort of school leaders."),
+            _facilitators(answers.facilitators), _values(answers),
+            _yes_no("capacity", answers.capacity, "You can release leaders to facilitate.",
+                    "Facilitators need to be released for sessions each term.")]
+
+
+def become_partner_answer(session: Session) -> Answer:
+    steps = _content(session, "step")
+    text = _fitted("Becoming a delivery partner, step by step:", [
+        [f"{n}. {s.title}: {s.description}" for n, s in enumerate(steps, 1)],
+        [f"{n}. {s.title}" for n, s in enumerate(steps, 1)]])
+    return Answer(text, _partner_buttons("become_partner"))
+
+
+def partner_requirements_answer(session: Session) -> Answer:
+    criteria = _content(session, "criterion")
+    text = _fitted("What we look for in a delivery partner:", [
+        [f"• {c.title}: {_first_sentence(c.description)}" for c in criteria],
+        [f"• {c.title}: {c.question}" for c in criteria], [f"• {c.title}" for c in criteria]])
+    return Answer(text, _partner_buttons("partner_requirements"))
+
+
+def partner_benefits_answer(session: Session) -> Answer:
+    benefits = _content(session, "benefit")
+    fee = load_network(session).get("partner_fee_note")
+    footer = [fee] if fee else []
+    text = _fitted("What partners get:", [
+        [f"• {b.title}: {_first_sentence(b.description)}" for b in benefits] + footer,
+        [f"• {b.title}" for b in benefits] + footer])
+    return Answer(text, _partner_buttons("partner_benefits"))
+
+
+def partner_fit_answer(session: Session, answers: FitAnswers) -> Answer:
+    """The fit check's result, criterion by criterion, then an offer to pass it to staff."""
+    coverage = _coverage_for(session, answers.area)
+    titles = {c.key: c.title for c in _content(session, "criterion")}
+    lines = ["Here's how you match what we look for:"]
+    for result in assess_fit(answers, coverage):
+        lines.append(f"• {titles.get(result.key, result.key)}: {STATUS_WORDS[result.status]}. "
+                     f"{result.reason}")
+    lines.append("Shall I pass this to our partnerships team so they can talk it through with you?")
+    return Answer("\n".join(lines), (
+        Button("Yes, pass it on", "affirm"), Button("Not now", "deny"),
+        Button("What do partners get?", "partner_benefits")))
+
+
+def record_partner_enquiry(session: Session, chat_id: str | int, answers: FitAnswers, *,
+                           now: dt.datetime, organisation: str | None = None) -> PartnerEnquiry:
+    """Store the answers and the assessment for staff; the caller commits."""
+    chat = str(chat_id).strip()[:64]
+    if not chat:
+        raise ValueError("a partner enquiry needs the chat it came from")
+    coverage = _coverage_for(session, answers.area)
+    stored = asdict(answers)
+    stored["area"] = asdict(answers.area) if answers.area else None
+    enquiry = PartnerEnquiry(
+        chat_id=chat, organisation=(organisation or "").strip()[:200] or None,
+        organisation_type=answers.organisation_type if answers.organisation_type
+        in ORGANISATION_TYPES else None,
+        area=answers.area.name[:120] if answers.area else None, answers=stored,
+        assessment={"criteria": [asdict(r) for r in assess_fit(answers, coverage)],
+                    "under_served": [c.code for c in coverage or [] if c.under_served],
+                    "threshold_miles": UNDER_SERVED_MILES},
+        created_at=now)
+    session.add(enquiry)
+    session.flush()
+    return enquiry
+
+
+def enquiry_recorded_answer(session: Session) -> Answer:
+    contact = office_contact(load_network(session))
+    reach = f" You can also reach the office: {contact}" if contact else ""
+    return Answer("Thank you: I've passed your answers to our partnerships team, and they'll be in "
+                  f"touch to arrange a first discussion.{reach}", (
+                      Button("What do partners get?", "partner_benefits"),
+                      Button("Talk to a person now", "talk_to_human")))
+
+
+def _area(answers: FitAnswers, coverage: list[Coverage] | None) -> CriterionResult:
+    place = answers.area
+    if place is None:
+        return CriterionResult("know_your_area", "not_yet", "Tell us your town or postcode so we "
+                               "can check local provision.")
+    if place.country != "England" or coverage is None:
+        return CriterionResult("know_your_area", "not_yet", "NPQs are delivered in England.")
+    gaps = [c.code for c in coverage if c.under_served]
+    near = f"within {UNDER_SERVED_MILES} miles of {place.name}"
+    chosen = next((c for c in coverage if c.code == answers.programme_code), None)
+    if chosen is not None and not chosen.under_served:
+        rest = f"; under-served: {', '.join(gaps)}" if gaps else ""
+        return CriterionResult("know_your_area", "partly" if gaps else "not_yet",
+                               f"{chosen.code} is already offered {_distance(chosen.miles)} at "
+                               f"{chosen.hub}{rest}.")
+    if gaps and len(gaps) == len(coverage):
+        return CriterionResult("know_your_area", "met", f"No hub offers any NPQ {near}.")
+    if gaps:
+        return CriterionResult("know_your_area", "met", f"No hub offers {', '.join(gaps)} {near}.")
+    return CriterionResult("know_your_area", "not_yet", f"Every NPQ is already offered {near}, "
+                           "so a new hub would overlap.")
+
+
+def _distance(miles: float | None) -> str:
+    return "less than a mile away" if miles is not None and miles < 1 else f"{miles:.0f} miles away"
+
+
+def _set_up(kind: str | None) -> CriterionResult:
+    if kind in CROSS_SCHOOL:
+        return CriterionResult("set_up", "met", f"As {ORGANISATION_TYPES[kind or '']}, you have the "
+                               "people and reach to run training.")
+    if kind in ORGANISATION_TYPES:
+        return CriterionResult("set_up", "partly", f"As {ORGANISATION_TYPES[kind or '']}, we'd talk "
+                               "about your experience of leading CPD beyond your own staff.")
+    return CriterionResult("set_up", "not_yet", "Tell us what kind of organisation you are.")
+
+
+def _facilitators(answer: str | None) -> CriterionResult:
+    if answer == "yes":
+        return CriterionResult("facilitators", "met", "You have senior leaders who run CPD.")
+    if answer == "keen":
+        return CriterionResult("facilitators", "partly", "Keen is a good start: new facilitators are "
+                               "trained, then supported by experienced ones.")
+    return CriterionResult("facilitators", "not_yet", "You'll need senior leaders to facilitate."
+                           if answer == "no" else "Tell us who could facilitate.")
+
+
+def _values(answers: FitAnswers) -> CriterionResult:
+    works = answers.works_with_others
+    if works is None and answers.organisation_type in ORGANISATION_TYPES:
+        works = answers.organisation_type in CROSS_SCHOOL or None
+    if works:
+        return CriterionResult("shared_values", "met", "You already work with other schools.")
+    return CriterionResult("shared_values", "partly", "We'll talk about your local network and "
+                           "working with other schools.")
+
+
+def _yes_no(key: str, answer: bool | None, yes: str, no: str) -> CriterionResult:
+    if answer is None:
+        return CriterionResult(key, "not_yet", f"Not answered yet. {no}")
+    return CriterionResult(key, "met", yes) if answer else CriterionResult(key, "not_yet", no)
+
+
+def _coverage_for(session: Session, place: geo.Place | None) -> list[Coverage] | None:
+    return area_coverage(session, place) if place and place.country == "England" else None
+
+
+def _content(session: Session, kind: str) -> list[PartnerContent]:
+    return list(session.scalars(select(PartnerContent).where(PartnerContent.kind == kind)
+                                .order_by(PartnerContent.position)))
+
+
+def _fitted(header: str, variants: list[list[str]]) -> str:
+    """The header and the first variant of the lines that fits a phone screen."""
+    for lines in variants:
+        text = "\n".join([header, *lines])
+        if len(text) <= PHONE_SIZE:
+            return text
+    return "\n".join([header, *variants[-1]])[:PHONE_SIZE]
+
+
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
+
+
+def _partner_buttons(current: str) -> tuple[Button, ...]:
+    options = [Button("How do I become a partner?", "become_partner"),
+               Button("What do you look for?", "partner_requirements"),
+               Button("What do partners get?", "partner_benefits"),
+               Button("Check our fit", "partner_fit_check"),
+               Button("Talk to a person", "talk_to_human")]
+    return tuple(b for b in options if b.intent != current)
+
+
+def _words(text: str | None) -> str:
+    if not isinstance(text, str):
+        return ""
+    return " ".join(re.sub(r"[^a-z0-9_]+", " ", text[:300].lower().replace("'", "")).split())
