@@ -1,0 +1,258 @@
+"""The rows about a person: leads (with consent), reminder subscriptions, handoffs to staff, and
+forgetting all of it. The caller owns the session and commits; nothing here commits.
+
+Record functions raise ValueError on input a form should have caught (no consent, a bad email);
+the `*_answer` functions word the outcome for the user.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy.orm import Session
+
+from npq.answers import Answer, Button, intake_label
+from npq.db.models import (
+    HandoffRequest,
+    Lead,
+    MessageLog,
+    PartnerEnquiry,
+    ReminderDelivery,
+    ReminderSubscription,
+)
+from npq.profile import parse_role
+from npq.programmes import find_programme
+from npq.vocabulary import ROLES
+
+MAX_CONTEXT_ITEMS = 20
+MAX_TEXT = 1000
+EMAIL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                   r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}$")
+NAME = re.compile(r"^[^\W\d_]+([ '\u2019.-]+[^\W\d_]+)*\.?$")
+NAME_PREFIX = re.compile(r"^(my name is|my names|i am|im|i'm|it's|its|this is|call me|name)\b"
+                         r"[\s:,-]*", re.IGNORECASE)
+NOT_NAMES = frozenset({"yes", "no", "hi", "hello", "skip", "cancel", "stop", "none", "nope",
+                       "anonymous", "test", "ok", "okay"})
+INTAKE = re.compile(r"^\d{4}[ab]$")
+FORGET_LABELS = {  # table: (one, many)
+    "leads": ("contact request", "contact requests"),
+    "reminder_subscriptions": ("reminder subscription", "reminder subscriptions"),
+    "reminder_deliveries": ("reminder sent", "reminders sent"),
+    "partner_enquiries": ("partner enquiry", "partner enquiries"),
+    "handoff_requests": ("request to talk to a person", "requests to talk to a person"),
+    "message_log": ("message in our log", "messages in our log"),
+}
+EMAIL_FILLER = frozenset({"my", "email", "e-mail", "address", "is", "its", "it's", "it", "here",
+                          "you", "can", "reach", "me", "at", "on", "use", "please", "thanks",
+                          "mailto:", "-", ":"})
+
+
+@dataclass(frozen=True)
+class Subscription:
+    row: ReminderSubscription
+    change: str  # created | reactivated | unchanged
+
+
+def validate_email(text: str | None) -> str | None:
+    """The one email address in `text`, with its domain in lower case, or None."""
+    if not isinstance(text, str) or len(text) > 320:
+        return None
+    tokens = text.replace("mailto:", " ").split()
+    found = [t.strip("()<>\"'[]").rstrip(".,;:") for t in tokens if "@" in t]
+    others = {t.lower().strip(".,;:!") for t in tokens if "@" not in t}
+    if len(found) != 1 or not others <= EMAIL_FILLER:
+        return None  # two addresses, or words that may be part of a mistyped one
+    if len(found[0]) > 254 or not EMAIL.match(found[0]):
+        return None
+    local, _, domain = found[0].rpartition("@")
+    return None if len(local) > 64 else f"{local}@{domain.lower()}"
+
+
+def validate_name(text: str | None) -> str | None:
+    """A person's name from a reply ("my name is sam patel" -> "Sam Patel"), or None."""
+    if not isinstance(text, str) or len(text) > 200:
+        return None
+    name = " ".join(NAME_PREFIX.sub("", text.strip()).split()).strip(" .,!")
+    if not 1 < len(name) <= 100 or len(name.split()) > 6 or name.lower() in NOT_NAMES:
+        return None
+    if not NAME.match(name):
+        return None
+    return name.title() if name.islower() or name.isupper() else name
+
+
+def record_lead(session: Session, *, chat_id: str | int, name: str, email: str,
+                programme_code: str | None, role: str | None, consent: bool,
+                now: dt.datetime) -> Lead:
+    """Store someone's request to be contacted; the same person, email and programme again
+    updates the one row. Raises ValueError without consent or with an invalid name or email."""
+    if consent is not True:
+        raise ValueError("a lead needs the person's consent")
+    chat, clean_name, clean_email = _chat(chat_id), validate_name(name), validate_email(email)
+    if clean_name is None or clean_email is None:
+        raise ValueError("a lead needs a valid name and email address")
+    programme = find_programme(session, programme_code[:200]) if programme_code else None
+    code = programme.code if programme else None
+    lead = session.scalars(select(Lead).where(Lead.chat_id == chat, Lead.email == clean_email,
+                                              _is(Lead.programme_code, code))).first()
+    if lead is None:
+        lead = Lead(chat_id=chat, email=clean_email, programme_code=code, created_at=now)
+        session.add(lead)
+    lead.name, lead.consent, lead.consent_at = clean_name, True, now
+    lead.role = role if role in ROLES else parse_role(role)
+    session.flush()
+    return lead
+
+
+def subscribe_reminders(session: Session, *, chat_id: str | int, programme_code: str | None = None,
+                        intake: str | None = None, now: dt.datetime) -> Subscription:
+    """Switch on deadline reminders (for one programme and/or intake, or all). Idempotent: the
+    same subscription twice is one row, and an inactive one is switched back on."""
+    chat = _chat(chat_id)
+    code = None
+    if programme_code:
+        programme = find_programme(session, programme_code[:200])
+        if programme is None or programme.is_legacy:
+            raise ValueError(f"no current programme called {programme_code[:40]!r}")
+        code = programme.code
+    if intake is not None and not INTAKE.match(intake):
+        raise ValueError("an intake looks like 2027a (spring) or 2027b (autumn)")
+    row = session.scalars(select(ReminderSubscription).where(
+        ReminderSubscription.chat_id == chat, _is(ReminderSubscription.programme_code, code),
+        _is(ReminderSubscription.intake, intake))).first()
+    if row is None:
+        row = ReminderSubscription(chat_id=chat, programme_code=code, intake=intake, active=True,
+                                   created_at=now)
+        session.add(row)
+        change = "created"
+    elif row.active:
+        change = "unchanged"
+    else:
+        row.active, change = True, "reactivated"
+    session.flush()
+    return Subscription(row, change)
+
+
+def unsubscribe(session: Session, chat_id: str | int) -> int:
+    """Switch off every active reminder for this chat; how many were on. Rows stay, so the
+    reminders already sent are never sent again if the person subscribes later."""
+    rows = session.scalars(select(ReminderSubscription).where(
+        ReminderSubscription.chat_id == _chat(chat_id), ReminderSubscription.active)).all()
+    for row in rows:
+        row.active = False
+    session.flush()
+    return len(rows)
+
+
+def forget(session: Session, chat_id: str | int) -> dict[str, int]:
+    """Erase every row about this chat, returning how many went from each table."""
+    chat = _chat(chat_id)
+    subscriptions = select(ReminderSubscription.id).where(ReminderSubscription.chat_id == chat)
+    statements = {
+        "leads": delete(Lead).where(Lead.chat_id == chat),
+        "reminder_deliveries": delete(ReminderDelivery).where(
+            ReminderDelivery.subscription_id.in_(subscriptions)),
+        "reminder_subscriptions": delete(ReminderSubscription).where(
+            ReminderSubscription.chat_id == chat),
+        "partner_enquiries": delete(PartnerEnquiry).where(PartnerEnquiry.chat_id == chat),
+        "handoff_requests": delete(HandoffRequest).where(HandoffRequest.chat_id == chat),
+        "message_log": delete(MessageLog).where(MessageLog.chat_id == chat),
+    }
+    counts = {table: session.execute(statement).rowcount  # type: ignore[attr-defined]
+              for table, statement in statements.items()}
+    session.flush()
+    return counts
+
+
+def record_handoff(session: Session, *, chat_id: str | int, reason: str | None,
+                   context: list[Any] | None, now: dt.datetime) -> HandoffRequest:
+    """Ask staff to pick the conversation up, with the last few messages as context."""
+    request = HandoffRequest(chat_id=_chat(chat_id), reason=_text(reason) or None,
+                             context=[_json_safe(item) for item in (context or [])
+                                      [-MAX_CONTEXT_ITEMS:]], status="open", created_at=now)
+    session.add(request)
+    session.flush()
+    return request
+
+
+# --- wording --------------------------------------------------------------------------------
+
+def lead_recorded_answer(lead: Lead) -> Answer:
+    about = f" in {lead.programme_code}" if lead.programme_code else ""
+    extra = {"npq": lead.programme_code} if lead.programme_code else {}
+    return Answer(f"Thank you, {lead.name.split()[0]}. I've noted your interest{about}, and our "
+                  f"team will email you at {lead.email}. You can ask me to forget your details "
+                  "at any time.", (Button("Remind me about deadlines", "subscribe_reminders", extra),
+                                   Button("Deadlines", "ask_deadlines", extra),
+                                   Button("Forget my details", "forget_me")))
+
+
+def no_consent_answer() -> Answer:
+    return Answer("No problem: I haven't kept your details. You can still ask me anything about "
+                  "the NPQs.", (Button("Which NPQ suits me?", "recommend_npq"),
+                                Button("Find my nearest hub", "find_hub")))
+
+
+def subscribed_answer(subscription: Subscription) -> Answer:
+    row = subscription.row
+    what = row.programme_code or "NPQ"
+    when = f" for {intake_label(row.intake)}" if row.intake else ""
+    text = {"created": f"Done: I'll remind you here before {what} deadlines{when}.",
+            "reactivated": f"Welcome back: your {what} deadline reminders{when} are on again.",
+            "unchanged": f"You're already signed up for {what} deadline reminders{when}."
+            }[subscription.change]
+    extra = {"npq": row.programme_code} if row.programme_code else {}
+    return Answer(f"{text} Say \"stop reminders\" at any time.",
+                  (Button("See deadlines", "ask_deadlines", extra),
+                   Button("Stop reminders", "unsubscribe")))
+
+
+def unsubscribed_answer(count: int) -> Answer:
+    text = ("You didn't have any reminders switched on." if count == 0 else
+            f"Done: I've switched off {count} reminder subscription{'s' if count != 1 else ''}. "
+            "You won't get any more.")
+    return Answer(text, (Button("Turn reminders back on", "subscribe_reminders"),
+                         Button("Forget all my details", "forget_me")))
+
+
+def forgotten_answer(counts: dict[str, int]) -> Answer:
+    deleted = [f"{n} {FORGET_LABELS[t][0 if n == 1 else 1]}" if t in FORGET_LABELS else f"{n} {t}"
+               for t, n in counts.items() if n]
+    text = ("I didn't hold any details about you, so there was nothing to delete." if not deleted
+            else "Done: I've deleted everything I held about you (" + ", ".join(deleted) + ").")
+    return Answer(text, (Button("Start again", "greet"), Button("What can you do?", "help")))
+
+
+def handoff_answer(contact: str) -> Answer:
+    reach = f" You can also reach our office: {contact}" if contact else ""
+    return Answer("I've passed your question to our team, and someone will get back to you."
+                  f"{reach}", (Button("Which NPQs are there?", "programme_info"),
+                               Button("Find my nearest hub", "find_hub")))
+
+
+def _chat(chat_id: str | int) -> str:
+    chat = str(chat_id).strip()[:64] if chat_id is not None else ""
+    if not chat:
+        raise ValueError("a chat id is needed")
+    return chat
+
+
+def _is(column: Any, value: str | None) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value
+
+
+def _text(value: Any) -> str:
+    return str(value).strip()[:MAX_TEXT] if value is not None else ""
+
+
+def _json_safe(item: Any) -> Any:
+    if isinstance(item, dict):
+        return {str(k)[:40]: _json_safe(v) for k, v in list(item.items())[:10]}
+    if item is None or isinstance(item, (bool, int)) or (isinstance(item, float)
+                                                         and math.isfinite(item)):
+        return item
+    return _text(item)
