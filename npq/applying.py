@@ -44,7 +44,7 @@ def ready_lines(network: Network) -> list[str]:
 
 def how_to_apply_answer(session: Session, *, today: dt.date,
                         programme_code: str | None = None) -> Answer:
-    """The two-step process, for one programme (its prerequisite and next deadline) or in general."""
+    """The two steps, in general or for one programme (its prerequisite and next deadline)."""
     network = load_network(session)
     programme = find_programme(session, programme_code[:200]) if programme_code else None
     if programme is not None and programme.is_legacy:

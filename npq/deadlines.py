@@ -49,8 +49,8 @@ def deadlines_answer(session: Session, *, today: dt.date, programme_code: str | 
     hub's name ("Keighley hub"), a town or postcode (the hubs near it) or shared coordinates."""
     programme = find_programme(session, programme_code[:200]) if programme_code else None
     if programme_code and programme is None:
-        return Answer(f"I don't know an NPQ called \"{programme_code[:40]}\". Which one do you mean?",
-                      (Button("Which NPQs are there?", "programme_info"),))
+        return Answer(f"I don't know an NPQ called \"{programme_code[:40]}\". Which one do you "
+                      "mean?", (Button("Which NPQs are there?", "programme_info"),))
     if programme is not None and programme.is_legacy:
         return _legacy(programme)
     code = programme.code if programme else None

@@ -68,7 +68,8 @@ GROUP_TITLES = {"all_eligible": "For everyone eligible in {settings}",
 RULE_SETTING_WORDS = {"school": "state-funded schools", "sixteen_to_nineteen": "16 to 19 settings",
                       "early_years": "early years settings",
                       "other": "other settings (such as ITT providers)"}
-SETTING_BUTTONS = {"school": "State school or academy", "sixteen_to_nineteen": "Sixth form or FE college",
+SETTING_BUTTONS = {"school": "State school or academy",
+                   "sixteen_to_nineteen": "Sixth form or FE college",
                    "early_years": "Nursery or childminder", "itt_provider": "ITT provider",
                    "independent": "Independent school"}
 
@@ -103,10 +104,10 @@ def outcome(rules: Iterable[RuleLike], setting: str | None, role: str | None = N
     rule_setting = RULE_SETTING.get(setting or "")
     mine = [r for r in rules if rule_setting is not None and r.setting == rule_setting]
     funded = [r for r in mine if r.funded]
-    if any(r.condition == "all_eligible" for r in funded):
-        return Outcome("funded", (), next(r.note for r in funded if r.condition == "all_eligible"))
-    if role == "new_headteacher" and any(r.condition == "new_headteacher" for r in funded):
-        return Outcome("funded", (), next(r.note for r in funded if r.condition == "new_headteacher"))
+    for condition in ("all_eligible", "new_headteacher"):
+        deciding = next((r for r in funded if r.condition == condition), None)
+        if deciding is not None and (condition == "all_eligible" or role == "new_headteacher"):
+            return Outcome("funded", (), deciding.note)
     conditions = tuple(dict.fromkeys(r.condition for r in funded if r.condition in CONDITIONS))
     if conditions:
         return Outcome("conditional", conditions, funded[0].note)
@@ -227,7 +228,8 @@ def _overview(session: Session, today: dt.date, intake: str | None, network: Net
         lead = f"{legacy.code} is no longer offered. {lead}"
     elif unknown:
         lead = f"I don't know an NPQ called \"{unknown}\". {lead}"
-    lines = [lead, *(f"• {title}: {', '.join(codes)}" for (_, title), codes in sorted(groups.items()))]
+    lines = [lead, *(f"• {title}: {', '.join(codes)}"
+                     for (_, title), codes in sorted(groups.items()))]
     return Answer("\n".join(lines + ["", small_print(network)]), (
         Button("Am I eligible?", "ask_eligibility"),
         Button("Which NPQ suits me?", "recommend_npq"),
@@ -238,7 +240,8 @@ def _intakes(session: Session, code: str, today: dt.date,
              intake: str | None) -> list[tuple[str, list[FundingRule]]]:
     """The next intake (and the one after, when its rules differ) with this programme's rules."""
     wanted = [intake] if intake else list(dict.fromkeys(session.scalars(
-        select(Cohort.intake).where(Cohort.programme_code == code, Cohort.applications_close >= today)
+        select(Cohort.intake)
+        .where(Cohort.programme_code == code, Cohort.applications_close >= today)
         .order_by(Cohort.applications_close))))
     found = []
     for name in sorted(wanted)[:2]:

@@ -81,7 +81,9 @@ def parse_organisation_type(text: str | None) -> str | None:
     words = _words(text)
     if words in ORGANISATION_TYPES:
         return words
-    return next((k for k, p in ORGANISATION_PATTERNS if re.search(p, words)), None) if words else None
+    if not words:
+        return None
+    return next((key for key, pattern in ORGANISATION_PATTERNS if re.search(pattern, words)), None)
 
 
 def parse_yes_no(text: str | None) -> bool | None:
@@ -103,6 +105,33 @@ def parse_facilitators(text: str | None) -> str | None:
     return None if answer is None else ("yes" if answer else "no")
 
 
+def read_area(text: str | None) -> geo.Resolution:
+    """The area a school names: a town or postcode on its own, else a place in a sentence."""
+    if not isinstance(text, str) or not text.strip():
+        return geo.Resolution(None, ())
+    resolution = geo.resolve_place(text) if len(text) <= 200 else geo.Resolution(None, ())
+    return resolution if resolution.place else geo.find_place_in_text(text[:1000])
+
+
+def area_to_slot(place: geo.Place) -> dict[str, str | float]:
+    return {"name": place.name, "latitude": place.latitude, "longitude": place.longitude,
+            "country": place.country, "kind": place.kind}
+
+
+def area_from_slot(value: object) -> geo.Place | None:
+    """A Place back from the form's slot; None when it is missing or malformed."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        latitude, longitude = float(value["latitude"]), float(value["longitude"])
+        place = geo.place_from_coordinates(latitude, longitude)
+    except (KeyError, TypeError, ValueError):
+        return None
+    name = str(value.get("name") or place.name)[:120]
+    return geo.Place(name, latitude, longitude, str(value.get("country") or place.country),
+                     str(value.get("kind") or place.kind))
+
+
 def area_coverage(session: Session, place: geo.Place) -> list[Coverage]:
     """For each current programme, the nearest hub offering it and how far away it is."""
     hubs = list(session.scalars(select(Hub).options(selectinload(Hub.programmes))))
@@ -115,7 +144,8 @@ def area_coverage(session: Session, place: geo.Place) -> list[Coverage]:
     return coverage
 
 
-def assess_fit(answers: FitAnswers, coverage: list[Coverage] | None = None) -> list[CriterionResult]:
+def assess_fit(answers: FitAnswers,
+               coverage: list[Coverage] | None = None) -> list[CriterionResult]:
     """Met / partly / not yet, with a one-line reason, for each criterion."""
     return [_area(answers, coverage), _set_up(answers.organisation_type),
             _yes_no("facilities", answers.facilities, "You have a training space.",
@@ -225,12 +255,13 @@ def _distance(miles: float | None) -> str:
 
 
 def _set_up(kind: str | None) -> CriterionResult:
+    label = ORGANISATION_TYPES.get(kind or "")
     if kind in CROSS_SCHOOL:
-        return CriterionResult("set_up", "met", f"As {ORGANISATION_TYPES[kind or '']}, you have the "
-                               "people and reach to run training.")
-    if kind in ORGANISATION_TYPES:
-        return CriterionResult("set_up", "partly", f"As {ORGANISATION_TYPES[kind or '']}, we'd talk "
-                               "about your experience of leading CPD beyond your own staff.")
+        return CriterionResult("set_up", "met", f"As {label}, you have the people and reach to "
+                               "run training.")
+    if label is not None:
+        return CriterionResult("set_up", "partly", f"As {label}, we'd talk about your experience "
+                               "of leading CPD beyond your own staff.")
     return CriterionResult("set_up", "not_yet", "Tell us what kind of organisation you are.")
 
 
@@ -238,8 +269,8 @@ def _facilitators(answer: str | None) -> CriterionResult:
     if answer == "yes":
         return CriterionResult("facilitators", "met", "You have senior leaders who run CPD.")
     if answer == "keen":
-        return CriterionResult("facilitators", "partly", "Keen is a good start: new facilitators are "
-                               "trained, then supported by experienced ones.")
+        return CriterionResult("facilitators", "partly", "Keen is a good start: new facilitators "
+                               "are trained, then supported by experienced ones.")
     return CriterionResult("facilitators", "not_yet", "You'll need senior leaders to facilitate."
                            if answer == "no" else "Tell us who could facilitate.")
 

@@ -186,9 +186,10 @@ def lead_recorded_answer(lead: Lead) -> Answer:
     extra = {"npq": lead.programme_code} if lead.programme_code else {}
     return Answer(f"Thank you, {lead.name.split()[0]}. I've noted your interest{about}, and our "
                   f"team will email you at {lead.email}. You can ask me to forget your details "
-                  "at any time.", (Button("Remind me about deadlines", "subscribe_reminders", extra),
-                                   Button("Deadlines", "ask_deadlines", extra),
-                                   Button("Forget my details", "forget_me")))
+                  "at any time.", (
+                      Button("Remind me about deadlines", "subscribe_reminders", extra),
+                      Button("Deadlines", "ask_deadlines", extra),
+                      Button("Forget my details", "forget_me")))
 
 
 def no_consent_answer() -> Answer:

@@ -42,103 +42,137 @@ _HEAD = r"(?:head ?teacher|headmaster|headmistress|principal|head)"
 _COORD = r"(?:lead|leader|co ?ordinator|manager|champion|specialist)"
 _FEW = r"(?:a|one|two|three|four|1|2|3|4|a few|a couple of|a couple)"
 
+
+def _either(*alternatives: str) -> str:
+    return "|".join(alternatives)
+
+
 # Most specific first: the first role that matches wins ("deputy head" before "head").
 ROLE_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("trust_ceo", r"\b(ceo|chief executive)\b|\b(lead|leads|run|runs) (a|the|our|my) (trust|mat)\b"),
-    ("executive_head", rf"\b(executive|exec) ({_HEAD}|leader)\b"
-                       r"|\b(head of|lead|leads|run|runs|oversee|oversees) (two|three|four|several|"
-                       r"multiple|\d+) schools\b"),
-    ("new_headteacher", rf"\b(new|newly appointed|recently appointed|first time|first year|second "
-                        rf"year|early career) {_HEAD}\b|\bnew to headship\b|\bfirst (year|years|term)"
-                        rf" (of|in) headship\b|\bjust (become|became|been appointed|started as) "
-                        rf"(a |the )?{_HEAD}\b|\b(been|as) (a |the )?{_HEAD} (for )?(only )?{_FEW} "
-                        r"(year|years)\b|\b(been|as) (a |the )?" + _HEAD
-                        + r" (for )?(only )?(\d+|a few|a couple of|some) (months|terms|weeks)\b"),
+    ("trust_ceo", _either(
+        r"\b(ceo|chief executive)\b",
+        r"\b(lead|leads|run|runs) (a|the|our|my) (trust|mat)\b")),
+    ("executive_head", _either(
+        rf"\b(executive|exec) ({_HEAD}|leader)\b",
+        r"\b(head of|lead|leads|run|runs|oversee|oversees) "
+        r"(two|three|four|several|multiple|\d+) schools\b")),
+    ("new_headteacher", _either(
+        rf"\b(new|newly appointed|recently appointed|first time|first year|second year|"
+        rf"early career) {_HEAD}\b",
+        r"\bnew to headship\b",
+        r"\bfirst (year|years|term) (of|in) headship\b",
+        rf"\bjust (become|became|been appointed|started as) (a |the )?{_HEAD}\b",
+        rf"\b(been|as) (a |the )?{_HEAD} (for )?(only )?{_FEW} (year|years)\b",
+        rf"\b(been|as) (a |the )?{_HEAD} (for )?(only )?(\d+|a few|a couple of|some) "
+        r"(months|terms|weeks)\b")),
     ("head_of_school", r"\bhead of school\b"),
-    ("deputy_head", rf"\b(deputy|vice) {_HEAD}\b(?! of\b)|\bdht\b|\bdeputy\b(?! (senco|sendco|"
-                    r"dsl|designated|safeguarding|head of|manager|lead|leader|director|ceo|chief))"),
-    ("assistant_head", rf"\b(assistant|asst) {_HEAD}\b(?! of\b)|\baht\b|\bsenior leader\b|\bslt\b"
-                       r"|\b(senior|leadership) team\b"),
+    ("deputy_head", _either(
+        rf"\b(deputy|vice) {_HEAD}\b(?! of\b)",
+        r"\bdht\b",
+        r"\bdeputy\b(?! (senco|sendco|dsl|designated|safeguarding|head of|manager|lead|leader|"
+        r"director|ceo|chief))")),
+    ("assistant_head", _either(
+        rf"\b(assistant|asst) {_HEAD}\b(?! of\b)",
+        r"\baht\b|\bsenior leader\b|\bslt\b|\b(senior|leadership) team\b")),
     ("headteacher", rf"(?<!my )(?<!our )(?<!your )\b{_HEAD}\b(?! (of|office|start|count)\b)"),
-    ("senco", r"\b(senco|sendco|sen co ?ordinator|send co ?ordinator|special educational needs "
-              r"(and disabilities )?co ?ordinator|inclusion (lead|leader|manager|co ?ordinator)|send "
-              r"(lead|leader|manager))\b"),
-    ("early_years_lead", r"\b(nursery|early years|eyfs|pre school|preschool|childcare|foundation "
-                         r"stage) (manager|lead|leader|head|owner|co ?ordinator|director)\b"
-                         r"|\bhead of (early years|eyfs|nursery)\b|\bchildminder\b"
-                         r"|\b(run|own|manage|runs|owns|manages) (a|the|our|my) (nursery|pre school"
-                         r"|preschool)\b"),
-    ("maths_lead", rf"\b(maths|math|mathematics|numeracy) (subject )?{_COORD}\b|\b(lead|leads|leading)"
-                   r" (on )?(maths|mathematics|numeracy)\b|\bmastery specialist\b"),
-    ("literacy_lead", rf"\b(literacy|reading|phonics|english|oracy) (subject )?{_COORD}\b"
-                      r"|\b(lead|leads|leading) (on )?(literacy|reading|phonics|oracy)\b"),
-    ("behaviour_lead", rf"\b(behaviour|attendance) {_COORD}\b|\b(lead|leads|leading) (on )?"
-                       r"behaviour\b|\bhead of behaviour\b"),
-    ("cpd_lead", r"\b(cpd|professional development|staff development|teacher development|teaching "
-                 r"and learning|t and l|ect|nqt|induction|itt|scitt) (lead|leader|co ?ordinator|tutor"
-                 r"|mentor|manager|director)\b|(?<!my )\b(lead )?mentors?\b|\bmentoring\b"
-                 r"|\b(lead|leads|leading|run|runs) (on )?(cpd|professional development|teacher "
-                 r"development|training for (staff|teachers))\b"),
-    ("head_of_year", r"\bhead of (year|house|sixth form|ks5|key stage 5)\b|\bhoy\b|\b(year|pastoral|"
-                     r"progress|house) (lead|leader|manager|head)\b|\b(lead|leads|leading) pastoral\b"),
-    ("head_of_department", r"\bhead of (department|faculty|subject|maths|mathematics|english|science|"
-                           r"history|geography|computing|art|music|pe|languages|mfl|re|technology|"
-                           r"drama|humanities|[a-z]+ department)\b|\bhod\b|\b(subject|curriculum|"
-                           r"department|faculty) (lead|leader|head)\b|\bdepartment head\b"),
-    ("key_stage_lead", rf"\b(key stage [1-5]|ks ?[1-5]|phase|lower school|upper school|year group|"
-                       rf"infant|junior|lks2|uks2) {_COORD}\b|\bhead of (key stage [1-4]|ks ?[1-4]|"
-                       r"lower school|upper school|infants|juniors)\b"),
+    ("senco", _either(
+        r"\b(senco|sendco|sen co ?ordinator|send co ?ordinator)\b",
+        r"\bspecial educational needs (and disabilities )?co ?ordinator\b",
+        r"\binclusion (lead|leader|manager|co ?ordinator)\b|\bsend (lead|leader|manager)\b")),
+    ("early_years_lead", _either(
+        r"\b(nursery|early years|eyfs|pre school|preschool|childcare|foundation stage) "
+        r"(manager|lead|leader|head|owner|co ?ordinator|director)\b",
+        r"\bhead of (early years|eyfs|nursery)\b|\bchildminder\b",
+        r"\b(run|own|manage|runs|owns|manages) (a|the|our|my) (nursery|pre school|preschool)\b")),
+    ("maths_lead", _either(
+        rf"\b(maths|math|mathematics|numeracy) (subject )?{_COORD}\b",
+        r"\b(lead|leads|leading) (on )?(maths|mathematics|numeracy)\b|\bmastery specialist\b")),
+    ("literacy_lead", _either(
+        rf"\b(literacy|reading|phonics|english|oracy) (subject )?{_COORD}\b",
+        r"\b(lead|leads|leading) (on )?(literacy|reading|phonics|oracy)\b")),
+    ("behaviour_lead", _either(
+        rf"\b(behaviour|attendance) {_COORD}\b",
+        r"\b(lead|leads|leading) (on )?behaviour\b|\bhead of behaviour\b")),
+    ("cpd_lead", _either(
+        r"\b(cpd|professional development|staff development|teacher development|teaching and "
+        r"learning|t and l|ect|nqt|induction|itt|scitt) "
+        r"(lead|leader|co ?ordinator|tutor|mentor|manager|director)\b",
+        r"(?<!my )\b(lead )?mentors?\b|\bmentoring\b",
+        r"\b(lead|leads|leading|run|runs) (on )?(cpd|professional development|teacher "
+        r"development|training for (staff|teachers))\b")),
+    ("head_of_year", _either(
+        r"\bhead of (year|house|sixth form|ks5|key stage 5)\b|\bhoy\b",
+        r"\b(year|pastoral|progress|house) (lead|leader|manager|head)\b",
+        r"\b(lead|leads|leading) pastoral\b")),
+    ("head_of_department", _either(
+        r"\bhead of (department|faculty|subject|maths|mathematics|english|science|history|"
+        r"geography|computing|art|music|pe|languages|mfl|re|technology|drama|humanities|"
+        r"[a-z]+ department)\b",
+        r"\bhod\b|\b(subject|curriculum|department|faculty) (lead|leader|head)\b",
+        r"\bdepartment head\b")),
+    ("key_stage_lead", _either(
+        rf"\b(key stage [1-5]|ks ?[1-5]|phase|lower school|upper school|year group|infant|junior|"
+        rf"lks2|uks2) {_COORD}\b",
+        r"\bhead of (key stage [1-4]|ks ?[1-4]|lower school|upper school|infants|juniors)\b")),
     ("middle_leader", r"\bmiddle (leader|leaders|leadership|manager|management)\b|\btlr\b"),
     ("early_career_teacher", r"\b(ect|ects|ect1|ect2|nqt|early career teacher|newly qualified)\b"),
-    ("classroom_teacher", r"\b(classroom teacher|class teacher|main scale|teacher|teach|lecturer)\b"),
+    ("classroom_teacher",
+     r"\b(classroom teacher|class teacher|main scale|teacher|teach|lecturer)\b"),
 )
 
 PHASE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("all_through", r"\b(all through|all age|through school|3 18|4 18|2 19)\b"),
-    ("sixteen_to_nineteen", r"\b(sixth form college|6th form college|fe|further education|college|"
-                            r"16 19|16 to 19|post 16)\b"),
+    ("sixteen_to_nineteen", r"\b(sixth form college|6th form college|fe|further education|"
+                            r"college|16 19|16 to 19|post 16)\b"),
     ("special", r"\b(special school|special needs school|sen school|send school|ap|alternative "
                 r"provision|pru|pupil referral unit|hospital school|resource base)\b"),
     ("early_years", r"\b(nursery|nurseries|early years|eyfs|pre school|preschool|childminder|"
                     r"childminding|reception|foundation stage)\b"),
-    ("primary", r"\b(primary|primaries|infant|infants|junior|juniors|ks1|ks2|key stage [12]|lks2|"
-                r"uks2|first school|year [1-6]|y[1-6])\b"),
-    ("secondary", r"\b(secondary|secondaries|high school|grammar|comprehensive|ks3|ks4|key stage "
-                  r"[34]|gcse|gcses|a level|year (7|8|9|10|11)|y(7|8|9|10|11)|11 16|11 18)\b"),
+    ("primary", r"\b(primary|primaries|infant|infants|junior|juniors|ks1|ks2|key stage [12]|"
+                r"lks2|uks2|first school|year [1-6]|y[1-6])\b"),
+    ("secondary", r"\b(secondary|secondaries|high school|grammar|comprehensive|ks3|ks4|key "
+                  r"stage [34]|gcse|gcses|a level|year (7|8|9|10|11)|y(7|8|9|10|11)|11 16|"
+                  r"11 18)\b"),
 )
 
 # Ambitions are read only where someone says what they want ("want to become a head"), so the
 # role "deputy head" never counts as the ambition "headship".
-ASPIRE = (r"\b(want|wants|wanted|wanting|would like|id like|like|hope|hopes|hoping|aim|aims|aiming|"
-          r"aspire|aspires|aspiring|plan|plans|planning|keen|looking|ambition|ambitions|next step|"
-          r"step up|stepping up|move|moving|progress|go for|going for|working towards|work towards|"
-          r"prepare|preparing|interested|interest|focus|passionate|develop my|get better)\b")
+ASPIRE = (r"\b(want|wants|wanted|wanting|would like|id like|like|hope|hopes|hoping|aim|aims|"
+          r"aiming|aspire|aspires|aspiring|plan|plans|planning|keen|looking|ambition|ambitions|"
+          r"next step|step up|stepping up|move|moving|progress|go for|going for|working towards|"
+          r"work towards|prepare|preparing|interested|interest|focus|passionate|develop my|"
+          r"get better)\b")
 AMBITION_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("executive_leadership", rf"\b(executive|exec) ({_HEAD}|leader|leadership)\b|\bceo\b|\bchief "
-                             r"executive\b|\b(lead|leading|run|running|oversee|overseeing) (a |the |"
-                             r"our )?(trust|mat|group of schools|several schools|multiple schools|more "
-                             r"than one school)\b|\bsystem leader(ship)?\b"),
-    ("senior_leadership", rf"\b(deputy|vice|assistant) {_HEAD}\b|\bdeputy\b|\bslt\b|\bsmt\b|\bsenior "
-                          r"(leader|leaders|leadership|management|team|role)\b|\bleadership team\b"
-                          r"|\bwhole school (role|responsibility|leadership)\b"),
-    ("headship", r"(?<!deputy )(?<!vice )(?<!assistant )(?<!executive )(?<!exec )\b(headship|head "
-                 r"?teacher|headmaster|headmistress|principal|head)\b(?! of (?!school))"),
-    ("send", r"\b(send|sen|senco|sendco|special (educational )?needs|inclusion)\b(?! (me|you|it|my|an|"
-             r"a|the|this|that|us|them|off|over|email)\b)"),
+    ("executive_leadership", _either(
+        rf"\b(executive|exec) ({_HEAD}|leader|leadership)\b|\bceo\b|\bchief executive\b",
+        r"\b(lead|leading|run|running|oversee|overseeing) (a |the |our )?(trust|mat|group of "
+        r"schools|several schools|multiple schools|more than one school)\b",
+        r"\bsystem leader(ship)?\b")),
+    ("senior_leadership", _either(
+        rf"\b(deputy|vice|assistant) {_HEAD}\b|\bdeputy\b|\bslt\b|\bsmt\b",
+        r"\bsenior (leader|leaders|leadership|management|team|role)\b|\bleadership team\b",
+        r"\bwhole school (role|responsibility|leadership)\b")),
+    ("headship", r"(?<!deputy )(?<!vice )(?<!assistant )(?<!executive )(?<!exec )"
+                 r"\b(headship|head ?teacher|headmaster|headmistress|principal|head)\b"
+                 r"(?! of (?!school))"),
+    ("send", r"\b(send|sen|senco|sendco|special (educational )?needs|inclusion)\b"
+             r"(?! (me|you|it|my|an|a|the|this|that|us|them|off|over|email)\b)"),
     ("early_years", r"\b(early years|eyfs|nursery|foundation stage|reception)\b"),
     ("maths", r"\b(maths|math|mathematics|numeracy)\b"),
     ("literacy", r"\b(literacy|phonics|english|oracy|writing)\b|(?<!near )(?<!in )\breading\b"),
     ("behaviour", r"\b(behaviour|culture|pastoral|attendance|wellbeing)\b"),
-    ("teacher_development", r"\b(cpd|professional development|teacher development|develop(ing)? "
-                            r"(other )?(teachers|staff|colleagues)|mentor|mentoring|mentors|coach|"
-                            r"coaching|itt|induction)\b"),
-    ("lead_teaching", r"\b(middle (leader|leaders|leadership|management)|lead(ing)? (teaching|a "
-                      r"department|a subject|a team|a key stage|a phase|a year group)|head of "
-                      r"(department|faculty|subject|[a-z]+)|subject (lead|leader)|department|"
-                      r"curriculum lead)\b"),
+    ("teacher_development", _either(
+        r"\b(cpd|professional development|teacher development|mentor|mentoring|mentors)\b",
+        r"\bdevelop(ing)? (other )?(teachers|staff|colleagues)\b",
+        r"\b(coach|coaching|itt|induction)\b")),
+    ("lead_teaching", _either(
+        r"\bmiddle (leader|leaders|leadership|management)\b",
+        r"\blead(ing)? (teaching|a (department|subject|team|key stage|phase|year group))\b",
+        r"\bhead of (department|faculty|subject|[a-z]+)\b",
+        r"\bsubject (lead|leader)\b|\bdepartment\b|\bcurriculum lead\b")),
 )
-NOT_SURE = (r"^\W*(not sure|unsure|dont know|do not know|no idea|undecided|havent decided|not "
-            r"decided|dunno|idk|no plans|open to anything|nothing yet|not yet)\b")
+NOT_SURE = (r"^\W*(not sure|unsure|dont know|do not know|no idea|undecided|havent decided|"
+            r"not decided|dunno|idk|no plans|open to anything|nothing yet|not yet)\b")
 PHRASES_TO_CLAUSE = re.compile(r"\s*([.,;!?|]|\bbut\b|\band i\b|\bim\b|\bi am\b)\s*")
 
 # Words worth correcting when misspelt ("primry", "deptuy", "sencoe"); short words never are.

@@ -64,7 +64,8 @@ ROLE_PICKS: dict[str, Pick] = {
     "deputy_head": Pick("NPQSL", "it's for senior leaders with whole-school responsibility",
                         "NPQH", "when you're ready to aim for headship"),
     "headteacher": Pick("NPQEL", "it's the next step for experienced heads, towards leading more "
-                        "than one school", "EHCO", "if you're in your first five years of headship"),
+                        "than one school",
+                        "EHCO", "if you're in your first five years of headship"),
     "new_headteacher": Pick("EHCO", "it's coaching and support for heads in their first five "
                             "years", "NPQH", "if you haven't taken the headship NPQ yet"),
     "head_of_school": Pick("NPQH", "it's for serving and aspiring headteachers and heads of school",

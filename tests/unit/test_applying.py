@@ -155,6 +155,7 @@ def test_load_network_reads_every_row_in_order(session: Session) -> None:
 def test_the_core_journeys_import_no_framework() -> None:
     probe = ("import sys, npq.recommend, npq.profile, npq.deadlines, npq.funding, npq.applying,"
              " npq.partners, npq.people, npq.network;"
-             "bad = [m for m in sys.modules if m.split('.')[0] in ('rasa', 'rasa_sdk', 'telegram')];"
+             "bad = [m for m in sys.modules"
+             " if m.split('.')[0] in ('rasa', 'rasa_sdk', 'telegram')];"
              "assert not bad, bad")
     subprocess.run([sys.executable, "-c", probe], check=True)

@@ -38,7 +38,8 @@ def cohort_at(session: Session, slug: str, code: str, intake: str) -> Cohort:
 
 
 def when(cohort: Cohort, today: dt.date) -> str:
-    return f"{long_date(cohort.applications_close)} ({days_phrase(cohort.applications_close, today)})"
+    close = cohort.applications_close
+    return f"{long_date(close)} ({days_phrase(close, today)})"
 
 
 # --- pure wording -------------------------------------------------------------------------------

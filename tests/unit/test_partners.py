@@ -19,6 +19,8 @@ from npq.partners import (
     CriterionResult,
     FitAnswers,
     area_coverage,
+    area_from_slot,
+    area_to_slot,
     assess_fit,
     become_partner_answer,
     enquiry_recorded_answer,
@@ -28,6 +30,7 @@ from npq.partners import (
     partner_benefits_answer,
     partner_fit_answer,
     partner_requirements_answer,
+    read_area,
     record_partner_enquiry,
 )
 
@@ -101,7 +104,8 @@ def test_staff_edits_to_the_content_show_at_once(session: Session) -> None:
                                description="Your first cohort graduates."))
     session.execute(delete(NetworkSetting).where(NetworkSetting.key == "partner_fee_note"))
     session.flush()
-    assert become_partner_answer(session).text.endswith("7. Celebrate: Your first cohort graduates.")
+    steps = become_partner_answer(session).text
+    assert steps.endswith("7. Celebrate: Your first cohort graduates.")
     assert "memorandum" not in partner_benefits_answer(session).text
 
 
@@ -173,7 +177,8 @@ NEAR = Coverage("NPQH", "Near Hub", 3.2)
      ("not_yet", "NPQH is already offered 3 miles away at Near Hub.")),
     (FitAnswers(area=KEIGHLEY), [NEAR], ("not_yet", "Every NPQ is already offered within 25 miles "
                                                     "of Keighley, so a new hub would overlap.")),
-    (FitAnswers(area=TRURO), [GAP, FAR], ("met", "No hub offers any NPQ within 25 miles of Truro.")),
+    (FitAnswers(area=TRURO), [GAP, FAR],
+     ("met", "No hub offers any NPQ within 25 miles of Truro.")),
     (FitAnswers(area=CARDIFF), None, ("not_yet", "NPQs are delivered in England.")),
     (FitAnswers(), None, ("not_yet", "Tell us your town or postcode")),
 ])
@@ -306,3 +311,27 @@ def test_the_confirmation_gives_the_office_contact(session: Session) -> None:
 
 def test_organisation_labels_cover_the_parser() -> None:
     assert {parse_organisation_type(key) for key in ORGANISATION_TYPES} == set(ORGANISATION_TYPES)
+
+
+@pytest.mark.parametrize("text, name", [("Keighley", "Keighley"), ("BD21", "BD21"),
+                                        ("we're based near Keighley", "Keighley")])
+def test_read_area(text: str, name: str) -> None:
+    resolution = read_area(text)
+    assert resolution.place is not None and resolution.place.name == name
+
+
+@pytest.mark.parametrize("text", [None, "", "Xyzzyville", "🙂", "x" * 4000])
+def test_read_area_of_nonsense_is_empty(text: str | None) -> None:
+    assert read_area(text).place is None
+
+
+def test_the_area_survives_a_round_trip_through_the_form_slot() -> None:
+    assert area_from_slot(area_to_slot(KEIGHLEY)) == KEIGHLEY
+    partial = area_from_slot({"name": "Somewhere", "latitude": "53.8", "longitude": -1.9})
+    assert partial is not None and partial.country == "England" and partial.name == "Somewhere"
+
+
+@pytest.mark.parametrize("value", [None, "Keighley", {}, {"latitude": 999, "longitude": 0},
+                                   {"latitude": "north", "longitude": 1}, ["53", "-1"]])
+def test_a_malformed_slot_gives_no_area(value: object) -> None:
+    assert area_from_slot(value) is None

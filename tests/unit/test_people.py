@@ -171,7 +171,8 @@ def test_no_consent_answer_says_nothing_was_kept() -> None:
 
 # --- reminders ----------------------------------------------------------------------------------
 
-def test_subscribing_twice_is_one_row_and_reactivates(session_factory: sessionmaker[Session]) -> None:
+def test_subscribing_twice_is_one_row_and_reactivates(
+        session_factory: sessionmaker[Session]) -> None:
     changes = []
     for _ in range(2):
         with session_scope(session_factory) as session:
