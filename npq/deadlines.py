@@ -55,6 +55,11 @@ def deadlines_answer(session: Session, *, today: dt.date, programme_code: str | 
         return _legacy(programme)
     code = programme.code if programme else None
     hub = _named_hub(session, place_text)
+    if hub is not None and code and code not in {p.code for p in hub.programmes}:
+        return Answer(f"{hub.name} doesn't run {code}. Shall I find the nearest hubs that do?",
+                      (Button(f"Hubs offering {code}", "find_hub",
+                              {"npq": code, "location": hub.town}),
+                       Button(f"All {code} deadlines", "ask_deadlines", {"npq": code})))
     if hub is not None:
         return _at_hubs(session, today, programme, [(hub, None)])
     if place_text or message_text or coordinates:

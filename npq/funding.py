@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from npq.answers import Answer, Button, intake_label
 from npq.db.models import FUNDING_CONDITIONS, Cohort, FundingRule, Programme
 from npq.network import Network, load_network
+from npq.profile import parse_phase, parse_role
 from npq.programmes import current_programmes, find_programme
+from npq.vocabulary import ROLES
 
 # What a user can tell us about where they work, and the funding rules' setting for each.
 SETTING_LABELS: dict[str, str] = {
@@ -141,7 +143,7 @@ def funding_answer(session: Session, *, today: dt.date, programme_code: str | No
                    intake: str | None = None) -> Answer:
     """Is it funded? The whole picture for the next intake, one programme's rules, or the verdict
     for one setting (from `setting`, a key or free text, or implied by `phase`)."""
-    network = load_network(session)
+    network, role = load_network(session), _role(role)
     intake = intake if intake and INTAKE.fullmatch(intake) else None
     programme = find_programme(session, programme_code[:200]) if programme_code else None
     if programme is None or programme.is_legacy:
@@ -176,7 +178,7 @@ def eligibility_answer(session: Session, *, today: dt.date, programme_code: str 
                        role: str | None = None, intake: str | None = None) -> Answer:
     """Can I get it funded? What the person needs, then the verdict for their setting; asks which
     programme, or where they work, when that decides it."""
-    network = load_network(session)
+    network, role = load_network(session), _role(role)
     intake = intake if intake and INTAKE.fullmatch(intake) else None
     programme = find_programme(session, programme_code[:200]) if programme_code else None
     if programme is None or programme.is_legacy:
@@ -287,7 +289,12 @@ def _depends_on_setting(intakes: list[tuple[str, list[FundingRule]]], role: str 
 
 def _setting(setting: str | None, phase: str | None) -> str | None:
     chosen = setting if setting in SETTING_LABELS else parse_setting(setting)
-    return chosen or PHASE_SETTING.get(phase or "")
+    canonical = phase if phase in PHASE_SETTING else parse_phase(phase)
+    return chosen or PHASE_SETTING.get(canonical or "")
+
+
+def _role(role: str | None) -> str | None:
+    return role if role in ROLES else parse_role(role)
 
 
 def _setting_buttons(code: str, intent: str) -> tuple[Button, ...]:

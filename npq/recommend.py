@@ -16,7 +16,7 @@ from npq.profile import AMBITIONS, Profile, parse_ambition, parse_phase, parse_r
 from npq.vocabulary import PHASES, ROLES
 
 __all__ = [
-    "AMBITIONS", "Pick", "Profile", "missing_facts", "parse_ambition", "parse_phase",
+    "AMBITIONS", "Pick", "Profile", "missing_facts", "normalise", "parse_ambition", "parse_phase",
     "parse_role", "question_for", "read_profile", "recommend", "recommendation_answer",
 ]
 
@@ -106,8 +106,18 @@ OTHER_MATHS = Pick("NPQLT", "Leading Primary Mathematics is for primary schools,
                    "if developing other maths teachers is your focus")
 
 
+def normalise(profile: Profile) -> Profile:
+    """Canonical values, reading free text ("DHT", "primary school") where a slot holds it."""
+    role = profile.role if profile.role in ROLES else parse_role(profile.role)
+    phase = profile.phase if profile.phase in PHASES else parse_phase(profile.phase)
+    ambition = profile.ambition if profile.ambition in AMBITIONS else parse_ambition(
+        profile.ambition)
+    return Profile(role, phase, ambition)
+
+
 def recommend(profile: Profile) -> Pick | None:
     """The programme for this profile, or None when there is nothing to go on."""
+    profile = normalise(profile)
     role, ambition = profile.role, profile.ambition
     if ambition == "not_sure" or ambition not in AMBITIONS:
         ambition = None
@@ -134,6 +144,7 @@ def recommend(profile: Profile) -> Pick | None:
 def missing_facts(profile: Profile) -> list[str]:
     """What is still needed ("role", "phase", "ambition") before a confident recommendation.
     Recompute it after each answer: a SENCO needs nothing more, a deputy head needs the ambition."""
+    profile = normalise(profile)
     role, phase, ambition = profile.role, profile.phase, profile.ambition
     needed = []
     if role is None and ambition in (None, "not_sure"):
@@ -148,6 +159,7 @@ def missing_facts(profile: Profile) -> list[str]:
 
 def recommendation_answer(session: Session, profile: Profile) -> Answer:
     """The recommendation in a few lines, with next steps; asks for the role if nothing is known."""
+    profile = normalise(profile)
     pick = recommend(profile)
     if pick is None:
         return question_for("role")

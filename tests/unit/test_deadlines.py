@@ -206,3 +206,12 @@ def test_every_programme_near_every_demo_town_fits_a_phone(session: Session) -> 
                 assert_phone_sized_with_buttons(
                     deadlines_answer(session, today=day, programme_code=code, place_text=town))
     assert intake_label("2027b") == "autumn 2027"
+
+
+def test_a_named_hub_that_does_not_run_the_programme_says_so(session: Session) -> None:
+    answer = deadlines_answer(session, today=TODAY, programme_code="NPQLPM",
+                              place_text="Keighley hub")
+    assert answer.text == ("Keighley NPQ Hub doesn't run NPQLPM. Shall I find the nearest hubs "
+                           "that do?")
+    assert (answer.buttons[0].intent, answer.buttons[0].entities) == (
+        "find_hub", {"npq": "NPQLPM", "location": "Keighley"})

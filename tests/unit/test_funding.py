@@ -276,3 +276,12 @@ def test_every_programme_and_setting_fits_a_phone(session: Session, code: str,
                                                       setting=setting))
         assert_funding_answer(session, eligibility_answer(session, today=today,
                                                           programme_code=code, setting=setting))
+
+
+def test_free_text_phase_and_role_are_understood(session: Session) -> None:
+    by_text = funding_answer(session, today=TODAY, programme_code="EHCO", phase="a primary school",
+                             role="I'm a new head")
+    by_key = funding_answer(session, today=TODAY, programme_code="EHCO", phase="primary",
+                            role="new_headteacher")
+    assert by_text == by_key
+    assert "for a state-funded school or academy: funded." in by_key.text

@@ -15,6 +15,7 @@ from npq.recommend import (
     AMBITIONS,
     Profile,
     missing_facts,
+    normalise,
     parse_ambition,
     parse_phase,
     parse_role,
@@ -358,3 +359,11 @@ def test_legacy_npqml_still_names_its_successors(session: Session) -> None:
     text = programme_answer(npqml).text
     assert "no longer offered" in text and all(c in text for c in ("NPQLT", "NPQLTD", "NPQLBC"))
 
+
+
+def test_free_text_slot_values_are_normalised(session: Session) -> None:
+    raw = Profile("DHT", "a primary school", "want to become a head")
+    assert normalise(raw) == Profile("deputy_head", "primary", "headship")
+    assert missing_facts(Profile("maths co-ordinator")) == ["phase"]
+    canonical = recommendation_answer(session, Profile("deputy_head", "primary", "headship"))
+    assert recommendation_answer(session, raw) == canonical
