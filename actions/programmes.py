@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.support import in_session, latest_entity, utter
+from actions.support import in_session, latest_entity, respond
 from npq.answers import Answer
 from npq.programmes import catalogue_answer, find_programme, programme_answer
 
@@ -21,6 +21,12 @@ def _answer(session: Session, named: str | None) -> tuple[Answer, str | None]:
     return programme_answer(programme), programme.code
 
 
+async def reply_about_programme(dispatcher: CollectingDispatcher, tracker: Tracker,
+                                named: str | None) -> list[EventType]:
+    answer, code = await in_session(_answer, named=named)
+    return respond(dispatcher, tracker, answer, *([SlotSet("npq", code)] if code else []))
+
+
 class ActionProgrammeInfo(Action):
     def name(self) -> str:
         return "action_programme_info"
@@ -28,6 +34,4 @@ class ActionProgrammeInfo(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         """Describe the NPQ the user named (this message only), or list them all."""
-        answer, code = await in_session(_answer, named=latest_entity(tracker, "npq"))
-        utter(dispatcher, answer)
-        return [SlotSet("npq", code)] if code else []
+        return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))

@@ -50,6 +50,10 @@ def today() -> dt.date:
     return dt.datetime.now(LONDON).date()
 
 
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
 def payload(button: Button) -> str:
     """A Rasa button payload: the intent with its entities, as Rasa's `/intent{...}` syntax."""
     return f"/{button.intent}{json.dumps(button.entities) if button.entities else ''}"
@@ -69,6 +73,22 @@ def latest_entity(tracker: Tracker, name: str) -> str | None:
 
 def latest_intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+# Inside a form, a message with one of these intents is a question of its own (answered, then
+# the form asks again), not an answer to the form's question.
+QUESTION_INTENTS = frozenset({
+    "greet", "goodbye", "thank", "bot_challenge", "help", "recommend_npq", "programme_info",
+    "find_hub", "ask_deadlines", "ask_funding", "ask_eligibility", "how_to_apply",
+    "register_interest", "subscribe_reminders", "unsubscribe", "become_partner",
+    "partner_requirements", "partner_benefits", "partner_fit_check", "talk_to_human",
+    "forget_me",
+})
+
+
+def is_answer(tracker: Tracker, *, unless: frozenset[str] = QUESTION_INTENTS) -> bool:
+    """Whether the latest message can be read as an answer to the form's question."""
+    return latest_intent(tracker) not in unless
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -93,6 +113,42 @@ def ask_next(kind: str, **details: Any) -> SlotSet:
     return SlotSet("pending", {"kind": kind, **details})
 
 
+def respond(dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answer,
+            *events: EventType, asked: SlotSet | None = None) -> list[EventType]:
+    """Utter a journey's answer: remember what it asked (or forget an earlier question), then
+    go back to any form the question interrupted."""
+    utter(dispatcher, answer)
+    if asked is None and tracker.get_slot("pending") is not None:
+        asked = SlotSet("pending", None)
+    return [*events, *([asked] if asked else []), *resume_form(tracker)]
+
+
+def programme_mentioned(tracker: Tracker) -> str | None:
+    """The programme named in this message, else the one the conversation is about."""
+    return latest_entity(tracker, "npq") or tracker.get_slot("npq")
+
+
+def typed_text(tracker: Tracker) -> str | None:
+    """What the user typed; None for a button's or a shared location's payload."""
+    text = latest_text(tracker)
+    return None if not text or text.startswith("/") else text
+
+
+def button_code(answer: Answer) -> str | None:
+    """The programme an answer is about, as its buttons name it."""
+    return next((b.entities["npq"] for b in answer.buttons if "npq" in b.entities), None)
+
+
 def pending(tracker: Tracker) -> dict[str, Any]:
     value = tracker.get_slot("pending")
     return value if isinstance(value, dict) else {}
+
+
+def coordinates(tracker: Tracker) -> tuple[float, float] | None:
+    """A location the user shared (the bot sends it as latitude/longitude entities)."""
+    try:
+        lat = float(latest_entity(tracker, "latitude") or "")
+        lon = float(latest_entity(tracker, "longitude") or "")
+    except ValueError:
+        return None
+    return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None

@@ -35,6 +35,12 @@ def find_programme(session: Session, text: str | None) -> Programme | None:
     return None
 
 
+def current_code(session: Session, text: str | None) -> str | None:
+    """The code of the current programme a user means; None for legacy or unknown names."""
+    programme = find_programme(session, text[:200] if text else None)
+    return programme.code if programme and not programme.is_legacy else None
+
+
 def current_programmes(session: Session) -> list[Programme]:
     return list(session.scalars(
         select(Programme).where(Programme.status == "current").order_by(Programme.code)

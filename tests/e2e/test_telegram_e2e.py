@@ -1,46 +1,22 @@
 """The whole stack: stand-in Bot API <- bot process -> Rasa server (trained model) -> action
-server -> seeded database. Needs `make model` (make test does it)."""
+server -> seeded database."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import DEFAULT_USER_ID, location_update, text_update
-from tools.model import model_path
 from tools.stack import APP_PYTHON, ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 REPLY_TIMEOUT = 120.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, seeded_sqlite_file: Path) -> Iterator[Stack]:
-    """Rasa and the action server on free loopback ports, over a copy of the seeded database."""
-    model = model_path()
-    assert model.exists(), f"no trained model at {model}: run `make model` (make test does)"
-    workdir = tmp_path_factory.mktemp("stack")
-    database = workdir / "npq.db"
-    shutil.copyfile(seeded_sqlite_file, database)
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}"}
-    with Stack(rasa_port=free_port(), action_port=free_port(), model=model,
-               log_dir=workdir / "log", env=env) as running:
-        yield running
 
 
 @pytest.fixture

@@ -1,0 +1,48 @@
+"""action_deadlines: the next application deadlines, for a programme and/or a place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.support import (
+    ask_next,
+    coordinates,
+    button_code,
+    in_session,
+    latest_entity,
+    programme_mentioned,
+    respond,
+    today,
+    typed_text,
+)
+from npq.deadlines import deadlines_answer
+
+
+async def reply_with_deadlines(dispatcher: CollectingDispatcher, tracker: Tracker, *,
+                               place_text: str | None = None) -> list[EventType]:
+    """Deadlines for what this message (or the conversation) names; a bare place sent next
+    shows the deadlines near it."""
+    programme = programme_mentioned(tracker)
+    answer = await in_session(
+        deadlines_answer, today=today(), programme_code=programme,
+        place_text=place_text or latest_entity(tracker, "postcode")
+        or latest_entity(tracker, "location"),
+        message_text=typed_text(tracker), coordinates=coordinates(tracker))
+    code = button_code(answer)
+    return respond(dispatcher, tracker, answer, *([SlotSet("npq", code)] if code else []),
+                   asked=ask_next("place", intent="ask_deadlines", npq=code))
+
+
+class ActionDeadlines(Action):
+    def name(self) -> str:
+        return "action_deadlines"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """When applications close, with "in N days"."""
+        return await reply_with_deadlines(dispatcher, tracker)
+

@@ -1,0 +1,104 @@
+"""action_follow_up: a bare answer, yes or no outside a form continues what was asked last.
+
+"Leeds" after "Where should I look?", "an academy" after "Where do you work?", "yes" after
+"Shall I pass this to our team?". With nothing pending, the message's own content decides: a
+place finds hubs, a role starts a recommendation, a programme is described. Inside a form this
+runs only when the form could not use the message, so it apologises and the form asks again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.conversation import ActionClarify
+from actions.deadlines import reply_with_deadlines
+from actions.funding import reply_about_funding
+from actions.hubs import reply_with_hubs
+from actions.partners import record_enquiry
+from actions.people import erase_everything
+from actions.programmes import reply_about_programme
+from actions.support import (
+    latest_entity,
+    latest_intent,
+    pending,
+    resume_form,
+    typed_text,
+)
+from npq.funding import parse_setting
+from npq.profile import read_profile
+
+NOT_UNDERSTOOD_IN_FORM = "Sorry, I didn't catch that."
+
+
+class ActionFollowUp(Action):
+    def name(self) -> str:
+        return "action_follow_up"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """Continue the pending question, or act on what the message says."""
+        if tracker.active_loop_name:
+            dispatcher.utter_message(text=NOT_UNDERSTOOD_IN_FORM)
+            return resume_form(tracker)
+        asked, intent = pending(tracker), latest_intent(tracker)
+        kind = asked.get("kind")
+        if intent == "affirm":
+            return await self._yes(dispatcher, tracker, kind, asked)
+        if intent == "deny":
+            return self._no(dispatcher, kind)
+        return await self._inform(dispatcher, tracker, kind, asked, domain)
+
+    async def _yes(self, dispatcher: CollectingDispatcher, tracker: Tracker, kind: str | None,
+                   asked: dict[str, Any]) -> list[EventType]:
+        if kind == "partner_enquiry":
+            return [*await record_enquiry(dispatcher, tracker, asked.get("answers") or {}),
+                    SlotSet("pending", None)]
+        if kind == "forget":
+            return await erase_everything(dispatcher, tracker)
+        dispatcher.utter_message(response="utter_help")
+        return _forget_pending(tracker)
+
+    def _no(self, dispatcher: CollectingDispatcher, kind: str | None) -> list[EventType]:
+        replies = {
+            "partner_enquiry": "No problem: I haven't passed anything on. You can run the check "
+                               "again at any time.",
+            "forget": "No problem: I haven't deleted anything.",
+        }
+        if kind == "clarify":
+            dispatcher.utter_message(response="utter_default")
+        elif kind in replies:
+            dispatcher.utter_message(text=replies[kind])
+        else:
+            dispatcher.utter_message(text="No problem. Is there anything else I can help with?",
+                                     buttons=[{"title": "What can you do?", "payload": "/help"},
+                                              {"title": "No, that's all", "payload": "/goodbye"}])
+        return [SlotSet("pending", None)]
+
+    async def _inform(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      kind: str | None, asked: dict[str, Any],
+                      domain: dict[str, Any]) -> list[EventType]:
+        place = latest_entity(tracker, "location") or latest_entity(tracker, "postcode")
+        if kind == "setting":
+            # a phase ("a nursery") implies the setting: the funding answer reads the phase slot
+            setting = latest_entity(tracker, "setting") or parse_setting(typed_text(tracker))
+            if setting or latest_entity(tracker, "phase"):
+                return await reply_about_funding(dispatcher, tracker, asked.get("intent")
+                                                 or "ask_funding", setting=setting)
+        if place and kind == "place" and asked.get("intent") == "ask_deadlines":
+            return await reply_with_deadlines(dispatcher, tracker, place_text=place)
+        if place:
+            return await reply_with_hubs(dispatcher, tracker)
+        if latest_entity(tracker, "role") or latest_entity(tracker, "phase") or (
+                read_profile(typed_text(tracker)).role):
+            return [SlotSet("pending", None), FollowupAction("recommend_form")]
+        if latest_entity(tracker, "npq"):
+            return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))
+        return await ActionClarify().run(dispatcher, tracker, domain)
+
+
+def _forget_pending(tracker: Tracker) -> list[EventType]:
+    return [SlotSet("pending", None)] if tracker.get_slot("pending") else []

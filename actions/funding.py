@@ -1,0 +1,59 @@
+"""action_funding and action_eligibility: who pays, and can I apply, from the funding rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.support import (
+    ask_next,
+    button_code,
+    in_session,
+    latest_entity,
+    programme_mentioned,
+    respond,
+    today,
+)
+from npq.funding import eligibility_answer, funding_answer
+
+QUESTIONS = {"ask_funding": funding_answer, "ask_eligibility": eligibility_answer}
+
+
+async def reply_about_funding(dispatcher: CollectingDispatcher, tracker: Tracker, question: str,
+                              *, setting: str | None = None) -> list[EventType]:
+    """Answer `question` (ask_funding or ask_eligibility); when the answer depends on where the
+    user works, it offers the settings, and a typed reply ("an academy") continues it."""
+    setting = setting or latest_entity(tracker, "setting") or tracker.get_slot("setting")
+    answer = await in_session(
+        QUESTIONS[question], today=today(), programme_code=programme_mentioned(tracker),
+        setting=setting, phase=tracker.get_slot("phase"), role=tracker.get_slot("role"))
+    code = button_code(answer)
+    asks_setting = any("setting" in b.entities for b in answer.buttons)
+    events = [SlotSet("npq", code)] if code else []
+    if setting:
+        events.append(SlotSet("setting", setting))
+    return respond(dispatcher, tracker, answer, *events,
+                   asked=ask_next("setting", intent=question, npq=code) if asks_setting else None)
+
+
+class ActionFunding(Action):
+    def name(self) -> str:
+        return "action_funding"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """Is it funded, and who pays otherwise."""
+        return await reply_about_funding(dispatcher, tracker, "ask_funding")
+
+
+class ActionEligibility(Action):
+    def name(self) -> str:
+        return "action_eligibility"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """Can I apply (and be funded) for this NPQ."""
+        return await reply_about_funding(dispatcher, tracker, "ask_eligibility")

@@ -1,0 +1,240 @@
+"""Schools becoming delivery partners: the steps, what we need, what partners get, and the
+partner-fit form with its assessment and area gap analysis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
+
+from actions.support import (
+    ask_next,
+    in_session,
+    is_answer,
+    latest_entity,
+    latest_intent,
+    now,
+    respond,
+    typed_text,
+    utter,
+)
+from npq.answers import Answer, Button
+from npq.partners import (
+    ORGANISATION_TYPES,
+    FitAnswers,
+    area_from_slot,
+    area_to_slot,
+    become_partner_answer,
+    enquiry_recorded_answer,
+    parse_facilitators,
+    parse_organisation_type,
+    parse_yes_no,
+    partner_benefits_answer,
+    partner_fit_answer,
+    partner_requirements_answer,
+    read_area,
+    record_partner_enquiry,
+)
+from npq.programmes import current_code, current_programmes
+
+FORM_SLOTS = ("organisation_type", "partner_area", "facilities", "facilitators", "capacity",
+              "first_programme")
+NOT_SURE = "not_sure"
+YES_NO = {True: "yes", False: "no"}
+
+
+class ActionBecomePartner(Action):
+    def name(self) -> str:
+        return "action_become_partner"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """How partnership works, step by step."""
+        return respond(dispatcher, tracker, await in_session(become_partner_answer))
+
+
+class ActionPartnerRequirements(Action):
+    def name(self) -> str:
+        return "action_partner_requirements"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """What a partner needs to have in place."""
+        return respond(dispatcher, tracker, await in_session(partner_requirements_answer))
+
+
+class ActionPartnerBenefits(Action):
+    def name(self) -> str:
+        return "action_partner_benefits"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """What partners receive."""
+        return respond(dispatcher, tracker, await in_session(partner_benefits_answer))
+
+
+class ValidatePartnerFitForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_partner_fit_form"
+
+    async def extract_organisation_type(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                        domain: DomainDict) -> dict[str, Any]:
+        """Read from any answer, or from the message that started the form ("we're a MAT")."""
+        if tracker.get_slot("organisation_type") or not _readable(tracker, "organisation_type"):
+            return {}
+        kind = parse_organisation_type(typed_text(tracker))
+        return {"organisation_type": kind} if kind else {}
+
+    async def extract_partner_area(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> dict[str, Any]:
+        place = latest_entity(tracker, "postcode") or latest_entity(tracker, "location")
+        if tracker.get_slot("partner_area") or not (place or _requested(tracker, "partner_area")):
+            return {}
+        return {"partner_area": place or typed_text(tracker)}
+
+    async def extract_facilities(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> dict[str, Any]:
+        return _yes_no(tracker, "facilities")
+
+    async def extract_facilitators(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> dict[str, Any]:
+        if not _requested(tracker, "facilitators"):
+            return {}
+        answer = latest_entity(tracker, "answer")
+        if answer in ("yes", "keen", "no"):
+            return {"facilitators": answer}
+        if latest_intent(tracker) in ("affirm", "deny"):
+            return {"facilitators": "yes" if latest_intent(tracker) == "affirm" else "no"}
+        read = parse_facilitators(typed_text(tracker))
+        return {"facilitators": read} if read else {}
+
+    async def extract_capacity(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> dict[str, Any]:
+        return _yes_no(tracker, "capacity")
+
+    async def extract_first_programme(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                      domain: DomainDict) -> dict[str, Any]:
+        if not _requested(tracker, "first_programme"):
+            return {}
+        named = latest_entity(tracker, "npq") or (
+            NOT_SURE if latest_entity(tracker, "answer") == NOT_SURE else None)
+        return {"first_programme": named or typed_text(tracker)}
+
+    def validate_organisation_type(self, value: Any, dispatcher: CollectingDispatcher,
+                                   tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value in ORGANISATION_TYPES:
+            return {"organisation_type": value}
+        kind = parse_organisation_type(value) if isinstance(value, str) else None
+        return {"organisation_type": kind}
+
+    async def validate_partner_area(self, value: Any, dispatcher: CollectingDispatcher,
+                                    tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        """A place in England, stored with its coordinates; otherwise say why and ask again."""
+        if isinstance(value, dict):
+            return {"partner_area": value if area_from_slot(value) else None}
+        resolution = read_area(value if isinstance(value, str) else None)
+        place = resolution.place
+        if place is not None and place.country == "England":
+            return {"partner_area": area_to_slot(place)}
+        if place is not None:
+            dispatcher.utter_message(text=f"{place.name} is in {place.country}. Our hubs deliver "
+                                     "NPQs in England only.")
+        elif resolution.suggestions:
+            utter(dispatcher, Answer("Did you mean one of these?", tuple(
+                Button(name, "inform", {"location": name}) for name in resolution.suggestions)))
+        else:
+            dispatcher.utter_message(text="Sorry, I couldn't find that place.")
+        return {"partner_area": None}
+
+    async def validate_first_programme(self, value: Any, dispatcher: CollectingDispatcher,
+                                       tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        if value == NOT_SURE or (isinstance(value, str) and "not sure" in value.lower()):
+            return {"first_programme": NOT_SURE}
+        if not isinstance(value, str) or not value.strip():
+            return {"first_programme": None}
+        return {"first_programme": await in_session(current_code, text=value)}
+
+
+def _requested(tracker: Tracker, slot: str) -> bool:
+    return tracker.get_slot("requested_slot") == slot and is_answer(tracker)
+
+
+def _readable(tracker: Tracker, slot: str) -> bool:
+    """This slot was asked for, or the message started the form."""
+    return _requested(tracker, slot) or latest_intent(tracker) == "partner_fit_check"
+
+
+def _yes_no(tracker: Tracker, slot: str) -> dict[str, Any]:
+    if not _requested(tracker, slot):
+        return {}
+    answer = latest_entity(tracker, "answer")
+    if answer in ("yes", "no"):
+        return {slot: answer}
+    if latest_intent(tracker) in ("affirm", "deny"):
+        return {slot: "yes" if latest_intent(tracker) == "affirm" else "no"}
+    read = parse_yes_no(typed_text(tracker))
+    return {slot: YES_NO[read]} if read is not None else {}
+
+
+class ActionAskFirstProgramme(Action):
+    def name(self) -> str:
+        return "action_ask_first_programme"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """Which programme would you start with? (new partners often start with one)"""
+        def question(session: Session) -> Answer:
+            return Answer("New partners often start by delivering one programme. Which would you "
+                          "start with?", (*(Button(p.code, "inform", {"npq": p.code})
+                                            for p in current_programmes(session)),
+                                          Button("Not sure yet", "inform", {"answer": NOT_SURE})))
+
+        utter(dispatcher, await in_session(question))
+        return []
+
+
+class ActionPartnerFit(Action):
+    def name(self) -> str:
+        return "action_partner_fit"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """The per-criterion assessment and area gaps, then an offer to tell the team. The answers
+        wait in `pending` for that yes, and the form's slots are cleared for a next check."""
+        answers = fit_answers(tracker.slots)
+        answer = await in_session(partner_fit_answer, answers=answers)
+        stored = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS}
+        return respond(dispatcher, tracker, answer, *[SlotSet(s, None) for s in FORM_SLOTS],
+                       asked=ask_next("partner_enquiry", answers=stored))
+
+
+def fit_answers(slots: dict[str, Any]) -> FitAnswers:
+    """The form's slots as the core's FitAnswers."""
+    def yes(value: Any) -> bool | None:
+        return {"yes": True, "no": False}.get(value)
+
+    first = slots.get("first_programme")
+    return FitAnswers(
+        organisation_type=slots.get("organisation_type"),
+        area=area_from_slot(slots.get("partner_area")),
+        facilities=yes(slots.get("facilities")),
+        facilitators=slots.get("facilitators"),
+        capacity=yes(slots.get("capacity")),
+        programme_code=first if first and first != NOT_SURE else None,
+    )
+
+
+async def record_enquiry(dispatcher: CollectingDispatcher, tracker: Tracker,
+                         answers: dict[str, Any]) -> list[EventType]:
+    """The user said yes to passing the fit check to staff: store it and confirm."""
+    def store(session: Session) -> Answer:
+        record_partner_enquiry(session, tracker.sender_id, fit_answers(answers), now=now(),
+                               organisation=None)
+        return enquiry_recorded_answer(session)
+
+    return respond(dispatcher, tracker, await in_session(store))
+

@@ -1,0 +1,251 @@
+"""What users ask about themselves: to be contacted (interest_form), reminded (reminder_form),
+left alone, forgotten, or put through to a person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
+
+from actions.support import (
+    ask_next,
+    end_form,
+    in_session,
+    is_answer,
+    latest_entity,
+    latest_intent,
+    now,
+    respond,
+    typed_text,
+    utter,
+)
+from npq.answers import Answer, Button
+from npq.network import load_network, office_contact
+from npq.partners import parse_yes_no
+from npq.people import (
+    forget,
+    forgotten_answer,
+    handoff_answer,
+    lead_recorded_answer,
+    no_consent_answer,
+    record_handoff,
+    record_lead,
+    subscribe_reminders,
+    subscribed_answer,
+    unsubscribe,
+    unsubscribed_answer,
+    validate_email,
+    validate_name,
+)
+from npq.programmes import current_code, current_programmes
+
+LEAD_SLOTS = ("lead_name", "lead_email", "lead_consent")
+ANY_PROGRAMME = "any"
+CONTEXT_MESSAGES = 10
+ERASE_CONVERSATION = {"erase_conversation": True}  # the front end erases Rasa's copy
+
+
+class ValidateInterestForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_interest_form"
+
+    async def extract_lead_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> dict[str, Any]:
+        return _typed_answer(tracker, "lead_name")
+
+    async def extract_lead_email(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "lead_email":
+            return {}
+        text = typed_text(tracker)
+        if validate_email(text):  # an address is an answer whatever the model made of it
+            return {"lead_email": text}
+        return _typed_answer(tracker, "lead_email")
+
+    async def extract_lead_consent(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "lead_consent":
+            return {}
+        answer = latest_entity(tracker, "answer")
+        if answer in ("yes", "no"):
+            return {"lead_consent": answer}
+        if latest_intent(tracker) in ("affirm", "deny"):
+            return {"lead_consent": "yes" if latest_intent(tracker) == "affirm" else "no"}
+        read = parse_yes_no(typed_text(tracker))
+        return {"lead_consent": "yes" if read else "no"} if read is not None else {}
+
+    def validate_lead_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: DomainDict) -> dict[str, Any]:
+        name = validate_name(value)
+        if name is None:
+            dispatcher.utter_message(text="Sorry, I didn't catch your name. What should we "
+                                     "call you? (Just your name, like \"Sam Patel\".)")
+        return {"lead_name": name}
+
+    def validate_lead_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                            domain: DomainDict) -> dict[str, Any]:
+        email = validate_email(value)
+        if email is None:
+            dispatcher.utter_message(text="That doesn't look like an email address. Could you "
+                                     "check it? For example: sam.patel@school.org.uk")
+        return {"lead_email": email}
+
+
+def _typed_answer(tracker: Tracker, slot: str) -> dict[str, Any]:
+    text = typed_text(tracker)
+    if tracker.get_slot("requested_slot") != slot or not text or not is_answer(tracker):
+        return {}
+    return {slot: text}
+
+
+class ActionRegisterInterest(Action):
+    def name(self) -> str:
+        return "action_register_interest"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """Keep the lead if the user agreed; clear the personal answers from the slots."""
+        name, email = tracker.get_slot("lead_name"), tracker.get_slot("lead_email")
+        if tracker.get_slot("lead_consent") != "yes" or not name or not email:
+            answer = no_consent_answer()
+        else:
+            def store(session: Session) -> Answer:
+                return lead_recorded_answer(record_lead(
+                    session, chat_id=tracker.sender_id, name=name, email=email,
+                    programme_code=tracker.get_slot("npq"), role=tracker.get_slot("role"),
+                    consent=True, now=now()))
+            answer = await in_session(store)
+        return respond(dispatcher, tracker, answer, *[SlotSet(s, None) for s in LEAD_SLOTS])
+
+
+class ValidateReminderForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_reminder_form"
+
+    async def extract_reminder_programme(self, dispatcher: CollectingDispatcher,
+                                         tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        """From the message that started the form ("remind me about NPQH") or the answer."""
+        named = latest_entity(tracker, "npq")
+        if latest_entity(tracker, "answer") == ANY_PROGRAMME:
+            return {"reminder_programme": ANY_PROGRAMME}
+        if named and (latest_intent(tracker) == "subscribe_reminders" or
+                      tracker.get_slot("requested_slot") == "reminder_programme"):
+            return {"reminder_programme": named}
+        return _typed_answer(tracker, "reminder_programme")
+
+    async def validate_reminder_programme(self, value: Any, dispatcher: CollectingDispatcher,
+                                          tracker: Tracker,
+                                          domain: DomainDict) -> dict[str, Any]:
+        if value == ANY_PROGRAMME or (isinstance(value, str) and value.strip().lower() in (
+                "any", "all", "any of them", "all of them", "every one", "everything")):
+            return {"reminder_programme": ANY_PROGRAMME}
+        code = await in_session(current_code, text=str(value)) if value else None
+        if code is None:
+            dispatcher.utter_message(text="Sorry, I don't know that programme.")
+        return {"reminder_programme": code}
+
+
+class ActionAskReminderProgramme(Action):
+    def name(self) -> str:
+        return "action_ask_reminder_programme"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """Which programme's deadlines? The one we were talking about comes first."""
+        context = tracker.get_slot("npq")
+
+        def question(session: Session) -> Answer:
+            codes = [p.code for p in current_programmes(session)]
+            codes.sort(key=lambda code: code != context)
+            return Answer("Which programme should I remind you about before its deadline?", (
+                *(Button(code, "inform", {"npq": code}) for code in codes),
+                Button("Any NPQ", "inform", {"answer": ANY_PROGRAMME})))
+
+        utter(dispatcher, await in_session(question))
+        return []
+
+
+class ActionSubscribeReminders(Action):
+    def name(self) -> str:
+        return "action_subscribe_reminders"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """Store the subscription (once, however often it is asked for) and confirm."""
+        wanted = tracker.get_slot("reminder_programme")
+        code = None if wanted in (None, ANY_PROGRAMME) else wanted
+
+        def store(session: Session) -> Answer:
+            return subscribed_answer(subscribe_reminders(
+                session, chat_id=tracker.sender_id, programme_code=code, now=now()))
+
+        answer = await in_session(store)
+        return respond(dispatcher, tracker, answer, SlotSet("reminder_programme", None))
+
+
+class ActionUnsubscribe(Action):
+    def name(self) -> str:
+        return "action_unsubscribe"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """Switch every reminder off."""
+        count = await in_session(unsubscribe, chat_id=tracker.sender_id)
+        utter(dispatcher, unsubscribed_answer(count))
+        return end_form(tracker)
+
+
+class ActionForgetMe(Action):
+    def name(self) -> str:
+        return "action_forget_me"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """Check first: erasing cannot be undone."""
+        utter(dispatcher, Answer(
+            "I can delete everything I hold about you: any contact details, reminders, partner "
+            "enquiries, requests to talk to someone, and this conversation. This can't be undone. "
+            "Shall I go ahead?", (Button("Yes, delete it all", "affirm"),
+                                  Button("No, keep it", "deny"))))
+        return [*end_form(tracker), ask_next("forget")]
+
+
+async def erase_everything(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """The user confirmed: delete every row about them, and ask the front end to erase the
+    conversation Rasa keeps (it can only do that once this turn is over)."""
+    def erase(session: Session) -> Answer:
+        return forgotten_answer(forget(session, tracker.sender_id))
+
+    utter(dispatcher, await in_session(erase))
+    dispatcher.utter_message(json_message=ERASE_CONVERSATION)
+    return [SlotSet("pending", None)]
+
+
+class ActionTalkToHuman(Action):
+    def name(self) -> str:
+        return "action_talk_to_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """Record a handoff request with the recent conversation, and say how we'll be in touch."""
+        context = recent_messages(tracker.events)
+
+        def store(session: Session) -> Answer:
+            record_handoff(session, chat_id=tracker.sender_id, reason=typed_text(tracker),
+                           context=context, now=now())
+            return handoff_answer(office_contact(load_network(session)))
+
+        utter(dispatcher, await in_session(store))
+        return [*end_form(tracker), *([SlotSet("pending", None)]
+                                      if tracker.get_slot("pending") else [])]
+
+
+def recent_messages(events: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The last few things said, by the user and the assistant, oldest first."""
+    said = [{"from": "user" if e["event"] == "user" else "assistant", "text": e.get("text") or ""}
+            for e in events if e.get("event") in ("user", "bot") and e.get("text")]
+    return said[-CONTEXT_MESSAGES:]

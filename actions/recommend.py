@@ -1,0 +1,131 @@
+"""recommend_form and action_recommend: which NPQ suits me, asking only for what is missing.
+
+The core decides which facts a recommendation still needs (`missing_facts`); the form asks for
+those alone, and reads role, phase and ambition from whatever the user writes, in any order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.support import in_session, latest_intent, latest_text, utter
+from npq.profile import AMBITIONS, Profile, parse_ambition, parse_phase, parse_role, read_profile
+from npq.recommend import missing_facts, question_for, recommendation_answer
+from npq.vocabulary import PHASES, ROLES
+
+FACTS = {"role": ROLES, "phase": PHASES, "ambition": AMBITIONS}
+# A message that starts the form ("I'm a deputy head, which NPQ?") is read for facts too.
+READ_INTENTS = frozenset({"inform", "recommend_npq", "nlu_fallback", "affirm", "deny"})
+
+
+def profile_of(slots: dict[str, Any]) -> Profile:
+    return Profile(**{fact: slots.get(fact) if slots.get(fact) in values else None
+                      for fact, values in FACTS.items()})
+
+
+class ValidateRecommendForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_recommend_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> list[str]:
+        """Only the facts the recommendation still needs, recomputed after every answer."""
+        return missing_facts(profile_of(tracker.slots))
+
+    async def extract_role(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: DomainDict) -> dict[str, Any]:
+        return _read_facts(tracker)
+
+    async def extract_phase(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                            domain: DomainDict) -> dict[str, Any]:
+        return _read_facts(tracker)
+
+    async def extract_ambition(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> dict[str, Any]:
+        return _read_facts(tracker)
+
+    def validate_role(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      domain: DomainDict) -> dict[str, Any]:
+        return {"role": _known(value, ROLES, parse_role)}
+
+    def validate_phase(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: DomainDict) -> dict[str, Any]:
+        return {"phase": _known(value, PHASES, parse_phase)}
+
+    def validate_ambition(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: DomainDict) -> dict[str, Any]:
+        return {"ambition": _known(value, AMBITIONS, parse_ambition)}
+
+
+def _known(value: Any, values: dict[str, str], parse: Callable[[str], str | None]) -> str | None:
+    """A canonical value; an entity the synonyms did not normalise ("year 4 teacher") is read
+    again by the core's parser."""
+    if value in values:
+        return str(value)
+    return parse(value) if isinstance(value, str) else None
+
+
+def _read_facts(tracker: Tracker) -> dict[str, Any]:
+    """Facts the user's own words give that the slots don't have yet (entities and buttons
+    fill the slots through their mappings; this reads free text such as "I run maths in a
+    junior school")."""
+    if latest_intent(tracker) not in READ_INTENTS:
+        return {}
+    read = read_profile(latest_text(tracker))
+    return {fact: getattr(read, fact) for fact in FACTS
+            if tracker.get_slot(fact) is None and getattr(read, fact) is not None}
+
+
+class ActionAskRole(Action):
+    def name(self) -> str:
+        return "action_ask_role"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """What's your role? (with the common roles as buttons)"""
+        return _ask(dispatcher, "role")
+
+
+class ActionAskPhase(Action):
+    def name(self) -> str:
+        return "action_ask_phase"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """Which phase do you work in?"""
+        return _ask(dispatcher, "phase")
+
+
+class ActionAskAmbition(Action):
+    def name(self) -> str:
+        return "action_ask_ambition"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """What would you like to do next in your career?"""
+        return _ask(dispatcher, "ambition")
+
+
+def _ask(dispatcher: CollectingDispatcher, fact: str) -> list[EventType]:
+    utter(dispatcher, question_for(fact))
+    return []
+
+
+class ActionRecommend(Action):
+    def name(self) -> str:
+        return "action_recommend"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """The recommendation. Role and phase are kept (facts about the person, used later for
+        funding and leads); the ambition is cleared, so the next "which NPQ?" asks again."""
+        answer = await in_session(recommendation_answer, profile=profile_of(tracker.slots))
+        utter(dispatcher, answer)
+        code = next((b.entities["npq"] for b in answer.buttons if "npq" in b.entities), None)
+        return [SlotSet("ambition", None), *([SlotSet("npq", code)] if code else [])]
