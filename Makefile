@@ -46,7 +46,7 @@ model: env  ## train the model when config, domain or nlu_data changed (reuse it
 	@$(PY) -m tools.model ensure
 
 validate: $(ENGINE_READY)  ## check the training data, domain and config with Rasa
-	@$(RASA) data validate $(RASA_DATA) --fail-on-warnings
+	@$(RASA) data validate $(RASA_DATA)
 
 nlu-report: setup  ## train if needed, then measure the model on the held-out messages (tests/nlu/heldout.yml)
 	@$(PY) -m tools.nlu_report

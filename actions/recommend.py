@@ -14,7 +14,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.support import in_session, latest_intent, latest_text, utter
+from actions.support import in_session, latest_intent, latest_text, typed_text, utter
 from npq.profile import AMBITIONS, Profile, parse_ambition, parse_phase, parse_role, read_profile
 from npq.recommend import missing_facts, question_for, recommendation_answer
 from npq.vocabulary import PHASES, ROLES
@@ -35,8 +35,10 @@ class ValidateRecommendForm(FormValidationAction):
 
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> list[str]:
-        """Only the facts the recommendation still needs, recomputed after every answer."""
-        return missing_facts(profile_of(tracker.slots))
+        """The facts already known (so they are validated and kept) and those the
+        recommendation still needs (asked for in this order), recomputed after every answer."""
+        missing = missing_facts(profile_of(tracker.slots))
+        return [fact for fact in FACTS if fact in missing or tracker.get_slot(fact) is not None]
 
     async def extract_role(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: DomainDict) -> dict[str, Any]:
@@ -52,6 +54,12 @@ class ValidateRecommendForm(FormValidationAction):
 
     def validate_role(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                       domain: DomainDict) -> dict[str, Any]:
+        """A role named as an aspiration ("I want to become a headteacher") is an ambition:
+        the role stays what it was before this message."""
+        read = read_profile(typed_text(tracker))
+        if read.role is None and read.ambition is not None:
+            return {"role": _slot_before_this_message(tracker, "role"),
+                    "ambition": tracker.get_slot("ambition") or read.ambition}
         return {"role": _known(value, ROLES, parse_role)}
 
     def validate_phase(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -61,6 +69,14 @@ class ValidateRecommendForm(FormValidationAction):
     def validate_ambition(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: DomainDict) -> dict[str, Any]:
         return {"ambition": _known(value, AMBITIONS, parse_ambition)}
+
+
+def _slot_before_this_message(tracker: Tracker, slot: str) -> Any:
+    last_user = max((i for i, e in enumerate(tracker.events) if e.get("event") == "user"),
+                    default=len(tracker.events))
+    values = [e.get("value") for e in tracker.events[:last_user]
+              if e.get("event") == "slot" and e.get("name") == slot]
+    return values[-1] if values else None
 
 
 def _known(value: Any, values: dict[str, str], parse: Callable[[str], str | None]) -> str | None:

@@ -1,7 +1,7 @@
 """Staff and set-up commands for the programme database.
 
     python -m npq migrate              bring the database schema up to date (Alembic)
-    python -m npq seed                 import data/catalogue if the database has no catalogue yet
+    python -m npq seed                 import the data/catalogue files whose tables are empty
     python -m npq import PATH...       validate and import catalogue files or a folder, all or nothing
     python -m npq check PATH...        validate catalogue files without writing anything
 
@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 
 from npq import geo
-from npq.catalogue import CatalogueInvalid, catalogue_is_empty, import_catalogue, read_only
+from npq.catalogue import CatalogueInvalid, import_catalogue, read_only, unseeded_files
 from npq.db import make_engine, make_session_factory, session_scope
 from npq.settings import PROJECT_ROOT, Settings
 
@@ -31,13 +31,18 @@ def migrate(database_url: str) -> None:
     command.upgrade(config, "head")
 
 
-def _import(database_url: str, paths: list[Path], *, only_if_empty: bool = False) -> int:
+def _import(database_url: str, paths: list[Path], *, seeding: bool = False) -> int:
+    """Import `paths`; when seeding, only the files whose tables are still empty."""
     engine = make_engine(database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
-            if only_if_empty and not catalogue_is_empty(session):
-                print("Database already holds a catalogue; `make import` re-imports data/catalogue.")
-                return 0
+            if seeding:
+                paths = [p / name for p in paths for name in unseeded_files(session)
+                         if (p / name).exists()]
+                if not paths:
+                    print("Database already holds the catalogue; `make import` re-imports "
+                          "data/catalogue.")
+                    return 0
             summary = import_catalogue(session, paths)
     except CatalogueInvalid as invalid:
         print(f"Nothing was imported: {len(invalid.problems)} problem(s) to fix first.", file=sys.stderr)
@@ -64,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="bring the schema up to date")
-    sub.add_parser("seed", help="import data/catalogue into an empty database")
+    sub.add_parser("seed", help="import the data/catalogue files whose tables are empty")
     for name in ("import", "check"):
         p = sub.add_parser(name, help=f"{name} catalogue files")
         p.add_argument("paths", nargs="+", type=Path)
@@ -76,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "seed":
         geo.warm_cache()  # build the gazetteer cache now rather than on a user's first question
-        return _import(settings.database_url, [CATALOGUE_DIR], only_if_empty=True)
+        return _import(settings.database_url, [CATALOGUE_DIR], seeding=True)
     if args.command == "import":
         return _import(settings.database_url, args.paths)
     return _check(args.paths)

@@ -62,8 +62,10 @@ def deadlines_answer(session: Session, *, today: dt.date, programme_code: str | 
                        Button(f"All {code} deadlines", "ask_deadlines", {"npq": code})))
     if hub is not None:
         return _at_hubs(session, today, programme, [(hub, None)])
-    if place_text or message_text or coordinates:
-        resolution = _resolve(place_text, message_text, coordinates)
+    resolution = _resolve(place_text, message_text, coordinates)
+    # A place the user named but we can't find gets a question; a message that names no place
+    # ("when is the NPQH deadline?") gets the national answer.
+    if place_text or coordinates or resolution.place:
         if resolution.place is None:
             return _unknown_place(resolution, place_text, code)
         if resolution.place.country != "England":

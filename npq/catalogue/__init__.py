@@ -3,13 +3,13 @@
 from npq.catalogue.load import (
     CatalogueInvalid,
     ImportSummary,
-    catalogue_is_empty,
     import_catalogue,
     read_only,
+    unseeded_files,
 )
 from npq.catalogue.parse import Problem
 
 __all__ = [
-    "CatalogueInvalid", "ImportSummary", "Problem", "catalogue_is_empty", "import_catalogue",
-    "read_only",
+    "CatalogueInvalid", "ImportSummary", "Problem", "import_catalogue", "read_only",
+    "unseeded_files",
 ]

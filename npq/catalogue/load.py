@@ -69,8 +69,16 @@ def import_catalogue(session: Session, paths: list[Path]) -> ImportSummary:
     return ImportSummary(counts)
 
 
-def catalogue_is_empty(session: Session) -> bool:
-    return session.scalar(select(Programme.code).limit(1)) is None
+TABLE_OF_FILE = {"programmes.yaml": Programme, "hubs.csv": Hub, "cohorts.csv": Cohort,
+                 "funding_rules.yaml": FundingRule, "partner.yaml": PartnerContent,
+                 "network.yaml": NetworkSetting}
+
+
+def unseeded_files(session: Session) -> list[str]:
+    """The catalogue files whose tables are still empty (a new database, or a file added in a
+    later version), in import order."""
+    return [name for name, model in TABLE_OF_FILE.items()
+            if session.scalar(select(model).limit(1)) is None]
 
 
 def _integrity_reason(error: IntegrityError) -> str:

@@ -137,6 +137,26 @@ def test_import_command_reports_problems_and_exit_code(
     assert "Imported" in capsys.readouterr().out
 
 
+def test_seed_imports_only_the_files_whose_tables_are_empty(
+    seeded_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A database seeded by an earlier version gets a newly shipped file, and nothing else."""
+    monkeypatch.setenv("DATABASE_URL", seeded_url)
+    engine = make_engine(seeded_url)
+    factory = make_session_factory(engine)
+    with session_scope(factory) as session:
+        session.query(NetworkSetting).delete()
+        session.get(Hub, 1).name = "Renamed by staff"  # type: ignore[union-attr]
+    assert main(["seed"]) == 0
+    assert capsys.readouterr().out.startswith("Imported ")
+    with factory() as session:
+        assert count(session, NetworkSetting) > 0
+        assert session.get(Hub, 1).name == "Renamed by staff"  # type: ignore[union-attr]
+    engine.dispose()
+    assert main(["seed"]) == 0
+    assert "already holds the catalogue" in capsys.readouterr().out
+
+
 # --- network.yaml: links and settings the answers quote ------------------------------------
 
 def test_seeded_database_holds_the_network_links_and_settings(session: Session) -> None:

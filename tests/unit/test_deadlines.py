@@ -135,6 +135,13 @@ def test_a_programme_alone_gives_the_national_range(session: Session) -> None:
     assert ("find_hub", {"npq": "NPQSENCO"}) in [(b.intent, b.entities) for b in answer.buttons]
 
 
+def test_a_question_that_names_no_place_gets_the_national_range(session: Session) -> None:
+    answer = deadlines_answer(session, today=TODAY, programme_code="NPQSENCO",
+                              message_text="when is the deadline for the SENCO npq?")
+    assert answer.text.startswith("NPQSENCO (")
+    assert "the next intake is spring 2027" in answer.text
+
+
 def test_nothing_named_gives_every_programmes_next_deadline(session: Session) -> None:
     answer = deadlines_answer(session, today=TODAY)
     current = session.scalars(select(Programme.code).where(Programme.status == "current")).all()
