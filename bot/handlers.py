@@ -10,7 +10,14 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest
 from telegram.ext import CallbackContext, ExtBot, InvalidCallbackData
 
-from bot.rasa_client import RasaButton, RasaClient, RasaReply, RasaUnavailable, is_command
+from bot.rasa_client import (
+    RasaButton,
+    RasaClient,
+    RasaReply,
+    RasaUnavailable,
+    is_command,
+    wants_erasure,
+)
 from bot.render import (
     EXPIRED_BUTTON,
     HELP_TEXT,
@@ -116,9 +123,15 @@ async def _ask(update: Update, context: BotContext, message: str, *, typed: bool
         await context.bot.send_message(chat.id, UNAVAILABLE)
         return
     await _send_replies(context, chat.id, replies)
+    if wants_erasure(replies):
+        try:
+            await context.rasa.erase_conversation(sender)
+        except RasaUnavailable as failure:
+            log.error("could not erase a conversation Rasa keeps: %s", failure)
 
 
 async def _send_replies(context: BotContext, chat_id: int, replies: list[RasaReply]) -> None:
+    replies = [r for r in replies if r.text or r.buttons]
     if not replies:  # never leave a message unanswered
         log.warning("Rasa sent no reply; see the Rasa and action server logs")
         await context.bot.send_message(chat_id, NO_ANSWER)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -25,6 +26,12 @@ class RasaReply:
     text: str | None
     buttons: tuple[RasaButton, ...] = ()
     image: str | None = None
+    custom: dict[str, Any] | None = None  # instructions for the front end, never shown
+
+
+def wants_erasure(replies: list[RasaReply]) -> bool:
+    """The user confirmed "forget me": the front end must erase Rasa's copy of the chat too."""
+    return any(r.custom and r.custom.get("erase_conversation") is True for r in replies)
 
 
 def is_command(text: str) -> bool:
@@ -43,8 +50,9 @@ def parse_replies(body: Any) -> list[RasaReply]:
             RasaButton(str(b.get("title", "")), str(b.get("payload", "")))
             for b in item.get("buttons") or [] if isinstance(b, dict) and b.get("payload")
         )
-        if item.get("text") or buttons or item.get("image"):
-            replies.append(RasaReply(item.get("text"), buttons, item.get("image")))
+        custom = item.get("custom") if isinstance(item.get("custom"), dict) else None
+        if item.get("text") or buttons or item.get("image") or custom:
+            replies.append(RasaReply(item.get("text"), buttons, item.get("image"), custom))
     return replies
 
 
@@ -71,6 +79,15 @@ class RasaClient:
             response.raise_for_status()
             return parse_replies(response.json())
         except (httpx.HTTPError, ValueError) as error:
+            raise RasaUnavailable(f"{type(error).__name__}: {error}") from error
+
+    async def erase_conversation(self, sender: str) -> None:
+        """Replace the conversation Rasa keeps for `sender` with nothing."""
+        try:
+            response = await self._http.put(f"/conversations/{quote(sender, safe='')}"
+                                            "/tracker/events", json=[])
+            response.raise_for_status()
+        except httpx.HTTPError as error:
             raise RasaUnavailable(f"{type(error).__name__}: {error}") from error
 
     async def aclose(self) -> None:

@@ -7,10 +7,18 @@ stands in for sharing a location, `/help` shows examples, `/quit` (or Ctrl-D) le
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 
-from bot.rasa_client import RasaButton, RasaClient, RasaReply, RasaUnavailable, is_command
+from bot.rasa_client import (
+    RasaButton,
+    RasaClient,
+    RasaReply,
+    RasaUnavailable,
+    is_command,
+    wants_erasure,
+)
 from bot.render import HELP_TEXT, NO_ANSWER, UNAVAILABLE, UNKNOWN_COMMAND, location_payload
 from npq.settings import Settings
 
@@ -77,8 +85,11 @@ async def chat(settings: Settings, read: Callable[[], Awaitable[str | None]] = _
                                  else rasa.send_payload(sender, message))
                 text, buttons = render(replies)
             except RasaUnavailable:
-                text, buttons = UNAVAILABLE, []
+                text, buttons, replies = UNAVAILABLE, [], []
             write(text or f"bot> {NO_ANSWER}")
+            if wants_erasure(replies):
+                with contextlib.suppress(RasaUnavailable):  # the rows are gone already
+                    await rasa.erase_conversation(sender)
     finally:
         await rasa.aclose()
     return 0

@@ -3,6 +3,7 @@ with Rasa faked at the HTTP transport."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -36,8 +37,14 @@ class FakeRasa:
     reply: list[dict[str, Any]] = field(default_factory=lambda: HUB_REPLY)
     down: bool = False
     received: list[dict[str, Any]] = field(default_factory=list)
+    replaced: list[tuple[str, Any]] = field(default_factory=list)  # PUT .../tracker/events
+    erased: asyncio.Event = field(default_factory=asyncio.Event)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            self.replaced.append((request.url.path, json.loads(request.content)))
+            self.erased.set()
+            return httpx.Response(200, json={})
         assert request.url.path == "/webhooks/rest/webhook"
         self.received.append(json.loads(request.content))
         if self.down:
@@ -159,3 +166,15 @@ async def test_an_empty_reply_from_rasa_still_gets_an_answer(harness: Harness) -
     harness.fake.push_update(text_update("hub near leeds"))
     call = await harness.fake.wait_for("sendMessage")
     assert call.params["text"] == NO_ANSWER
+
+
+async def test_forgetting_erases_the_conversation_rasa_keeps(harness: Harness) -> None:
+    harness.rasa.reply = [{"text": "Done: I've deleted everything I held about you."},
+                          {"custom": {"erase_conversation": True}}]
+    harness.fake.push_update(text_update("yes"))
+    call = await harness.fake.wait_for("sendMessage")
+    assert call.params["text"] == "Done: I've deleted everything I held about you."
+    await asyncio.wait_for(harness.rasa.erased.wait(), timeout=10)
+    assert harness.rasa.replaced == [(f"/conversations/{DEFAULT_USER_ID}/tracker/events", [])]
+    assert [c.params["text"] for c in harness.fake.calls if c.method == "sendMessage"] == [
+        "Done: I've deleted everything I held about you."]
