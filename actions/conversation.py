@@ -1,7 +1,7 @@
 """Small talk, goodbyes and low-confidence messages.
 
-Inside a form these actions run only when the form could not use the message; they answer and
-then hand back to the form, which asks its question again.
+Inside a form these actions run only when the form could not use the message; they answer, and
+the rules in nlu_data/rules/forms.yml return to the form, which asks its question again.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.support import ask_next, end_form, in_session, latest_intent, latest_text, resume_form
+from actions.support import ask_next, end_form, in_session, latest_intent, latest_text
 from npq.review import record_for_review
 
 # What each intent means to a user, for "Did you mean ...?" buttons.
@@ -41,6 +41,7 @@ MAX_SUGGESTIONS = 3
 MIN_SUGGESTION_CONFIDENCE = 0.05
 CARRIED_ENTITIES = ("npq", "role", "phase", "location", "postcode")
 SMALL_TALK = ("greet", "thank", "bot_challenge", "help", "out_of_scope")
+NOT_UNDERSTOOD_IN_FORM = "Sorry, I didn't catch that."
 
 
 class ActionSmallTalk(Action):
@@ -54,7 +55,7 @@ class ActionSmallTalk(Action):
         dispatcher.utter_message(response=f"utter_{intent if intent in SMALL_TALK else 'help'}")
         if intent == "out_of_scope":
             await _record(tracker, reply="utter_out_of_scope")
-        return resume_form(tracker)
+        return []
 
 
 class ActionGoodbye(Action):
@@ -76,11 +77,15 @@ class ActionClarify(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         """Offer the likeliest meanings as buttons; after a second miss in a row, the menu and
         a person. Either way the message is queued for staff review."""
+        if tracker.active_loop_name:  # the form asks its question again
+            dispatcher.utter_message(text=NOT_UNDERSTOOD_IN_FORM)
+            await _record(tracker, reply=NOT_UNDERSTOOD_IN_FORM)
+            return []
         suggestions = suggested_buttons(tracker.latest_message)
         if previous_action(tracker) == "action_clarify" or not suggestions:
             dispatcher.utter_message(response="utter_default")
             await _record(tracker, reply="utter_default")
-            return resume_form(tracker)
+            return []
         text = "Sorry, I'm not sure I understood. Did you mean one of these?"
         buttons = [*suggestions, {"title": "Something else", "payload": "/deny"}]
         dispatcher.utter_message(text=text, buttons=buttons)

@@ -3,7 +3,8 @@
 "Leeds" after "Where should I look?", "an academy" after "Where do you work?", "yes" after
 "Shall I pass this to our team?". With nothing pending, the message's own content decides: a
 place finds hubs, a role starts a recommendation, a programme is described. Inside a form this
-runs only when the form could not use the message, so it apologises and the form asks again.
+runs only when the form could not use the message: it apologises, and the rules in
+nlu_data/rules/forms.yml return to the form, which asks again.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import ActionClarify
+from actions.conversation import NOT_UNDERSTOOD_IN_FORM, ActionClarify
 from actions.deadlines import reply_with_deadlines
 from actions.funding import reply_about_funding
 from actions.hubs import reply_with_hubs
@@ -25,13 +26,10 @@ from actions.support import (
     latest_entity,
     latest_intent,
     pending,
-    resume_form,
     typed_text,
 )
 from npq.funding import parse_setting
 from npq.profile import read_profile
-
-NOT_UNDERSTOOD_IN_FORM = "Sorry, I didn't catch that."
 
 
 class ActionFollowUp(Action):
@@ -43,7 +41,7 @@ class ActionFollowUp(Action):
         """Continue the pending question, or act on what the message says."""
         if tracker.active_loop_name:
             dispatcher.utter_message(text=NOT_UNDERSTOOD_IN_FORM)
-            return resume_form(tracker)
+            return []
         asked, intent = pending(tracker), latest_intent(tracker)
         kind = asked.get("kind")
         if intent == "affirm":

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -95,12 +95,6 @@ def latest_text(tracker: Tracker) -> str:
     return str(tracker.latest_message.get("text") or "")
 
 
-def resume_form(tracker: Tracker) -> list[EventType]:
-    """After answering a question asked in the middle of a form, go back to the form: it asks
-    its pending question again (Rasa does not re-validate a form run after another action)."""
-    return [FollowupAction(tracker.active_loop_name)] if tracker.active_loop_name else []
-
-
 def end_form(tracker: Tracker) -> list[EventType]:
     """Leave whatever form is active (the user said goodbye, asked for a person, ...)."""
     if not tracker.active_loop_name:
@@ -115,12 +109,12 @@ def ask_next(kind: str, **details: Any) -> SlotSet:
 
 def respond(dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answer,
             *events: EventType, asked: SlotSet | None = None) -> list[EventType]:
-    """Utter a journey's answer: remember what it asked (or forget an earlier question), then
-    go back to any form the question interrupted."""
+    """Utter a journey's answer, and remember what it asked (or forget an earlier question).
+    Asked in the middle of a form, the rules in nlu_data/rules/forms.yml then return to it."""
     utter(dispatcher, answer)
     if asked is None and tracker.get_slot("pending") is not None:
         asked = SlotSet("pending", None)
-    return [*events, *([asked] if asked else []), *resume_form(tracker)]
+    return [*events, *([asked] if asked else [])]
 
 
 def programme_mentioned(tracker: Tracker) -> str | None:

@@ -139,3 +139,15 @@ def test_endpoint_variables_are_plain_scalars_rasa_substitutes() -> None:
         for scalar in scalars(document):
             if "${" in scalar.value:
                 assert scalar.style is None, f"{name}: quote-free {scalar.value} needed"
+
+
+def test_generated_form_rules_are_up_to_date() -> None:
+    from tools import form_rules
+
+    assert form_rules.TARGET.read_text() == form_rules.expected(), (
+        "nlu_data/rules/forms.yml is out of date: run `.venv/bin/python -m tools.form_rules`")
+    generated = yaml.safe_load(form_rules.TARGET.read_text())["rules"]
+    forms = set(DOMAIN["forms"])
+    assert {r["condition"][0]["active_loop"] for r in generated} == forms
+    assert any(r["steps"][1] == {"action": "action_find_hub"} for r in generated)
+    assert not any(r["steps"][1]["action"] in form_rules.ENDING_ACTIONS for r in generated)

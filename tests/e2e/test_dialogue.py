@@ -1,0 +1,169 @@
+"""Whole journeys through the running Rasa server (trained model) and action server, over a
+seeded database: what the user reads at each turn, and the rows the journey writes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.rasa_client import RasaClient, parse_replies, wants_erasure
+from npq.db import make_engine, make_session_factory
+from npq.db.models import HandoffRequest, Lead, MessageLog, PartnerEnquiry, ReminderSubscription
+from tools.stack import Stack
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Chat:
+    """One user talking to Rasa's REST channel, as the bot does."""
+
+    http: httpx.Client
+    sender: str = field(default_factory=lambda: f"e2e-{uuid.uuid4().hex[:10]}")
+    last: list[dict[str, Any]] = field(default_factory=list)
+
+    def say(self, text: str) -> str:
+        response = self.http.post("/webhooks/rest/webhook",
+                                  json={"sender": self.sender, "message": text})
+        response.raise_for_status()
+        self.last = response.json()
+        return "\n".join(m.get("text") or "" for m in self.last)
+
+    @property
+    def buttons(self) -> list[str]:
+        return [b["title"] for m in self.last for b in m.get("buttons") or []]
+
+
+@pytest.fixture
+def chat(stack: Stack) -> Iterator[Chat]:
+    with httpx.Client(base_url=stack.rasa_url, timeout=60.0) as http:
+        yield Chat(http)
+
+
+@pytest.fixture
+def db(stack_database: Path) -> Iterator[Session]:
+    engine = make_engine(f"sqlite:///{stack_database}")
+    with make_session_factory(engine)() as session:
+        yield session
+    engine.dispose()
+
+
+def test_recommendation_asks_only_for_what_is_missing(chat: Chat) -> None:
+    assert "What's your role" in chat.say("Which NPQ should I do?")
+    assert "Deputy head" in chat.buttons
+    assert chat.say("I'm a deputy head") == "What would you like to do next in your career?"
+    assert chat.say("I'd like to become a headteacher one day").startswith(
+        "I'd suggest NPQH: NPQ for Headship.")
+
+
+def test_everything_said_at_once_is_answered_at_once(chat: Chat) -> None:
+    reply = chat.say("I'm a SENCO in a primary school, which NPQ is right for me?")
+    assert reply.startswith("I'd suggest NPQSENCO")
+
+
+def test_a_question_in_the_middle_of_a_form_is_answered_then_the_form_continues(
+        chat: Chat) -> None:
+    chat.say("which npq would suit me")
+    reply = chat.say("sorry, first - where's my nearest hub to Leeds?")
+    assert "1. Leeds NPQ Hub" in reply
+    assert reply.rstrip().endswith("\"a SENCO\".")  # the role question, asked again
+    assert chat.say("head of maths in a secondary").startswith("I'd suggest NPQLT")
+
+
+def test_nonsense_gets_an_apology_a_person_and_is_queued_for_review(
+        chat: Chat, db: Session) -> None:
+    # out of scope or below the confidence threshold: either way, a way on and a person
+    assert chat.say("blorp zzzk flibble").startswith("Sorry")
+    assert "Talk to a person" in chat.buttons
+    queued = db.scalars(select(MessageLog).where(MessageLog.chat_id == chat.sender)).all()
+    assert [row.text for row in queued] == ["blorp zzzk flibble"]
+
+
+def test_deadlines_then_a_bare_town_gives_the_deadlines_near_it(chat: Chat) -> None:
+    assert "NPQH (NPQ for Headship): the next intake is" in chat.say(
+        "when is the deadline for NPQH?")
+    assert chat.say("Bradford").startswith("NPQH deadlines near Bradford:")
+
+
+def test_funding_asks_where_you_work_when_that_decides_it(chat: Chat) -> None:
+    assert "Where do you work?" in chat.say("is NPQLT funded?")
+    assert "State school or academy" in chat.buttons
+    reply = chat.say("we're an academy")
+    assert reply.startswith("NPQLT in ") and "for a state-funded school or academy" in reply
+    assert "Places are capped" in reply
+
+
+def test_partner_fit_check_assesses_and_records_an_enquiry(chat: Chat, db: Session) -> None:
+    # the first message gives the organisation type and the area: they are not asked again
+    first = chat.say("We're a MAT in Bradford, would we make a good delivery partner?")
+    assert first.startswith("Do you have a training room")
+    chat.say("yes")
+    chat.say("keen to learn")
+    chat.say("yes")
+    assessment = chat.say("NPQLT")
+    assert "• Know your area:" in assessment and "• Capacity: met." in assessment
+    assert "Shall I pass this to our partnerships team" in assessment
+    assert "passed your answers to our partnerships team" in chat.say("yes please")
+    [enquiry] = db.scalars(select(PartnerEnquiry).where(PartnerEnquiry.chat_id == chat.sender))
+    assert (enquiry.organisation_type, enquiry.area) == ("trust", "Bradford")
+    assert enquiry.answers["facilitators"] == "keen"
+
+
+def test_register_interest_validates_the_email_and_keeps_consent(chat: Chat, db: Session) -> None:
+    assert "What's your name?" in chat.say("can someone contact me about NPQH?")
+    assert chat.say("Sam Patel") == "What email address should we use?"
+    assert "doesn't look like an email address" in chat.say("sam at school")
+    assert "May we keep your name and email" in chat.say("sam.patel@school.org.uk")
+    assert chat.say("yes").startswith("Thank you, Sam.")
+    [lead] = db.scalars(select(Lead).where(Lead.chat_id == chat.sender))
+    assert (lead.name, lead.email, lead.programme_code, lead.consent) == (
+        "Sam Patel", "sam.patel@school.org.uk", "NPQH", True)
+    assert lead.consent_at is not None
+
+
+def test_reminders_can_be_switched_on_and_off(chat: Chat, db: Session) -> None:
+    assert chat.say("remind me before the NPQSENCO deadline please").startswith(
+        "Done: I'll remind you here before NPQSENCO deadlines.")
+    [row] = db.scalars(select(ReminderSubscription).where(
+        ReminderSubscription.chat_id == chat.sender))
+    assert row.active and row.programme_code == "NPQSENCO"
+    assert "switched off 1 reminder subscription" in chat.say("stop sending me reminders")
+    db.refresh(row)
+    assert not row.active
+
+
+def test_handoff_keeps_the_recent_conversation(chat: Chat, db: Session) -> None:
+    chat.say("what does NPQEL involve?")
+    assert "passed your question to our team" in chat.say("can I speak to a real person?")
+    [request] = db.scalars(select(HandoffRequest).where(HandoffRequest.chat_id == chat.sender))
+    assert {"from": "user", "text": "what does NPQEL involve?"} in request.context
+
+
+def test_forget_me_erases_every_row_and_the_conversation(
+        chat: Chat, db: Session, stack: Stack) -> None:
+    chat.say("remind me before the NPQH deadline please")
+    assert "Shall I go ahead?" in chat.say("please delete all my data")
+    assert chat.say("yes").startswith("Done: I've deleted everything I held about you")
+    assert wants_erasure(parse_replies(chat.last))
+    asyncio.run(_erase(stack.rasa_url, chat.sender))  # what the bot does next
+    assert not db.scalars(select(ReminderSubscription).where(
+        ReminderSubscription.chat_id == chat.sender)).all()
+    tracker = chat.http.get(f"/conversations/{chat.sender}/tracker").json()
+    assert not [e for e in tracker["events"] if e.get("event") == "user"]
+
+
+async def _erase(rasa_url: str, sender: str) -> None:
+    client = RasaClient(rasa_url)
+    try:
+        await client.erase_conversation(sender)
+    finally:
+        await client.aclose()
