@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from actions.support import (
     ask_next,
+    coordinates,
     in_session,
     is_answer,
     latest_entity,
@@ -22,6 +23,7 @@ from actions.support import (
     typed_text,
     utter,
 )
+from npq import geo
 from npq.answers import Answer, Button
 from npq.partners import (
     ORGANISATION_TYPES,
@@ -91,8 +93,14 @@ class ValidatePartnerFitForm(FormValidationAction):
 
     async def extract_partner_area(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> dict[str, Any]:
+        """A place named in any answer, a location shared when asked, or the typed answer."""
+        if tracker.get_slot("partner_area"):
+            return {}
+        shared = coordinates(tracker)
+        if shared and tracker.get_slot("requested_slot") == "partner_area":
+            return {"partner_area": area_to_slot(geo.place_from_coordinates(*shared))}
         place = latest_entity(tracker, "postcode") or latest_entity(tracker, "location")
-        if tracker.get_slot("partner_area") or not (place or _requested(tracker, "partner_area")):
+        if not (place or _requested(tracker, "partner_area")):
             return {}
         return {"partner_area": place or typed_text(tracker)}
 

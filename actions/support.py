@@ -59,11 +59,16 @@ def payload(button: Button) -> str:
     return f"/{button.intent}{json.dumps(button.entities) if button.entities else ''}"
 
 
+ASK_LOCATION = {"ask_location": True}  # front ends may offer a "share my location" button
+
+
 def utter(dispatcher: CollectingDispatcher, answer: Answer) -> None:
     dispatcher.utter_message(
         text=answer.text,
         buttons=[{"title": b.title, "payload": payload(b)} for b in answer.buttons],
     )
+    if answer.asks_location:
+        dispatcher.utter_message(json_message=ASK_LOCATION)
 
 
 def latest_entity(tracker: Tracker, name: str) -> str | None:

@@ -21,6 +21,7 @@ class Button:
 class Answer:
     text: str
     buttons: tuple[Button, ...] = ()
+    asks_location: bool = False  # the answer asks where: a front end may offer "share location"
 
 
 def intake_label(intake: str) -> str:

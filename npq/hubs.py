@@ -73,12 +73,17 @@ def find_hub_answer(session: Session, *, today: dt.date, place_text: str | None 
         return _outside_england(resolution.place)
     nearby = nearest_hubs(session, resolution.place.latitude, resolution.place.longitude,
                           today=today, programme_code=code)
-    return _nearest_answer(resolution.place, nearby, code)
+    online = next_cohort(session, None, today, code) if code else None
+    return _nearest_answer(resolution.place, nearby, code, online)
 
 
-def _nearest_answer(place: geo.Place, nearby: list[NearbyHub], code: str | None) -> Answer:
+def _nearest_answer(place: geo.Place, nearby: list[NearbyHub], code: str | None,
+                    online: Cohort | None = None) -> Answer:
+    online_line = (f"\n\n{code} also runs online, with no travel: {intake_label(online.intake)}, "
+                   f"apply by {long_date(online.applications_close)}." if online else "")
     if not nearby:
-        return Answer(f"I couldn't find a hub offering {code} yet. Would you like to see all hubs?",
+        return Answer(f"I couldn't find a hub offering {code} yet.{online_line} Would you like to "
+                      "see all hubs?",
                       (Button("All hubs near me", "find_hub", {"location": place.name}),))
     what = f"offering {code} " if code else ""
     lines = [f"The nearest hubs {what}to {place.name}:"]
@@ -92,7 +97,7 @@ def _nearest_answer(place: geo.Place, nearby: list[NearbyHub], code: str | None)
         )
     buttons = [Button(f"About {code}", "programme_info", {"npq": code})] if code else [
         Button("Which NPQs are there?", "programme_info")]
-    return Answer("\n".join(lines), tuple(buttons))
+    return Answer("\n".join(lines) + online_line, tuple(buttons))
 
 
 def _intake_line(cohort: Cohort | None) -> str:
@@ -113,12 +118,13 @@ def _unknown_place(resolution: geo.Resolution, place_text: str | None, code: str
         )
     if resolution.outside_uk:
         return Answer("NPQs are for teachers and leaders working in England. Which town or "
-                      "postcode in England should I search near?")
+                      "postcode in England should I search near?", asks_location=True)
     if place_text:
         return Answer(f"I couldn't find a place called \"{place_text[:60]}\". Could you send a "
-                      "nearby town or city, or your postcode (even just the first half, like BD21)?")
+                      "nearby town or city, or your postcode (even just the first half, like BD21)?",
+                      asks_location=True)
     return Answer("Where should I look? Send me a town, city or postcode (the first half, like "
-                  "BD21, is enough), or share your location.")
+                  "BD21, is enough), or share your location.", asks_location=True)
 
 
 def _outside_england(place: geo.Place) -> Answer:

@@ -48,6 +48,14 @@ def test_a_programme_filters_the_hubs(session: Session) -> None:
         assert "EHCO" in {p.code for p in item.hub.programmes}
 
 
+def test_online_delivery_is_mentioned_where_the_programme_has_it(session: Session) -> None:
+    online = find_hub_answer(session, today=TODAY, place_text="Leeds", programme_text="NPQLT")
+    assert online.text.endswith("NPQLT also runs online, with no travel: spring 2027, apply by "
+                                "12 February 2027.")
+    hubs_only = find_hub_answer(session, today=TODAY, place_text="Leeds", programme_text="NPQH")
+    assert "online" not in hubs_only.text
+
+
 def test_the_next_intake_skips_closed_deadlines(session: Session) -> None:
     spring = nearest_hubs(session, *KEIGHLEY, today=TODAY, programme_code="NPQH")[0]
     assert spring.next_cohort is not None and spring.next_cohort.intake == "2027a"
@@ -81,6 +89,7 @@ def test_unknown_places_get_a_helpful_question(session: Session, text: str) -> N
 def test_no_place_at_all_asks_where(session: Session) -> None:
     answer = find_hub_answer(session, today=TODAY, message_text="where is my nearest hub")
     assert answer.text.startswith("Where should I look?")
+    assert answer.asks_location  # Telegram offers its "share my location" button
 
 
 @pytest.mark.parametrize("said, code", [
