@@ -23,10 +23,7 @@ import os
 import re
 import socket
 import sys
-import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,7 +31,7 @@ import httpx
 import yaml
 
 from tools import model
-from tools.stack import HOST, RASA, READY_TIMEOUT, ROOT, Stack, StackError
+from tools.stack import HOST, ROOT, Stack
 
 HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
 OUT_DIR = ROOT / "results" / "nlu-report"
@@ -244,39 +241,26 @@ def plot_confusion_matrix(report: dict, path: Path) -> None:
     plt.close(figure)
 
 
-@contextmanager
-def rasa_server(model_file: Path, log_dir: Path) -> Iterator[str]:
-    """The Rasa server alone (no action server) with `model_file`, on a free loopback port."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        stack = Stack(rasa_port=probe.getsockname()[1], model=model_file, log_dir=log_dir)
-    log_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "SANIC_WORKERS": "1", "ACTION_SERVER_URL": f"http://{HOST}:9/webhook"}
-    stack._spawn("rasa", [str(RASA), "run", "--model", str(model_file), "--enable-api",
-                          "--interface", HOST, "--port", str(stack.rasa_port)], env)
-    deadline = time.monotonic() + READY_TIMEOUT
-    try:
-        with httpx.Client(timeout=2.0) as client:
-            while not stack._answers(client, f"{stack.rasa_url}/status"):
-                stack.raise_if_exited()
-                if time.monotonic() > deadline:
-                    raise StackError(f"the Rasa server did not start; see {log_dir}/rasa.log")
-                time.sleep(0.5)  # readiness probe interval, not synchronisation
-        yield stack.rasa_url
-    finally:
-        stack.stop()
-
-
-def run_evaluation() -> dict:
-    """Train if needed, parse every held-out message with the Rasa server, return the report."""
-    model_file = model.ensure()
+def run_evaluation(rasa_url: str | None = None) -> dict:
+    """Parse every held-out message with the Rasa server at `rasa_url` (default: train if
+    needed and start one for the current model) and return the report."""
+    if rasa_url is None:
+        model_file = model.ensure()
+        print(f"==> parsing the held-out messages with {model_file.name}")
+        with Stack(rasa_port=_free_port(), action_port=_free_port(), model=model_file,
+                   log_dir=ROOT / "var" / "log" / "nlu-report") as stack:
+            return run_evaluation(stack.rasa_url)
     examples = load_examples(HELDOUT.read_text())
-    print(f"==> parsing {len(examples)} held-out messages with {model_file.name}")
-    with rasa_server(model_file, ROOT / "var" / "log" / "nlu-report") as url, \
-            httpx.Client(base_url=url, timeout=60.0) as client:
+    with httpx.Client(base_url=rasa_url, timeout=60.0) as client:
         parses = [client.post("/model/parse", json={"text": e.text}).raise_for_status().json()
                   for e in examples]
     return evaluate(examples, parses, fallback_threshold((ROOT / "config.yml").read_text()))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
 
 
 def main(argv: list[str] | None = None) -> int:
