@@ -1,7 +1,7 @@
 """Settings read from the environment (see `.env.example` and the README for every variable).
 
 Nothing here runs at import time: entry points call `Settings.from_env()` once and pass the
-result down.
+result down. A malformed value fails loudly with the variable's name.
 """
 
 from __future__ import annotations
@@ -10,10 +10,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
 TELEGRAM_API_DEFAULT = "https://api.telegram.org/bot"
+TRACKER_FILE = "rasa-tracker.db"
 
 
 def default_database_url(var_dir: Path = DEFAULT_VAR_DIR) -> str:
@@ -21,9 +25,21 @@ def default_database_url(var_dir: Path = DEFAULT_VAR_DIR) -> str:
     return f"sqlite:///{var_dir / 'npq.db'}"
 
 
+def tracker_store_url(database_url: str) -> str:
+    """Where Rasa keeps conversations, for Rasa's own SQLAlchemy 1.4 (psycopg2): beside an
+    SQLite programme database in its own file (Rasa writes every turn; a second file keeps its
+    writes from blocking ours), or in the same PostgreSQL database."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        folder = Path(url.database).parent if url.database and url.database != ":memory:" \
+            else DEFAULT_VAR_DIR
+        return f"sqlite:///{folder / TRACKER_FILE}"
+    return url.set(drivername=url.get_backend_name()).render_as_string(hide_password=False)
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Everything the core, the actions and the bot need from their environment."""
+    """Everything the core, the actions, the bot and the stack need from their environment."""
 
     database_url: str
     rasa_url: str = "http://127.0.0.1:5005"
@@ -31,16 +47,106 @@ class Settings:
     telegram_api_base_url: str = TELEGRAM_API_DEFAULT
     rasa_timeout_seconds: float = 30.0
     log_level: str = "INFO"
+    # The bot: patience before apologising, retrying kept messages, the action server's health.
+    rasa_patience_seconds: float = 5.0
+    action_server_url: str | None = None
+    pending_retry_seconds: float = 15.0
+    pending_give_up_minutes: float = 60.0
+    # Deadline reminders.
+    reminder_days: tuple[int, ...] = (14, 3, 1)
+    reminder_hour: int = 9
+    reminder_check_seconds: float = 600.0
+    # Talking to a person.
+    staff_chat_id: int | None = None
+    office_hours: str | None = None  # None: the office_hours line of network.yaml
+    # Webhook mode (long polling without WEBHOOK_URL).
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    # Rasa's stores.
+    tracker_store_url: str | None = None  # None: derived from database_url
+    redis_url: str | None = None
+
+    @property
+    def effective_tracker_store_url(self) -> str:
+        return self.tracker_store_url or tracker_store_url(self.database_url)
+
+    @property
+    def webhook_path(self) -> str:
+        """The path Telegram posts to: the path of WEBHOOK_URL (``/telegram`` when it has none)."""
+        path = urlsplit(self.webhook_url or "").path.rstrip("/")
+        return path or "/telegram"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         var_dir = Path(env.get("NPQ_VAR_DIR") or DEFAULT_VAR_DIR)
+        read = _Reader(env)
         return cls(
             database_url=env.get("DATABASE_URL") or default_database_url(var_dir),
             rasa_url=(env.get("RASA_URL") or cls.rasa_url).rstrip("/"),
             telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or TELEGRAM_API_DEFAULT,
-            rasa_timeout_seconds=float(env.get("RASA_TIMEOUT_SECONDS") or cls.rasa_timeout_seconds),
+            rasa_timeout_seconds=read.number("RASA_TIMEOUT_SECONDS", cls.rasa_timeout_seconds),
             log_level=(env.get("LOG_LEVEL") or cls.log_level).upper(),
+            rasa_patience_seconds=read.number("RASA_PATIENCE_SECONDS",
+                                              cls.rasa_patience_seconds),
+            action_server_url=env.get("ACTION_SERVER_URL") or None,
+            pending_retry_seconds=read.number("PENDING_RETRY_SECONDS",
+                                              cls.pending_retry_seconds),
+            pending_give_up_minutes=read.number("PENDING_GIVE_UP_MINUTES",
+                                                cls.pending_give_up_minutes),
+            reminder_days=read.days("REMINDER_DAYS", cls.reminder_days),
+            reminder_hour=int(read.number("REMINDER_HOUR", cls.reminder_hour, upper=23)),
+            reminder_check_seconds=read.number("REMINDER_CHECK_SECONDS",
+                                               cls.reminder_check_seconds),
+            staff_chat_id=read.chat_id("STAFF_CHAT_ID"),
+            office_hours=env.get("OFFICE_HOURS") or None,
+            webhook_url=env.get("WEBHOOK_URL") or None,
+            webhook_secret=env.get("WEBHOOK_SECRET") or None,
+            webhook_listen=env.get("WEBHOOK_LISTEN") or cls.webhook_listen,
+            webhook_port=int(read.number("WEBHOOK_PORT", cls.webhook_port, upper=65535)),
+            tracker_store_url=env.get("TRACKER_STORE_URL") or None,
+            redis_url=env.get("REDIS_URL") or None,
         )
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def number(self, name: str, default: float, *, upper: float | None = None) -> float:
+        raw = self.env.get(name)
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be a number, not {raw!r}") from None
+        if value < 0 or (upper is not None and value > upper):
+            raise ValueError(f"{name} is out of range: {raw!r}")
+        return value
+
+    def days(self, name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+        raw = self.env.get(name)
+        if not raw:
+            return default
+        try:
+            days = sorted({int(part) for part in raw.replace(" ", "").split(",") if part},
+                          reverse=True)
+        except ValueError:
+            raise ValueError(f"{name} must list whole days, e.g. 14,3,1; not {raw!r}") from None
+        if not days or days[-1] < 0:
+            raise ValueError(f"{name} must list whole days, e.g. 14,3,1; not {raw!r}")
+        return tuple(days)
+
+    def chat_id(self, name: str) -> int | None:
+        raw = self.env.get(name)
+        if not raw:
+            return None
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be a numeric Telegram chat id (a group's starts "
+                             f"with -100), not {raw!r}") from None

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -44,6 +45,7 @@ FUNDING_STATUSES = ("funded", "targeted", "unfunded")
 SETTINGS = ("school", "sixteen_to_nineteen", "early_years", "other")
 FUNDING_CONDITIONS = ("all_eligible", "pp50", "itt_lead_mentor", "new_headteacher", "none")
 NETWORK_KINDS = ("link", "text")
+DELIVERY_STATUSES = ("sending", "sent", "failed")
 
 
 def utcnow() -> dt.datetime:
@@ -260,7 +262,9 @@ class ReminderSubscription(Base):
 
 
 class ReminderDelivery(Base):
-    """One reminder sent, so a restart never sends it twice."""
+    """One reminder sent, so a restart never sends it twice. A sender claims the row first
+    (status "sending", unique per subscription, cohort and stage), so two bot replicas never
+    both send it; `sent_at` is when the status last changed."""
 
     __tablename__ = "reminder_deliveries"
 
@@ -271,23 +275,86 @@ class ReminderDelivery(Base):
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
     days_before: Mapped[int]
     sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(8), default="sent", server_default="sent")
 
     subscription: Mapped[ReminderSubscription] = relationship(back_populates="deliveries")
 
     __table_args__ = (
         UniqueConstraint("subscription_id", "cohort_id", "days_before",
                          name="uq_reminder_deliveries"),
+        CheckConstraint(f"status in {DELIVERY_STATUSES}", name="status"),
     )
 
 
 class HandoffRequest(Base):
+    """A request to talk to a person. The action stores it "open"; the Telegram front end
+    forwards it to the staff group ("forwarded"), relays messages both ways once a staff member
+    answers ("active") until either side ends it ("closed")."""
+
     __tablename__ = "handoff_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chat_id: Mapped[str] = mapped_column(String(64), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     context: Mapped[list[Any]] = mapped_column(default=list)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    staff_message_id: Mapped[int | None] = mapped_column(BigInteger)  # the request's card
+    staff_user_id: Mapped[int | None] = mapped_column(BigInteger)  # who answers
+    staff_name: Mapped[str | None] = mapped_column(String(120))
+    forwarded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    messages: Mapped[list[HandoffMessage]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class HandoffMessage(Base):
+    """A message in the staff group that belongs to a handoff, so a reply to it reaches the
+    right person."""
+
+    __tablename__ = "handoff_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(
+        ForeignKey("handoff_requests.id", ondelete="CASCADE"), index=True
+    )
+    staff_chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+
+    request: Mapped[HandoffRequest] = relationship(back_populates="messages")
+
+    __table_args__ = (
+        UniqueConstraint("staff_chat_id", "message_id", name="uq_handoff_messages_message"),
+    )
+
+
+class PendingMessage(Base):
+    """A message the assistant could not answer yet (Rasa or the action server down), kept
+    until it is answered or given up on. A bot replica claims a chat's rows until
+    `claimed_until` while it retries them."""
+
+    __tablename__ = "pending_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    typed: Mapped[bool] = mapped_column(Boolean)  # typed text, not a payload we built
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ButtonPayload(Base):
+    """A button payload too long for Telegram's 64-byte callback data, kept by its digest."""
+
+    __tablename__ = "button_payloads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
