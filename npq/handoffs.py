@@ -1,0 +1,179 @@
+"""Talking to a person: office hours, what the user is told about when they will hear back, and
+the handoff rows a front end relays through (the action stores the request "open").
+
+Office hours read either way people write them: ``Mon-Fri 08:30-16:30`` (OFFICE_HOURS) or
+``Monday to Friday, 8.30am to 4.30pm`` (network.yaml); several spans join with ``;``. Times are
+in England's time zone. The caller owns the session and commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from npq.db.models import HandoffMessage, HandoffRequest
+
+LONDON = ZoneInfo("Europe/London")
+DEFAULT_HOURS = "Monday to Friday, 9am to 5pm"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_DAY = r"(mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?"
+_TIME = r"(\d{1,2})(?:[.:](\d{2}))?\s*(am|pm)?"
+SPAN = re.compile(rf"{_DAY}(?:\s*(?:-|–|to)\s*{_DAY})?[\s,:]*{_TIME}\s*(?:-|–|to)\s*{_TIME}",
+                  re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    spans: tuple[tuple[frozenset[int], dt.time, dt.time], ...]  # weekdays (0 = Monday), times
+    text: str  # as people read it
+
+    def is_open(self, now: dt.datetime) -> bool:
+        local = now.astimezone(LONDON)
+        return any(local.weekday() in days and start <= local.time() < end
+                   for days, start, end in self.spans)
+
+    def next_opening(self, now: dt.datetime) -> dt.datetime:
+        """The next moment the office opens after `now` (in England's time)."""
+        local = now.astimezone(LONDON)
+        for ahead in range(8):
+            day = local.date() + dt.timedelta(days=ahead)
+            starts = sorted(start for days, start, _ in self.spans if day.weekday() in days)
+            for start in starts:
+                moment = dt.datetime.combine(day, start, tzinfo=LONDON)
+                if moment > local:
+                    return moment
+        raise ValueError("office hours name no day of the week")
+
+
+def parse_office_hours(text: str) -> OfficeHours:
+    """Raises ValueError when no span can be read."""
+    spans = []
+    for part in text.split(";"):
+        match = SPAN.search(part)
+        if match is None:
+            continue
+        first, last, h1, m1, p1, h2, m2, p2 = match.groups()
+        start_day = DAYS.index(first[:3].lower())
+        end_day = DAYS.index(last[:3].lower()) if last else start_day
+        days = frozenset((start_day + i) % 7 for i in range((end_day - start_day) % 7 + 1))
+        start, end = _time(h1, m1, p1), _time(h2, m2, p2)
+        if end <= start and p2 is None and end.hour < 12:  # "9-5": the afternoon
+            end = end.replace(hour=end.hour + 12)
+        if end <= start:
+            raise ValueError(f"office hours end before they start: {part.strip()!r}")
+        spans.append((days, start, end))
+    if not spans:
+        raise ValueError(f"cannot read office hours from {text!r}; write e.g. Mon-Fri 09:00-17:00")
+    return OfficeHours(tuple(spans), text.strip())
+
+
+def _time(hour: str, minute: str | None, half: str | None) -> dt.time:
+    h, m = int(hour), int(minute or 0)
+    if half and half.lower() == "pm" and h < 12:
+        h += 12
+    elif half and half.lower() == "am" and h == 12:
+        h = 0
+    return dt.time(h, m)
+
+
+def clock_phrase(moment: dt.datetime, now: dt.datetime) -> str:
+    """'today at 8.30am', 'tomorrow at 9am', 'on Monday at 8.30am'."""
+    local, today = moment.astimezone(LONDON), now.astimezone(LONDON).date()
+    hour = local.hour % 12 or 12
+    time = f"{hour}{f'.{local.minute:02d}' if local.minute else ''}{'am' if local.hour < 12 else 'pm'}"
+    if local.date() == today:
+        return f"today at {time}"
+    if local.date() == today + dt.timedelta(days=1):
+        return f"tomorrow at {time}"
+    return f"on {DAY_NAMES[local.weekday()]} at {time}"
+
+
+def contact_promise(hours: OfficeHours, now: dt.datetime, *, staff_chat: bool,
+                    office_contact: str) -> str:
+    """How and when someone will be in touch, for the user who asked for a person."""
+    reach = f" You can also contact the office: {office_contact}." if office_contact else ""
+    if not staff_chat:
+        return ("Our team reads these requests during office hours "
+                f"({hours.text}). If you'd like us to email you, say \"please contact me\" and "
+                f"leave your details.{reach}")
+    if hours.is_open(now):
+        return ("Someone from our team will reply here in this chat, usually within office "
+                f"hours ({hours.text}). Until then, you can keep asking me questions.")
+    return (f"Our office is closed just now ({hours.text}). Someone will reply here in this chat "
+            f"after we open, {clock_phrase(hours.next_opening(now), now)}. Until then, you can "
+            f"keep asking me questions.{reach}")
+
+
+# --- the database ---------------------------------------------------------------------------
+
+def requests_to_forward(session: Session, chat_id: str | None = None) -> list[HandoffRequest]:
+    """Open requests from Telegram chats (numeric ids; the terminal chat cannot be answered)."""
+    query = select(HandoffRequest).where(HandoffRequest.status == "open")
+    if chat_id is not None:
+        query = query.where(HandoffRequest.chat_id == chat_id)
+    rows = session.scalars(query.order_by(HandoffRequest.id)).all()
+    return [r for r in rows if r.chat_id.lstrip("-").isdigit()]
+
+
+def take(session: Session, request_id: int, *, status: str, to: str) -> bool:
+    """Move a request from `status` to `to` unless another sender got there first."""
+    result = session.execute(update(HandoffRequest)
+                             .where(HandoffRequest.id == request_id,
+                                    HandoffRequest.status == status)
+                             .values(status=to).execution_options(synchronize_session=False))
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def forwarded(session: Session, request_id: int, *, staff_chat_id: int, message_id: int,
+              now: dt.datetime) -> None:
+    request = session.get_one(HandoffRequest, request_id)
+    request.status, request.forwarded_at = "forwarded", now
+    request.staff_chat_id, request.staff_message_id = staff_chat_id, message_id
+    link_message(session, request_id, staff_chat_id=staff_chat_id, message_id=message_id)
+
+
+def link_message(session: Session, request_id: int, *, staff_chat_id: int,
+                 message_id: int) -> None:
+    """Remember a staff-group message, so replies to it belong to this request."""
+    session.add(HandoffMessage(handoff_id=request_id, staff_chat_id=staff_chat_id,
+                               message_id=message_id))
+    session.flush()
+
+
+def by_staff_message(session: Session, staff_chat_id: int,
+                     message_id: int) -> HandoffRequest | None:
+    return session.scalars(select(HandoffRequest).join(HandoffMessage).where(
+        HandoffMessage.staff_chat_id == staff_chat_id,
+        HandoffMessage.message_id == message_id)).first()
+
+
+def answered_by(session: Session, request_id: int, *, staff_user_id: int,
+                staff_name: str) -> HandoffRequest:
+    """A staff member replied: the user's next messages go to them."""
+    request = session.get_one(HandoffRequest, request_id)
+    request.status = "active"
+    request.staff_user_id, request.staff_name = staff_user_id, staff_name[:120]
+    session.flush()
+    return request
+
+
+def active_for_chat(session: Session, chat_id: str) -> HandoffRequest | None:
+    return session.scalars(select(HandoffRequest).where(
+        HandoffRequest.chat_id == chat_id, HandoffRequest.status == "active")
+        .order_by(HandoffRequest.id.desc())).first()
+
+
+def close(session: Session, request_id: int, now: dt.datetime) -> HandoffRequest | None:
+    """End a handoff; None when it was already closed."""
+    request = session.get(HandoffRequest, request_id)
+    if request is None or request.status == "closed":
+        return None
+    request.status, request.closed_at = "closed", now
+    session.flush()
+    return request
