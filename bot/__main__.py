@@ -1,9 +1,11 @@
 """Run the front end.
 
-    python -m bot              serve Telegram (needs TELEGRAM_BOT_TOKEN; long polling)
+    python -m bot              serve Telegram (needs TELEGRAM_BOT_TOKEN): long polling, or a
+                               webhook when WEBHOOK_URL is set
     python -m bot --terminal   chat with the assistant in this terminal (no token needed)
 
-Both need the Rasa server at RASA_URL (make run starts everything).
+Both need the Rasa server at RASA_URL (make run starts everything). SIGINT or SIGTERM stops the
+bot cleanly in either mode.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 from bot.app import build_application
+from bot.context import SERVICES
 from bot.terminal import chat
+from bot.webhook import ALLOWED_UPDATES, serve
 from npq.settings import Settings
 
 
@@ -23,6 +28,16 @@ def configure_logging(level: str) -> None:
     # At INFO httpx logs every request URL, and Telegram's URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run at INFO
+
+
+async def _serve_webhook(settings: Settings) -> None:
+    app = build_application(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await serve(app, settings, stop, rasa=app.bot_data[SERVICES].rasa)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,8 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         print("TELEGRAM_BOT_TOKEN is not set: get one from @BotFather, or use --terminal.",
               file=sys.stderr)
         return 2
-    build_application(settings).run_polling(allowed_updates=["message", "edited_message",
-                                                             "callback_query", "channel_post"])
+    if settings.webhook_url:
+        asyncio.run(_serve_webhook(settings))
+    else:
+        build_application(settings).run_polling(allowed_updates=list(ALLOWED_UPDATES))
     return 0
 
 

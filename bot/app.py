@@ -1,7 +1,13 @@
-"""The composition root: build the Telegram application and its services in one place."""
+"""The composition root: build the Telegram application and its services in one place, wire the
+handlers and jobs, and open and close resources with the Application's lifecycle."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -11,41 +17,116 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
-from bot.handlers import BotContext
+from bot import commands, handlers
+from bot.buttons import ButtonCodec
+from bot.chats import ChatLocks, PerChatProcessor
+from bot.context import SERVICES, BotContext, Services
+from bot.conversation import Conversation
+from bot.db import Database, utcnow
+from bot.handoff import Handoff
+from bot.limits import RetryingRateLimiter
 from bot.rasa_client import RasaClient
+from bot.reminders import ReminderSender
 from npq.settings import Settings
 
+log = logging.getLogger(__name__)
+App = Application  # type: ignore[type-arg]
 
-def build_application(settings: Settings, rasa: RasaClient | None = None) -> Application:  # type: ignore[type-arg]
-    """A ready-to-run Application; `rasa` is injectable for tests."""
+
+def build_application(settings: Settings, rasa: RasaClient | None = None,
+                      clock: Callable[[], dt.datetime] = utcnow, *,
+                      telegram_backoff_seconds: float = 1.0) -> App:
+    """A ready-to-run Application; `rasa` and `clock` are injectable for tests."""
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-    rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds)
-
-    async def close_rasa(_: Application) -> None:  # type: ignore[type-arg]
-        await rasa.aclose()
-
+    rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds,
+                              action_server_url=settings.action_server_url)
+    locks = ChatLocks()
     app = (
         Application.builder()
         .token(settings.telegram_bot_token)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot"))
-        .arbitrary_callback_data(True)
         .context_types(ContextTypes(context=BotContext))
-        .post_shutdown(close_rasa)
+        .rate_limiter(RetryingRateLimiter(backoff_seconds=telegram_backoff_seconds))
+        .concurrent_updates(PerChatProcessor(locks))
+        .post_init(on_startup)
+        .post_shutdown(on_shutdown)
         .build()
     )
-    app.bot_data["rasa"] = rasa  # attached at build time: post_init does not run in tests
-    private = filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler("start", handlers.start, filters=private))
-    app.add_handler(CommandHandler("help", handlers.help_command))
-    app.add_handler(MessageHandler(filters.COMMAND & private, handlers.unknown_command))
-    app.add_handler(MessageHandler(filters.TEXT & private & filters.UpdateType.MESSAGE,
-                                   handlers.text))
-    app.add_handler(MessageHandler(filters.LOCATION & private & filters.UpdateType.MESSAGE,
-                                   handlers.location))
-    app.add_handler(CallbackQueryHandler(handlers.button))
-    app.add_handler(MessageHandler(~filters.COMMAND & private, handlers.not_text))
-    app.add_error_handler(handlers.error)
+    db = Database(settings.database_url)
+    buttons = ButtonCodec(settings.telegram_bot_token, db)
+    handoff = Handoff(app.bot, db, buttons, clock, staff_chat_id=settings.staff_chat_id,
+                      office_hours=settings.office_hours)
+    conversation = Conversation(
+        app.bot, rasa, db, buttons, handoff, locks, clock,
+        patience=settings.rasa_patience_seconds,
+        give_up_after=dt.timedelta(minutes=settings.pending_give_up_minutes))
+    reminders = ReminderSender(app.bot, db, buttons, clock, days=settings.reminder_days,
+                               from_hour=settings.reminder_hour)
+    # Attached at build time: post_init does not run when tests drive the application.
+    app.bot_data[SERVICES] = Services(settings, rasa, db, buttons, clock, handoff, conversation,
+                                      reminders)
+    _add_handlers(app, settings.staff_chat_id)
+    _schedule(app, settings)
     return app
+
+
+def _add_handlers(app: App, staff_chat_id: int | None) -> None:
+    private = filters.ChatType.PRIVATE
+    message = filters.UpdateType.MESSAGE
+    if staff_chat_id is not None:
+        app.add_handler(MessageHandler(filters.Chat(staff_chat_id) & message,
+                                       handlers.staff_chat), group=-2)
+    app.add_handler(MessageHandler(private & message & ~filters.COMMAND,
+                                   handlers.relay_to_staff), group=-1)
+    app.add_handlers([
+        CommandHandler("start", commands.start, filters=private),
+        CommandHandler("help", commands.help_command, filters=private),
+        CommandHandler(list(commands.JOURNEYS), commands.journey, filters=private),
+        CommandHandler("done", commands.done, filters=private),
+        MessageHandler(filters.TEXT & private & message, handlers.text),
+        MessageHandler(filters.LOCATION & private & message, handlers.location),
+        CallbackQueryHandler(handlers.button),
+        MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, handlers.edited),
+        MessageHandler(private & message, handlers.not_text),
+        MessageHandler(filters.ChatType.GROUPS & message, handlers.group),
+        MessageHandler(filters.UpdateType.CHANNEL_POST, handlers.channel),
+    ])
+    app.add_error_handler(handlers.error)
+
+
+def _schedule(app: App, settings: Settings) -> None:
+    jobs = app.job_queue
+    if jobs is None:
+        raise RuntimeError("python-telegram-bot's job-queue extra is missing")
+    jobs.run_repeating(_retry_kept, interval=settings.pending_retry_seconds,
+                       first=settings.pending_retry_seconds, name="retry kept messages")
+    jobs.run_repeating(_send_reminders, interval=settings.reminder_check_seconds,
+                       first=min(30.0, settings.reminder_check_seconds), name="reminders")
+
+
+async def _retry_kept(context: BotContext) -> None:
+    """Answer messages kept while Rasa was down; forward requests made while we were away."""
+    await context.services.conversation.retry_kept()
+    await context.services.handoff.after_turn()
+
+
+async def _send_reminders(context: BotContext) -> None:
+    sent = await context.services.reminders.send_due()
+    if sent:
+        log.info("sent %d deadline reminder message(s)", sent)
+
+
+async def on_startup(app: App) -> None:
+    """Register the command menu (a failure is logged: the bot works without it)."""
+    try:
+        await commands.register_menu(app.bot)
+    except TelegramError as error:
+        log.warning("could not register the command menu: %s", type(error).__name__)
+
+
+async def on_shutdown(app: App) -> None:
+    services: Services = app.bot_data[SERVICES]
+    await services.rasa.aclose()
+    services.db.dispose()

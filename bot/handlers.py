@@ -1,61 +1,30 @@
-"""Telegram handlers: one short coroutine per kind of update."""
+"""Telegram handlers for everything but commands: one short coroutine per kind of update."""
 
 from __future__ import annotations
 
 import logging
-from typing import cast
 
-from telegram import Update
-from telegram.constants import ChatAction
-from telegram.error import BadRequest
-from telegram.ext import CallbackContext, ExtBot, InvalidCallbackData
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ApplicationHandlerStop
 
-from bot.rasa_client import (
-    RasaButton,
-    RasaClient,
-    RasaReply,
-    RasaUnavailable,
-    is_command,
-    wants_erasure,
-)
+from bot.buttons import CLOSE_HANDOFF, END_HANDOFF, PAYLOAD
+from bot.context import BotContext
+from bot.rasa_client import is_command
 from bot.render import (
+    CHANNEL,
+    EDITED,
+    ERROR,
     EXPIRED_BUTTON,
-    HELP_TEXT,
-    NO_ANSWER,
+    GROUP,
     NOT_TEXT,
-    UNAVAILABLE,
+    NOT_TEXT_OPENING,
     UNKNOWN_COMMAND,
-    inline_keyboard,
+    escape,
     location_payload,
-    sender_id,
 )
 
 log = logging.getLogger(__name__)
-
-
-class BotContext(CallbackContext[ExtBot[None], dict, dict, dict]):  # type: ignore[type-arg]
-    """Handlers' context with typed access to the services built at start-up."""
-
-    @property
-    def rasa(self) -> RasaClient:
-        return cast(RasaClient, self.bot_data["rasa"])
-
-
-async def start(update: Update, context: BotContext) -> None:
-    """/start: greet through Rasa, so the greeting and its buttons live in domain.yml."""
-    await _ask(update, context, "/greet")
-
-
-async def help_command(update: Update, context: BotContext) -> None:
-    """/help: what the assistant can do."""
-    if update.effective_message:
-        await update.effective_message.reply_text(HELP_TEXT)
-
-
-async def unknown_command(update: Update, context: BotContext) -> None:
-    """Any other text starting with '/': never forwarded to Rasa (it would force an intent)."""
-    if update.effective_message:
-        await update.effective_message.reply_text(UNKNOWN_COMMAND)
 
 
 async def text(update: Update, context: BotContext) -> None:
@@ -66,79 +35,131 @@ async def text(update: Update, context: BotContext) -> None:
     if is_command(message.text):
         await message.reply_text(UNKNOWN_COMMAND)
         return
-    await _ask(update, context, message.text, typed=True)
+    log.debug("chat %s typed %r", message.chat_id, message.text)
+    await context.conversation.turn(message.chat_id, message.text, typed=True,
+                                    name=_first_name(update))
 
 
 async def location(update: Update, context: BotContext) -> None:
-    """A shared location: the nearest hubs to it."""
+    """A shared location: the nearest hubs to it (or whatever the assistant asked where for)."""
     message = update.effective_message
     if message is None or message.location is None:
         return
-    await _ask(update, context, location_payload(message.location.latitude,
-                                                 message.location.longitude))
+    await context.conversation.turn(
+        message.chat_id, location_payload(message.location.latitude, message.location.longitude),
+        typed=False, name=_first_name(update))
 
 
 async def button(update: Update, context: BotContext) -> None:
-    """An inline button: acknowledge it, tidy the keyboard, send its payload to Rasa."""
+    """An inline button: acknowledge it, tidy the keyboard (showing the choice), act on it."""
     query = update.callback_query
-    if query is None:
+    chat = update.effective_chat
+    if query is None or chat is None:
         return
+    pressed = await context.services.buttons.decode(query.data)
     await query.answer()
-    if query.message is not None:
+    if query.message is not None and pressed is not None and pressed.kind == PAYLOAD:
+        await _show_choice(update)
+    if pressed is None:
+        await context.bot.send_message(chat.id, EXPIRED_BUTTON)
+    elif pressed.kind == PAYLOAD:
+        await context.conversation.turn(chat.id, pressed.body, typed=False,
+                                        name=_first_name(update))
+    elif pressed.kind in (END_HANDOFF, CLOSE_HANDOFF) and pressed.body.isdigit():
+        by = None if pressed.kind == END_HANDOFF else query.from_user.first_name
+        await context.services.handoff.end(int(pressed.body), by=by)
+
+
+async def _show_choice(update: Update) -> None:
+    """Replace the keyboard of the message with the button pressed, so it reads as an answer."""
+    query = update.callback_query
+    assert query is not None
+    message = query.message
+    markup = getattr(message, "reply_markup", None)
+    title = next((b.text for row in (markup.inline_keyboard if markup else ())
+                  for b in row if b.callback_data == query.data), None)
+    text_html = getattr(message, "text_html", None)
+    try:
+        if title and text_html:
+            await query.edit_message_text(f"{text_html}\n\n» <i>{escape(title)}</i>",
+                                          parse_mode="HTML")
+        else:
+            await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest:  # already tidied, too old to edit, or too long with the choice
         try:
             await query.edit_message_reply_markup(reply_markup=None)
-        except BadRequest:  # already tidied, or too old to edit: nothing to do
+        except BadRequest:
             pass
-    if isinstance(query.data, InvalidCallbackData) or not isinstance(query.data, RasaButton):
-        if update.effective_chat:
-            await context.bot.send_message(update.effective_chat.id, EXPIRED_BUTTON)
-        return
-    await _ask(update, context, query.data.payload)
+
+
+async def relay_to_staff(update: Update, context: BotContext) -> None:
+    """In a chat with a staff member, the user's messages go to them, not to the assistant."""
+    message = update.effective_message
+    if message is not None and await context.services.handoff.from_user(message):
+        raise ApplicationHandlerStop
+
+
+async def staff_chat(update: Update, context: BotContext) -> None:
+    """The staff group: replies to a request are relayed; nothing else there is answered."""
+    message = update.effective_message
+    if message is not None and update.message is not None:
+        await context.services.handoff.from_staff(message)
+    raise ApplicationHandlerStop
 
 
 async def not_text(update: Update, context: BotContext) -> None:
     """Stickers, photos, voice and the like: say what the assistant can read."""
-    if update.effective_message:
-        await update.effective_message.reply_text(NOT_TEXT)
+    message = update.effective_message
+    if message is None:
+        return
+    kind = next((k for k in NOT_TEXT_OPENING if getattr(message, k, None)), None)
+    await message.reply_text(NOT_TEXT_OPENING.get(kind or "", "") + NOT_TEXT)
+
+
+async def edited(update: Update, context: BotContext) -> None:
+    """An edited message: the answer to the original stands; ask for a new message."""
+    if update.edited_message is not None:
+        await update.edited_message.reply_text(EDITED)
+
+
+async def group(update: Update, context: BotContext) -> None:
+    """Groups: when addressed (a command, a mention, a reply, or being added), point to a
+    private chat, where the assistant answers."""
+    message = update.effective_message
+    if message is None:
+        return
+    me, said = context.bot, (message.text or message.caption or "")
+    replied = message.reply_to_message
+    if not (said.startswith("/") or f"@{me.username}".lower() in said.lower()
+            or (replied is not None and replied.from_user is not None
+                and replied.from_user.id == me.id)
+            or any(member.id == me.id for member in message.new_chat_members or ())):
+        return
+    link = f"https://t.me/{context.bot.username}?start=group"
+    await message.reply_text(GROUP, reply_markup=InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Chat with me privately", url=link)]]))
+
+
+async def channel(update: Update, context: BotContext) -> None:
+    """A channel post: once per channel per run, say where the assistant can help."""
+    chat = update.effective_chat
+    if chat is None or context.chat_data is None or context.chat_data.get("explained"):
+        return
+    context.chat_data["explained"] = True
+    await context.bot.send_message(chat.id, CHANNEL.format(
+        link=f"https://t.me/{context.bot.username}"))
 
 
 async def error(update: object, context: BotContext) -> None:
     """Log first (with the traceback), then apologise briefly; never stop the bot."""
     log.error("error while handling an update", exc_info=context.error)
-    if isinstance(update, Update) and update.effective_chat:
-        await context.bot.send_message(update.effective_chat.id, UNAVAILABLE)
-
-
-async def _ask(update: Update, context: BotContext, message: str, *, typed: bool = False) -> None:
-    chat = update.effective_chat
-    if chat is None:
-        return
-    await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
-    sender = sender_id(chat.id)
-    try:
-        replies = await (context.rasa.send_text(sender, message) if typed
-                         else context.rasa.send_payload(sender, message))
-    except RasaUnavailable as failure:
-        log.warning("Rasa unavailable: %s", failure)
-        await context.bot.send_message(chat.id, UNAVAILABLE)
-        return
-    await _send_replies(context, chat.id, replies)
-    if wants_erasure(replies):
+    if isinstance(update, Update) and update.effective_chat and \
+            update.effective_chat.type == "private":
         try:
-            await context.rasa.erase_conversation(sender)
-        except RasaUnavailable as failure:
-            log.error("could not erase a conversation Rasa keeps: %s", failure)
+            await context.bot.send_message(update.effective_chat.id, ERROR)
+        except TelegramError as failure:
+            log.error("could not apologise either: %s", type(failure).__name__)
 
 
-async def _send_replies(context: BotContext, chat_id: int, replies: list[RasaReply]) -> None:
-    replies = [r for r in replies if r.text or r.buttons]
-    if not replies:  # never leave a message unanswered
-        log.warning("Rasa sent no reply; see the Rasa and action server logs")
-        await context.bot.send_message(chat_id, NO_ANSWER)
-    for reply in replies:
-        if reply.text:
-            await context.bot.send_message(chat_id, reply.text,
-                                           reply_markup=inline_keyboard(reply.buttons))
-        elif reply.buttons:
-            await context.bot.send_message(chat_id, "Choose one:",
-                                           reply_markup=inline_keyboard(reply.buttons))
+def _first_name(update: Update) -> str | None:
+    return update.effective_user.first_name if update.effective_user else None

@@ -34,6 +34,11 @@ def wants_erasure(replies: list[RasaReply]) -> bool:
     return any(r.custom and r.custom.get("erase_conversation") is True for r in replies)
 
 
+def wants_location(replies: list[RasaReply]) -> bool:
+    """The assistant asked where: a front end may offer a "share my location" button."""
+    return any(r.custom and r.custom.get("ask_location") is True for r in replies)
+
+
 def is_command(text: str) -> bool:
     """Rasa reads a leading '/' as a forced intent, so such text must never reach it as typed."""
     return text.lstrip().startswith("/")
@@ -57,11 +62,42 @@ def parse_replies(body: Any) -> list[RasaReply]:
 
 
 class RasaClient:
-    """One shared HTTP client per process; `aclose()` it on shutdown."""
+    """One shared HTTP client per process; `aclose()` it on shutdown. `action_server_url` (its
+    webhook URL) lets `healthy()` tell an action server that is down from an action that failed."""
 
     def __init__(self, base_url: str, *, timeout: float = 30.0,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 action_server_url: str | None = None) -> None:
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._action_health = (action_server_url.rstrip("/").removesuffix("/webhook") + "/health"
+                               if action_server_url else None)
+
+    async def healthy(self, *, actions: bool = True) -> bool:
+        """Whether Rasa answers (and the action server, when its URL is known), within 3 s."""
+        urls = ["/"] + ([self._action_health] if actions and self._action_health else [])
+        for url in urls:
+            try:
+                response = await self._http.get(url, timeout=3.0)
+            except httpx.HTTPError:
+                return False
+            if response.status_code != 200:
+                return False
+        return True
+
+    @property
+    def knows_action_server(self) -> bool:
+        return self._action_health is not None
+
+    async def has_history(self, sender: str) -> bool:
+        """Whether Rasa remembers this person saying anything (a returning user)."""
+        try:
+            response = await self._http.get(f"/conversations/{quote(sender, safe='')}/tracker",
+                                            params={"include_events": "NONE"}, timeout=5.0)
+            response.raise_for_status()
+            latest = response.json().get("latest_message") or {}
+        except (httpx.HTTPError, ValueError, AttributeError) as error:
+            raise RasaUnavailable(f"{type(error).__name__}: {error}") from error
+        return bool(latest.get("text") or (latest.get("intent") or {}).get("name"))
 
     async def send_text(self, sender: str, text: str) -> list[RasaReply]:
         """Forward what a user typed. Refuses text Rasa would read as a forced intent."""

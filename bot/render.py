@@ -1,43 +1,128 @@
-"""Pure rendering between Rasa and Telegram: keyboards, payloads and fixed texts."""
+"""Pure rendering between Rasa and Telegram: fixed texts, splitting long replies, keyboards,
+payloads and escaping.
+
+Rasa's replies are sent as plain text (no parse mode), so whatever a user typed and Rasa echoes
+cannot turn into markup. Messages the bot formats itself use HTML, with every value that came
+from a person passed through `escape`.
+"""
 
 from __future__ import annotations
 
+import html
 import json
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-from bot.rasa_client import RasaButton
+MESSAGE_LIMIT = 4096  # Telegram's limit, in UTF-16 code units
 
 HELP_TEXT = (
     "I can help you with the National Professional Qualifications (NPQs) for teachers and school "
     "leaders in England.\n\n"
     "Ask me things like:\n"
+    "• Which NPQ suits me? I'm a head of year.\n"
     "• Is there a hub near Keighley?\n"
-    "• Where's my nearest hub to BD21?\n"
-    "• What is NPQH?\n"
-    "• What replaced NPQML?\n\n"
-    "You can also share your location (📎 → Location) and I'll find the nearest hubs.\n\n"
-    "Commands: /start to begin again, /help for this message."
+    "• When is the NPQH deadline? Is it funded?\n"
+    "• What is NPQH? What replaced NPQML?\n"
+    "• How can our school become a delivery partner?\n\n"
+    "You can also share your location (📎 → Location) and I'll find the nearest hubs, or ask to "
+    "talk to a person.\n\n"
+    "/programmes the NPQs · /hubs your nearest hub · /deadlines dates and funding\n"
+    "/remind deadline reminders · /stop stop them · /partner become a delivery partner\n"
+    "/forget delete what I hold about you · /start begin again"
 )
 UNKNOWN_COMMAND = "I don't know that command. Try /help to see what I can do."
-UNAVAILABLE = ("Sorry, I'm having trouble answering right now. Please try again in a minute "
-               "or two.")
+UNAVAILABLE = ("Sorry, I can't answer just now: part of me is having trouble. I've kept your "
+               "message and will reply here as soon as I can.")
+ERROR = "Sorry, something went wrong on my side. Please try again in a minute, or send /help."
+STILL_WORKING = "Sorry, this is taking longer than usual. I'm still working on your answer…"
+GIVE_UP = ("Sorry, I still can't answer {what}. Please try asking again in a little while, or "
+           "send /help.")
+LATE_ANSWER = "Thanks for waiting. About {what}:"
 # Rasa answers an empty list when an action failed (it logs the error and carries on).
 NO_ANSWER = ("Sorry, I couldn't find an answer to that just now. Try asking another way, or "
              "send /help to see what I can do.")
 EXPIRED_BUTTON = "That button has expired. Please ask me again, or send /help."
 NOT_TEXT = ("I can only read text messages and shared locations. Ask me about an NPQ, or where "
             "your nearest hub is. Send /help for examples.")
+NOT_TEXT_OPENING = {
+    "sticker": "Thanks for the sticker! ",
+    "voice": "I can't listen to voice messages. ",
+    "audio": "I can't listen to audio. ",
+    "photo": "I can't look at photos. ",
+    "video": "I can't watch videos. ",
+    "video_note": "I can't watch videos. ",
+    "document": "I can't open files. ",
+}
+EDITED = ("I can't follow edits to earlier messages. Please send what you meant as a new "
+          "message, and I'll answer that.")
+GROUP = ("Hi! I answer questions about the NPQs (which suits you, nearest hubs, deadlines, "
+         "funding, becoming a delivery partner) in a private chat, so your details stay between "
+         "us. Tap below to start.")
+CHANNEL = ("I'm the NPQ assistant: I can't answer in channels, but I can help anyone in a "
+           "private chat with which NPQ suits them, nearest hubs, deadlines and funding. {link}")
+SHARE_LOCATION = "📍 Share my location"
+LOCATION_PROMPT = "Or tap the button below to share your location."
+WELCOME_BACK = ("Welcome back, {name}! What would you like to do? You can also carry on where "
+                "we left off.")
+RETURNING_BUTTONS = (("Which NPQ suits me?", "/recommend_npq"),
+                     ("Find my nearest hub", "/find_hub"),
+                     ("Deadlines and funding", "/ask_deadlines"),
+                     ("Become a delivery partner", "/become_partner"))
 
 
-def inline_keyboard(buttons: tuple[RasaButton, ...]) -> InlineKeyboardMarkup | None:
-    """One button a row. The callback data is the RasaButton itself: PTB's arbitrary callback
-    data keeps it server-side, so payloads are never limited to 64 bytes nor forgeable."""
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(button.title[:64], callback_data=button)] for button in buttons]
-    )
+def escape(text: str) -> str:
+    """Text from a person, safe inside an HTML-formatted message."""
+    return html.escape(text, quote=False)
+
+
+def quoted(text: str, limit: int = 80) -> str:
+    """A user's message quoted in a reply: “like this…”."""
+    text = " ".join(text.split())
+    return f"“{text[:limit - 1]}…”" if len(text) > limit else f"“{text}”"
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fit(text: str, limit: int) -> int:
+    """The longest prefix of `text` (in characters) within `limit` UTF-16 units."""
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
+
+
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Pieces within Telegram's limit, cut at a paragraph, else a line, else a sentence, else a
+    word, never in the first half of a piece when a later boundary exists."""
+    pieces = []
+    while _utf16(text) > limit:
+        window = text[:_fit(text, limit)]
+        cut = 0
+        for boundary in ("\n\n", "\n", ". ", " "):
+            at = window.rfind(boundary)
+            if at >= len(window) // 2:
+                cut = at + len(boundary)
+                break
+        cut = cut or len(window)
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text.strip():
+        pieces.append(text)
+    return pieces
+
+
+def location_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup([[KeyboardButton(SHARE_LOCATION, request_location=True)]],
+                               resize_keyboard=True, one_time_keyboard=True,
+                               input_field_placeholder="Or type a town or postcode")
+
+
+def remove_keyboard() -> ReplyKeyboardRemove:
+    return ReplyKeyboardRemove()
 
 
 def location_payload(latitude: float, longitude: float) -> str:

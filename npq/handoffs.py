@@ -1,5 +1,7 @@
 """Talking to a person: office hours, what the user is told about when they will hear back, and
-the handoff rows a front end relays through (the action stores the request "open").
+the handoff rows a front end relays through. The action stores a request "open"; a front end
+moves it to "forwarded" (staff have it), "active" (a staff member answered), "closed", or
+"queued" when there is no staff chat to send it to.
 
 Office hours read either way people write them: ``Mon-Fri 08:30-16:30`` (OFFICE_HOURS) or
 ``Monday to Friday, 8.30am to 4.30pm`` (network.yaml); several spans join with ``;``. Times are
@@ -112,9 +114,11 @@ def contact_promise(hours: OfficeHours, now: dt.datetime, *, staff_chat: bool,
 
 # --- the database ---------------------------------------------------------------------------
 
-def requests_to_forward(session: Session, chat_id: str | None = None) -> list[HandoffRequest]:
-    """Open requests from Telegram chats (numeric ids; the terminal chat cannot be answered)."""
-    query = select(HandoffRequest).where(HandoffRequest.status == "open")
+def requests_to_forward(session: Session, chat_id: str | None = None,
+                        statuses: tuple[str, ...] = ("open",)) -> list[HandoffRequest]:
+    """Requests waiting for staff from Telegram chats (numeric ids; the terminal chat cannot
+    be answered): "open" as the action stored them, "queued" when no staff chat was set."""
+    query = select(HandoffRequest).where(HandoffRequest.status.in_(statuses))
     if chat_id is not None:
         query = query.where(HandoffRequest.chat_id == chat_id)
     rows = session.scalars(query.order_by(HandoffRequest.id)).all()
@@ -166,6 +170,13 @@ def answered_by(session: Session, request_id: int, *, staff_user_id: int,
 def active_for_chat(session: Session, chat_id: str) -> HandoffRequest | None:
     return session.scalars(select(HandoffRequest).where(
         HandoffRequest.chat_id == chat_id, HandoffRequest.status == "active")
+        .order_by(HandoffRequest.id.desc())).first()
+
+
+def latest_forwarded(session: Session, chat_id: str) -> HandoffRequest | None:
+    """The newest request staff have but nobody has answered yet."""
+    return session.scalars(select(HandoffRequest).where(
+        HandoffRequest.chat_id == chat_id, HandoffRequest.status == "forwarded")
         .order_by(HandoffRequest.id.desc())).first()
 
 

@@ -147,6 +147,7 @@ class FakeBotAPI:
             "setmycommands": self._set_commands,
             "getmycommands": lambda p: self.commands.get(_scope(p), []),
             "deletemycommands": lambda p: bool(self.commands.pop(_scope(p), None) or True),
+            "copymessage": self._copy_message,
             "sendphoto": lambda p: self._send_file(p, "photo"),
             "senddocument": lambda p: self._send_file(p, "document"),
             "close": lambda p: True, "logout": lambda p: True,
@@ -319,6 +320,16 @@ class FakeBotAPI:
         if len(text := _text(p)) > 4096:
             raise ApiError(400, "Bad Request: message is too long")
         return self._new_message(p, text=text)
+
+    def _copy_message(self, p: JSON) -> JSON:
+        source = self.messages.get((self._chat(p.get("from_chat_id"))["id"],
+                                    p.get("message_id", 0)))
+        if source is None:
+            raise ApiError(400, "Bad Request: message to copy not found")
+        content = {k: v for k, v in source.items()
+                   if k not in ("message_id", "from", "chat", "date", "reply_markup",
+                                "reply_to_message", "edit_date", "entities")}
+        return {"message_id": self._new_message(p, **content)["message_id"]}
 
     def _send_file(self, p: JSON, kind: str) -> JSON:
         if not (value := p.get(kind)):

@@ -95,14 +95,39 @@ def group_text_update(
     user_id: int = DEFAULT_USER_ID,
     first_name: str = "Sam",
     message_id: int | None = None,
+    reply_to: JSON | None = None,
 ) -> JSON:
-    """A text message in a group or supergroup."""
+    """A text message in a group or supergroup; ``reply_to`` is the Message it answers (e.g.
+    one the bot sent, as FakeBotAPI.messages holds it)."""
+    content: JSON = {"text": text}
+    if reply_to is not None:
+        content["reply_to_message"] = reply_to
     return {
         "message": _message(
             chat_id=chat_id, user_id=user_id, first_name=first_name, chat_type=chat_type,
-            message_id=message_id, title=title, text=text,
+            message_id=message_id, title=title, **content,
         )
     }
+
+
+def voice_update(*, chat_id: int | None = None, user_id: int = DEFAULT_USER_ID,
+                 first_name: str = "Sam", duration: int = 4) -> JSON:
+    """A voice message."""
+    n = next(_ids)
+    voice = {"file_id": f"AwACAgQAAxkBAAIV{n:06d}", "file_unique_id": f"AgADV{n:06d}",
+             "duration": duration, "mime_type": "audio/ogg", "file_size": 9_876}
+    return {"message": _message(chat_id=chat_id, user_id=user_id, first_name=first_name,
+                                chat_type="private", message_id=None, voice=voice)}
+
+
+def document_update(*, file_name: str = "cv.pdf", chat_id: int | None = None,
+                    user_id: int = DEFAULT_USER_ID, first_name: str = "Sam") -> JSON:
+    """A file sent as a document."""
+    n = next(_ids)
+    document = {"file_id": f"BQACAgQAAxkBAAID{n:06d}", "file_unique_id": f"AgADD{n:06d}",
+                "file_name": file_name, "mime_type": "application/pdf", "file_size": 54_321}
+    return {"message": _message(chat_id=chat_id, user_id=user_id, first_name=first_name,
+                                chat_type="private", message_id=None, document=document)}
 
 
 def edited_text_update(

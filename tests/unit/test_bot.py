@@ -1,180 +1,255 @@
-"""The Telegram front end through the real PTB HTTP path (stand-in Bot API on 127.0.0.1),
-with Rasa faked at the HTTP transport."""
+"""The Telegram front end through the real PTB HTTP path (stand-in Bot API on 127.0.0.1), with
+Rasa faked at the HTTP transport: text, buttons, locations, long replies, what is not text."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+import shutil
+from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from sqlalchemy import func, select
 
-from bot.app import build_application
-from bot.rasa_client import RasaClient
-from bot.render import EXPIRED_BUTTON, NO_ANSWER, NOT_TEXT, UNAVAILABLE, UNKNOWN_COMMAND
-from npq.settings import Settings
-from tests.support.fake_bot_api import FakeBotAPI
+from bot.render import (
+    CHANNEL,
+    EDITED,
+    EXPIRED_BUTTON,
+    GROUP,
+    LOCATION_PROMPT,
+    NO_ANSWER,
+    NOT_TEXT,
+    SHARE_LOCATION,
+    UNKNOWN_COMMAND,
+)
+from npq.db.models import ButtonPayload, PendingMessage
+from tests.support.bot_harness import Harness, running_bot
 from tests.support.updates import (
+    DEFAULT_GROUP_ID,
     DEFAULT_USER_ID,
     callback_update,
+    channel_post_update,
+    document_update,
+    edited_text_update,
+    group_text_update,
     location_update,
     photo_update,
     sticker_update,
     text_update,
+    voice_update,
 )
 
-HUB_REPLY = [{"recipient_id": str(DEFAULT_USER_ID), "text": "The nearest hubs to Keighley: ...",
-              "buttons": [{"title": "About NPQH", "payload": '/programme_info{"npq": "NPQH"}'}]}]
-
-
-@dataclass
-class FakeRasa:
-    """Rasa's REST webhook at the transport seam: records what the bot sent."""
-
-    reply: list[dict[str, Any]] = field(default_factory=lambda: HUB_REPLY)
-    down: bool = False
-    received: list[dict[str, Any]] = field(default_factory=list)
-    replaced: list[tuple[str, Any]] = field(default_factory=list)  # PUT .../tracker/events
-    erased: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "PUT":
-            self.replaced.append((request.url.path, json.loads(request.content)))
-            self.erased.set()
-            return httpx.Response(200, json={})
-        assert request.url.path == "/webhooks/rest/webhook"
-        self.received.append(json.loads(request.content))
-        if self.down:
-            raise httpx.ConnectError("connection refused", request=request)
-        return httpx.Response(200, json=self.reply)
-
-
-@dataclass
-class Harness:
-    fake: FakeBotAPI
-    rasa: FakeRasa
-
-    def sent(self, after: int = 0) -> list[dict[str, Any]]:
-        return [c.params for c in self.fake.calls[after:] if c.method == "sendMessage"]
+ASK_PLACE = [{"text": "Where are you? A town, city or postcode will do."},
+             {"custom": {"ask_location": True}}]
 
 
 @pytest.fixture
-async def harness() -> AsyncIterator[Harness]:
-    rasa = FakeRasa()
-    async with FakeBotAPI() as fake:
-        settings = Settings(database_url="sqlite://", telegram_bot_token=fake.token,
-                            telegram_api_base_url=fake.base_url)
-        client = RasaClient("http://rasa.test", transport=httpx.MockTransport(rasa.handle))
-        app = build_application(settings, rasa=client)
-        async with app:
-            await app.start()
-            await app.updater.start_polling(poll_interval=0.0, timeout=1)
-            yield Harness(fake, rasa)
-            await app.updater.stop()
-            await app.stop()
+def database(seeded_sqlite_file: Path, tmp_path: Path) -> str:
+    copy = tmp_path / "npq.db"
+    shutil.copyfile(seeded_sqlite_file, copy)
+    return f"sqlite:///{copy}"
+
+
+@pytest.fixture
+async def bot(database: str) -> Any:
+    async with running_bot(database) as harness:
+        yield harness
 
 
 async def test_text_is_forwarded_to_rasa_and_buttons_become_an_inline_keyboard(
-    harness: Harness,
-) -> None:
-    harness.fake.push_update(text_update("Is there a hub near Keighley?"))
-    call = await harness.fake.wait_for("sendMessage")
-    assert harness.rasa.received == [
+        bot: Harness) -> None:
+    call = await bot.say("Is there a hub near Keighley?")
+    assert bot.rasa.received == [
         {"sender": str(DEFAULT_USER_ID), "message": "Is there a hub near Keighley?"}]
     assert call.params["chat_id"] == DEFAULT_USER_ID
     assert call.params["text"] == "The nearest hubs to Keighley: ..."
+    assert "parse_mode" not in call.params  # Rasa's text is never read as markup
     keyboard = call.params["reply_markup"]["inline_keyboard"]
     assert [[b["text"] for b in row] for row in keyboard] == [["About NPQH"]]
     assert len(keyboard[0][0]["callback_data"].encode()) <= 64
-    typing = [c for c in harness.fake.calls if c.method == "sendChatAction"]
+    typing = [c for c in bot.fake.calls if c.method == "sendChatAction"]
     assert typing and typing[0].params["action"] == "typing"
 
 
-async def test_pressing_a_button_sends_its_payload_and_tidies_the_keyboard(
-    harness: Harness,
-) -> None:
-    harness.fake.push_update(text_update("hub near keighley"))
-    sent = await harness.fake.wait_for("sendMessage")
+async def test_pressing_a_button_acknowledges_it_shows_the_choice_and_sends_its_payload(
+        bot: Harness) -> None:
+    sent = await bot.say("hub near keighley")
     markup = sent.params["reply_markup"]
     data = markup["inline_keyboard"][0][0]["callback_data"]
-    mark = len(harness.fake.calls)
-    harness.fake.push_update(callback_update(data, reply_markup=markup))
-    await harness.fake.wait_for("answerCallbackQuery", after=mark)
-    await harness.fake.wait_for("editMessageReplyMarkup", after=mark)
-    await harness.fake.wait_for("sendMessage", after=mark)
-    assert harness.rasa.received[-1]["message"] == '/programme_info{"npq": "NPQH"}'
+    mark = bot.mark()
+    bot.rasa.reply = [{"text": "NPQH: the headship one."}]
+    bot.fake.push_update(callback_update(data, message_text="The nearest hubs to <Keighley>",
+                                         reply_markup=markup))
+    await bot.fake.wait_for("answerCallbackQuery", after=mark)
+    edit = await bot.fake.wait_for("editMessageText", after=mark)
+    assert edit.params["text"] == "The nearest hubs to &lt;Keighley&gt;\n\n» <i>About NPQH</i>"
+    assert edit.params["parse_mode"] == "HTML" and "reply_markup" not in edit.params
+    answer = await bot.fake.wait_for("sendMessage", after=mark)
+    assert answer.params["text"] == "NPQH: the headship one."
+    assert bot.rasa.received[-1]["message"] == '/programme_info{"npq":"NPQH"}'
 
 
-async def test_a_forged_or_expired_button_is_not_forwarded(harness: Harness) -> None:
-    harness.fake.push_update(callback_update('/greet{"evil": 1}'))
-    call = await harness.fake.wait_for("sendMessage")
+async def test_buttons_keep_working_after_a_restart(database: str) -> None:
+    async with running_bot(database) as first:
+        data = (await first.say("hub near keighley")).params["reply_markup"][
+            "inline_keyboard"][0][0]["callback_data"]
+    async with running_bot(database) as second:  # a new process: nothing kept in memory
+        mark = second.mark()
+        second.fake.push_update(callback_update(data))
+        await second.fake.wait_for("sendMessage", after=mark)
+        assert second.rasa.received == [{"sender": str(DEFAULT_USER_ID),
+                                         "message": '/programme_info{"npq":"NPQH"}'}]
+
+
+async def test_a_payload_too_long_for_telegram_is_kept_in_the_database(bot: Harness) -> None:
+    long_payload = '/find_hub{"location": "Newcastle upon Tyne, near the Quayside and Gateshead"}'
+    bot.rasa.reply = [{"text": "Which one?", "buttons": [{"title": "Newcastle",
+                                                          "payload": long_payload}]}]
+    markup = (await bot.say("hubs")).params["reply_markup"]
+    data = markup["inline_keyboard"][0][0]["callback_data"]
+    assert len(data.encode()) <= 64
+    mark = bot.mark()
+    bot.fake.push_update(callback_update(data, reply_markup=markup))
+    await bot.fake.wait_for("sendMessage", after=mark)
+    assert bot.rasa.received[-1]["message"] == long_payload
+    with bot.session() as session:
+        assert session.scalar(select(func.count()).select_from(ButtonPayload)) == 1
+
+
+@pytest.mark.parametrize("data", ['/greet{"evil": 1}', "ABCDEFGHp/greet", "x" * 64])
+async def test_a_forged_or_expired_button_is_not_forwarded(bot: Harness, data: str) -> None:
+    bot.fake.push_update(callback_update(data))
+    call = await bot.fake.wait_for("sendMessage")
     assert call.params["text"] == EXPIRED_BUTTON
-    assert harness.rasa.received == []
+    assert bot.rasa.received == []
 
 
 @pytest.mark.parametrize("typed", [
     '/find_hub{"location": "Keighley"}', "/greet", "  /out_of_scope", "/nonsense",
 ])
-async def test_slash_text_never_reaches_rasa(harness: Harness, typed: str) -> None:
-    harness.fake.push_update(text_update(typed))
-    call = await harness.fake.wait_for("sendMessage")
+async def test_slash_text_never_reaches_rasa(bot: Harness, typed: str) -> None:
+    call = await bot.say(typed)
     assert call.params["text"] == UNKNOWN_COMMAND
-    assert harness.rasa.received == []
+    assert bot.rasa.received == []
 
 
-async def test_start_greets_through_rasa_and_help_is_local(harness: Harness) -> None:
-    harness.rasa.reply = [{"text": "Hello!", "buttons": [{"title": "Find my nearest hub",
-                                                           "payload": "/find_hub"}]}]
-    harness.fake.push_update(text_update("/start"))
-    await harness.fake.wait_for("sendMessage", lambda p: p["text"] == "Hello!")
-    assert harness.rasa.received == [{"sender": str(DEFAULT_USER_ID), "message": "/greet"}]
-    harness.fake.push_update(text_update("/help"))
-    help_call = await harness.fake.wait_for("sendMessage", lambda p: "What is NPQH?" in p["text"])
-    assert "Is there a hub near Keighley?" in help_call.params["text"]
-    assert len(harness.rasa.received) == 1
-
-
-async def test_a_shared_location_asks_rasa_for_hubs_near_it(harness: Harness) -> None:
-    harness.fake.push_update(location_update(53.867912, -1.906641))
-    await harness.fake.wait_for("sendMessage")
-    message = harness.rasa.received[0]["message"]
+async def test_asked_where_the_user_can_share_a_location_and_the_keyboard_goes_away(
+        bot: Harness) -> None:
+    bot.rasa.reply = ASK_PLACE
+    ask = await bot.say("where's my nearest hub?")
+    assert ask.params["text"] == "Where are you? A town, city or postcode will do."
+    keyboard = ask.params["reply_markup"]
+    assert keyboard["keyboard"] == [[{"text": SHARE_LOCATION, "request_location": True}]]
+    assert keyboard["one_time_keyboard"] is True
+    bot.rasa.reply = [{"text": "The nearest hubs to you: 1. Keighley NPQ Hub"}]
+    mark = bot.mark()
+    bot.fake.push_update(location_update(53.867912, -1.906641))
+    answer = await bot.fake.wait_for("sendMessage", after=mark)
+    assert answer.params["reply_markup"] == {"remove_keyboard": True}
+    message = bot.rasa.received[-1]["message"]
     assert message.startswith("/find_hub{")
     assert json.loads(message.removeprefix("/find_hub")) == {"latitude": 53.86791,
                                                              "longitude": -1.90664}
 
 
-@pytest.mark.parametrize("update", [sticker_update, photo_update])
-async def test_non_text_gets_a_friendly_explanation(harness: Harness, update: Any) -> None:
-    harness.fake.push_update(update())
-    call = await harness.fake.wait_for("sendMessage")
-    assert call.params["text"] == NOT_TEXT
-    assert harness.rasa.received == []
+async def test_location_keyboard_beside_inline_buttons_and_removed_when_typed_instead(
+        bot: Harness) -> None:
+    bot.rasa.reply = [{"text": "Which area?", "buttons": [{"title": "Leeds",
+                                                           "payload": "/inform"}]},
+                      {"custom": {"ask_location": True}}]
+    mark = bot.mark()
+    bot.fake.push_update(text_update("partner"))
+    await bot.fake.wait_for("sendMessage", lambda p: p["text"] == LOCATION_PROMPT, after=mark)
+    question, prompt = bot.sent(mark)
+    assert "inline_keyboard" in question["reply_markup"]
+    assert prompt["reply_markup"]["keyboard"][0][0]["request_location"] is True
+    bot.rasa.reply = HUB_WITH_BUTTONS = [{"text": "Bradford hubs", "buttons": [
+        {"title": "About NPQH", "payload": "/programme_info"}]}]
+    mark = bot.mark()
+    bot.fake.push_update(text_update("Bradford"))
+    await bot.fake.wait_for("sendMessage", lambda p: p["text"] == "Choose one:", after=mark)
+    removal, buttons = bot.sent(mark)  # one keyboard per message: text first, buttons next
+    assert removal == {**removal, "text": HUB_WITH_BUTTONS[0]["text"],
+                       "reply_markup": {"remove_keyboard": True}}
+    assert buttons["reply_markup"]["inline_keyboard"][0][0]["text"] == "About NPQH"
 
 
-async def test_rasa_down_gets_a_short_apology(harness: Harness) -> None:
-    harness.rasa.down = True
-    harness.fake.push_update(text_update("hub near leeds"))
-    call = await harness.fake.wait_for("sendMessage")
-    assert call.params["text"] == UNAVAILABLE
+async def test_a_long_reply_is_split_at_paragraphs_with_buttons_under_the_last_piece(
+        bot: Harness) -> None:
+    paragraphs = [f"Hub {n}: " + " ".join(["details"] * 110) for n in range(1, 11)]  # ~890 chars
+    bot.rasa.reply = [{"text": "\n\n".join(paragraphs),
+                       "buttons": [{"title": "More", "payload": "/find_hub"}]}]
+    mark = bot.mark()
+    bot.fake.push_update(text_update("all hubs please"))
+    await bot.fake.wait_for("sendMessage", lambda p: "reply_markup" in p, after=mark)
+    pieces = bot.sent(mark)
+    assert len(pieces) == 3
+    assert all(len(p["text"]) <= 4096 for p in pieces)
+    assert [p["text"].split(":")[0] for p in pieces] == ["Hub 1", "Hub 5", "Hub 9"]
+    assert "\n\n".join(p["text"] for p in pieces) == "\n\n".join(paragraphs)
+    assert ["reply_markup" in p for p in pieces] == [False, False, True]
 
 
-async def test_an_empty_reply_from_rasa_still_gets_an_answer(harness: Harness) -> None:
-    harness.rasa.reply = []  # what Rasa sends when a custom action failed
-    harness.fake.push_update(text_update("hub near leeds"))
-    call = await harness.fake.wait_for("sendMessage")
+@pytest.mark.parametrize(("update", "opening"), [
+    (sticker_update, "Thanks for the sticker! "), (photo_update, "I can't look at photos. "),
+    (voice_update, "I can't listen to voice messages. "), (document_update, "I can't open files. "),
+])
+async def test_non_text_gets_a_friendly_explanation(bot: Harness, update: Any,
+                                                    opening: str) -> None:
+    bot.fake.push_update(update())
+    call = await bot.fake.wait_for("sendMessage")
+    assert call.params["text"] == opening + NOT_TEXT
+    assert bot.rasa.received == []
+
+
+async def test_an_edit_asks_for_a_new_message(bot: Harness) -> None:
+    bot.fake.push_update(edited_text_update("hub near Leeds", message_id=99))
+    call = await bot.fake.wait_for("sendMessage")
+    assert call.params["text"] == EDITED
+    assert bot.rasa.received == []
+
+
+async def test_groups_are_pointed_to_a_private_chat_only_when_addressed(bot: Harness) -> None:
+    await bot.handled(bot.fake.push_update(group_text_update("anyone know the NPQH deadline?")))
+    assert bot.sent() == []
+    bot.fake.push_update(group_text_update("@npq_assistant_bot which NPQ suits me?"))
+    call = await bot.fake.wait_for("sendMessage")
+    assert call.params["chat_id"] == DEFAULT_GROUP_ID and call.params["text"] == GROUP
+    [[link]] = call.params["reply_markup"]["inline_keyboard"]
+    assert link["url"] == "https://t.me/npq_assistant_bot?start=group"
+    mark = bot.mark()
+    bot.fake.push_update(group_text_update("/start@npq_assistant_bot"))
+    await bot.fake.wait_for("sendMessage", after=mark)
+    assert len(bot.sent()) == 2 and bot.rasa.received == []
+
+
+async def test_a_channel_hears_once_where_the_assistant_helps(bot: Harness) -> None:
+    bot.fake.push_update(channel_post_update("Applications open today!"))
+    await bot.handled(bot.fake.push_update(channel_post_update("Reminder: applications open")))
+    assert [p["text"] for p in bot.sent()] == [
+        CHANNEL.format(link="https://t.me/npq_assistant_bot")]
+
+
+async def test_an_empty_reply_from_rasa_still_gets_an_answer(bot: Harness) -> None:
+    bot.rasa.reply = []  # what Rasa sends when a custom action failed (action server healthy)
+    call = await bot.say("hub near leeds")
     assert call.params["text"] == NO_ANSWER
+    with bot.session() as session:
+        assert session.scalar(select(func.count()).select_from(PendingMessage)) == 0
 
 
-async def test_forgetting_erases_the_conversation_rasa_keeps(harness: Harness) -> None:
-    harness.rasa.reply = [{"text": "Done: I've deleted everything I held about you."},
-                          {"custom": {"erase_conversation": True}}]
-    harness.fake.push_update(text_update("yes"))
-    call = await harness.fake.wait_for("sendMessage")
+async def test_forgetting_erases_the_conversation_rasa_keeps(bot: Harness) -> None:
+    with bot.session() as session:  # kept earlier, being answered by another replica
+        session.add(PendingMessage(chat_id=str(DEFAULT_USER_ID), message="old", typed=True,
+                                   claimed_until=bot.clock() + dt.timedelta(minutes=1)))
+    bot.rasa.reply = [{"text": "Done: I've deleted everything I held about you."},
+                      {"custom": {"erase_conversation": True}}]
+    bot.fake.push_update(text_update("yes"))
+    call = await bot.fake.wait_for("sendMessage", lambda p: p["text"].startswith("Done"))
     assert call.params["text"] == "Done: I've deleted everything I held about you."
-    await asyncio.wait_for(harness.rasa.erased.wait(), timeout=10)
-    assert harness.rasa.replaced == [(f"/conversations/{DEFAULT_USER_ID}/tracker/events", [])]
-    assert [c.params["text"] for c in harness.fake.calls if c.method == "sendMessage"] == [
-        "Done: I've deleted everything I held about you."]
+    await asyncio.wait_for(bot.rasa.erased.wait(), timeout=10)
+    assert bot.rasa.replaced == [(f"/conversations/{DEFAULT_USER_ID}/tracker/events", [])]
+    with bot.session() as session:
+        assert session.scalar(select(func.count()).select_from(PendingMessage)) == 0

@@ -1,0 +1,242 @@
+"""Talk to a person: forward requests to the staff group, relay messages both ways, end chats.
+
+The talk_to_human action stores a HandoffRequest ("open"). After each turn (and from a job, for
+requests made while the bot was away) the bot posts it to STAFF_CHAT_ID as a card with the
+recent conversation, and tells the user how and when they will hear back (office hours). A
+staff member answers by replying to the card: their reply reaches the user, and the user's next
+messages reach the staff group (mentioning them) until either side sends /done or presses the
+button. Without a staff chat the request is kept ("queued") for staff to read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import ExtBot
+
+from bot.buttons import CLOSE_HANDOFF, END_HANDOFF, ButtonCodec
+from bot.db import Database
+from bot.render import escape
+from npq import handoffs
+from npq.db.models import HandoffRequest
+from npq.network import load_network
+
+log = logging.getLogger(__name__)
+CONTEXT_BUDGET = 3000  # characters of recent conversation on a card
+LINE = 300
+
+
+@dataclass(frozen=True)
+class Request:
+    id: int
+    chat_id: str
+    status: str
+    reason: str | None
+    context: list[Any]
+    staff_message_id: int | None
+    staff_user_id: int | None
+    staff_name: str | None
+
+
+def _view(row: HandoffRequest | None) -> Request | None:
+    return None if row is None else Request(
+        row.id, row.chat_id, row.status, row.reason, list(row.context or []),
+        row.staff_message_id, row.staff_user_id, row.staff_name)
+
+
+def card(request: Request, name: str | None) -> str:
+    """The staff group's view of a request (HTML, every person's text escaped)."""
+    who = escape(name) if name else f"chat {request.chat_id}"
+    lines = [f'🙋 <b>Request #{request.id}</b> from <a href="tg://user?id={request.chat_id}">'
+             f"{who}</a>"]
+    if request.reason:
+        lines.append(f"“{escape(request.reason[:LINE])}”")
+    said, budget = [], CONTEXT_BUDGET
+    for item in reversed(request.context):
+        if not isinstance(item, dict) or not item.get("text"):
+            continue
+        text = str(item["text"])
+        line = ("👤 " if item.get("from") == "user" else "🤖 ") + escape(
+            text if len(text) <= LINE else text[:LINE - 1] + "…")
+        budget -= len(line)
+        if budget < 0:
+            break
+        said.insert(0, line)
+    if said:
+        lines += ["", "<b>Recent conversation</b>", *said]
+    lines += ["", "Reply to this message to answer them here (they see your first name). "
+                  "Reply /done to end the chat."]
+    return "\n".join(lines)
+
+
+class Handoff:
+    def __init__(self, bot: ExtBot[None], db: Database, buttons: ButtonCodec,
+                 clock: Callable[[], dt.datetime], *, staff_chat_id: int | None,
+                 office_hours: str | None) -> None:
+        self.bot, self.db, self.buttons, self.clock = bot, db, buttons, clock
+        self.staff_chat_id, self.office_hours = staff_chat_id, office_hours
+
+    async def after_turn(self, chat_id: int | None = None, name: str | None = None) -> None:
+        """Forward the requests a turn created (all waiting ones when `chat_id` is None)."""
+        statuses = ("open", "queued") if self.staff_chat_id is not None else ("open",)
+        waiting = await self.db.run(_waiting, None if chat_id is None else str(chat_id),
+                                    statuses)
+        for request in waiting:
+            await self._forward(request, name)
+
+    async def _forward(self, request: Request, name: str | None) -> None:
+        hours, contact = await self.db.run(_office, self.office_hours)
+        promise = handoffs.contact_promise(hours, self.clock(), office_contact=contact,
+                                           staff_chat=self.staff_chat_id is not None)
+        if self.staff_chat_id is None:
+            if await self.db.run(handoffs.take, request.id, status="open", to="queued"):
+                await self.bot.send_message(int(request.chat_id), promise)
+            return
+        if not await self.db.run(handoffs.take, request.id, status=request.status,
+                                 to="forwarding"):
+            return  # another replica has it
+        close = InlineKeyboardMarkup([[InlineKeyboardButton(
+            "Close request", callback_data=self.buttons.local(CLOSE_HANDOFF, request.id))]])
+        try:
+            sent = await self.bot.send_message(self.staff_chat_id, card(request, name),
+                                               parse_mode=ParseMode.HTML, reply_markup=close)
+        except TelegramError:
+            await self.db.run(handoffs.take, request.id, status="forwarding", to=request.status)
+            raise
+        await self.db.run(handoffs.forwarded, request.id, staff_chat_id=self.staff_chat_id,
+                          message_id=sent.message_id, now=self.clock())
+        await self.bot.send_message(int(request.chat_id), promise)
+
+    async def from_staff(self, message: Message) -> None:
+        """A message in the staff group: a reply to one of a request's messages is relayed."""
+        replied = message.reply_to_message
+        staff = message.from_user
+        if replied is None or staff is None or self.staff_chat_id is None:
+            return
+        request = await self.db.run(_by_staff_message, self.staff_chat_id, replied.message_id)
+        if request is None:
+            return
+        if message.text and message.text.split()[0].split("@")[0] == "/done":
+            await self.end(request.id, by=staff.first_name)
+            return
+        if request.status == "closed":
+            await message.reply_text(f"Request #{request.id} has ended; they can ask again.")
+            return
+        first = request.status != "active" or request.staff_user_id != staff.id
+        if first:
+            await self.db.run(handoffs.answered_by, request.id, staff_user_id=staff.id,
+                              staff_name=staff.first_name)
+        user = int(request.chat_id)
+        end = InlineKeyboardMarkup([[InlineKeyboardButton(
+            "End chat with the team", callback_data=self.buttons.local(END_HANDOFF, request.id))]])
+        try:
+            if first:
+                await self.bot.send_message(
+                    user, f"You're now chatting with {staff.first_name} from our team. Your "
+                          "messages go to them until one of you ends the chat (/done).")
+            if message.text:
+                await self.bot.send_message(
+                    user, f"💬 <b>{escape(staff.first_name)}</b> (NPQ team):\n"
+                          f"{escape(message.text)}", parse_mode=ParseMode.HTML, reply_markup=end)
+            else:
+                await self.bot.copy_message(user, self.staff_chat_id, message.message_id,
+                                            reply_markup=end)
+        except Forbidden:
+            await message.reply_text("Not delivered: they have blocked the bot or deleted the "
+                                     "chat. The request is closed.")
+            await self.db.run(handoffs.close, request.id, self.clock())
+
+    async def from_user(self, message: Message) -> bool:
+        """Relay a user's message to the staff member answering them; False if nobody is."""
+        request = await self.db.run(_active, str(message.chat_id))
+        if request is None or self.staff_chat_id is None:
+            return False
+        staff = f'<a href="tg://user?id={request.staff_user_id}">' \
+                f"{escape(request.staff_name or 'staff')}</a>"
+        name = escape(message.from_user.first_name) if message.from_user else "They"
+        where = ReplyParameters(request.staff_message_id or 0, allow_sending_without_reply=True)
+        if message.text:
+            sent = await self.bot.send_message(
+                self.staff_chat_id, f"{staff}: <b>{name}</b> (#{request.id}) wrote:\n"
+                                    f"{escape(message.text)}",
+                parse_mode=ParseMode.HTML, reply_parameters=where)
+            message_id = sent.message_id
+        else:
+            copied = await self.bot.copy_message(self.staff_chat_id, message.chat_id,
+                                                 message.message_id, reply_parameters=where)
+            message_id = copied.message_id
+        await self.db.run(handoffs.link_message, request.id, staff_chat_id=self.staff_chat_id,
+                          message_id=message_id)
+        return True
+
+    async def end_for_user(self, chat_id: int) -> bool:
+        """The user sent /done: end their chat with the team (False if there was none)."""
+        request = await self.db.run(_current, str(chat_id))
+        if request is None:
+            return False
+        await self.end(request.id, by=None)
+        return True
+
+    async def end(self, request_id: int, *, by: str | None) -> None:
+        """End a handoff (`by`: the staff member's name, None for the user) and tell both."""
+        request = await self.db.run(_close, request_id, self.clock())
+        if request is None:
+            return
+        await self.bot.send_message(int(request.chat_id),
+                                    "This chat with our team has ended. I'm back: ask me "
+                                    "anything, or send /help.")
+        if self.staff_chat_id is not None and request.staff_message_id:
+            who = f"by {escape(by)}" if by else "by the user"
+            await self.bot.send_message(
+                self.staff_chat_id, f"✅ Request #{request.id} closed {who}.",
+                parse_mode=ParseMode.HTML,
+                reply_parameters=ReplyParameters(request.staff_message_id,
+                                                 allow_sending_without_reply=True))
+            try:
+                await self.bot.edit_message_reply_markup(self.staff_chat_id,
+                                                         request.staff_message_id)
+            except TelegramError:  # already tidied, or too old to edit
+                log.debug("could not tidy the card of request %s", request.id)
+
+
+def _waiting(session: Session, chat_id: str | None, statuses: tuple[str, ...]) -> list[Request]:
+    rows = handoffs.requests_to_forward(session, chat_id, statuses)
+    return [r for r in (_view(row) for row in rows) if r is not None]
+
+
+def _office(session: Session, configured: str | None) -> tuple[handoffs.OfficeHours, str]:
+    network = load_network(session)
+    contact = " or ".join(p for p in (network.get("office_email"),
+                                      network.get("office_phone")) if p)
+    for text in (configured, network.get("office_hours"), handoffs.DEFAULT_HOURS):
+        if text:
+            try:
+                return handoffs.parse_office_hours(text), contact
+            except ValueError as error:
+                log.warning("%s; using the next source of office hours", error)
+    raise AssertionError("the default office hours parse")
+
+
+def _by_staff_message(session: Session, staff_chat_id: int, message_id: int) -> Request | None:
+    return _view(handoffs.by_staff_message(session, staff_chat_id, message_id))
+
+
+def _active(session: Session, chat_id: str) -> Request | None:
+    return _view(handoffs.active_for_chat(session, chat_id))
+
+
+def _current(session: Session, chat_id: str) -> Request | None:
+    return _view(handoffs.active_for_chat(session, chat_id)
+                 or handoffs.latest_forwarded(session, chat_id))
+
+
+def _close(session: Session, request_id: int, now: dt.datetime) -> Request | None:
+    return _view(handoffs.close(session, request_id, now))

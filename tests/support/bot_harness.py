@@ -1,0 +1,189 @@
+"""The Telegram front end in-process, on its real PTB HTTP path: the stand-in Bot API on
+127.0.0.1, Rasa faked at the HTTP transport, a copy of the seeded SQLite database and a clock
+the test sets.
+
+    async with running_bot(database) as bot:
+        call = await bot.say("Is there a hub near Keighley?")
+        assert call.params["text"] == ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session
+
+from bot.app import build_application
+from bot.context import SERVICES, Services
+from bot.rasa_client import RasaClient
+from npq.db import make_engine, make_session_factory
+from npq.settings import Settings
+from tests.support.fake_bot_api import ApiCall, FakeBotAPI
+from tests.support.updates import DEFAULT_USER_ID, text_update
+
+JSON = dict[str, Any]
+HUB_REPLY: list[JSON] = [
+    {"recipient_id": str(DEFAULT_USER_ID), "text": "The nearest hubs to Keighley: ...",
+     "buttons": [{"title": "About NPQH", "payload": '/programme_info{"npq": "NPQH"}'}]}]
+NEVER = 3600.0  # job intervals for tests that do not exercise the job
+# A Monday morning in term, with NPQH cohorts closing in three days (seeded catalogue).
+MONDAY_MORNING = dt.datetime(2027, 2, 8, 10, 0, tzinfo=dt.timezone.utc)
+
+
+@dataclass
+class FakeRasa:
+    """Rasa's HTTP API (and the action server's health) at the transport seam."""
+
+    reply: list[JSON] = field(default_factory=lambda: list(HUB_REPLY))
+    answer: Callable[[str, str], list[JSON]] | None = None  # (sender, message) -> reply
+    down: bool = False  # Rasa refuses connections
+    actions_down: bool = False  # the action server is down: Rasa answers [] to the webhook
+    gate: asyncio.Event | None = None  # hold webhook answers until set
+    history: set[str] = field(default_factory=set)  # senders Rasa remembers
+    received: list[JSON] = field(default_factory=list)
+    replaced: list[tuple[str, Any]] = field(default_factory=list)  # PUT .../tracker/events
+    erased: asyncio.Event = field(default_factory=asyncio.Event)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # a webhook call came in
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        path = request.url.path
+        if request.url.host == "actions.test":
+            return httpx.Response(503 if self.actions_down else 200, json={"status": "ok"})
+        if request.method == "GET" and path == "/":
+            return httpx.Response(200, text="Hello from Rasa: 3.6.21")
+        if request.method == "GET" and path.endswith("/tracker"):
+            sender = path.split("/")[2]
+            latest = {"text": "hello", "intent": {"name": "greet"}} \
+                if sender in self.history else {"text": None, "intent": {}}
+            return httpx.Response(200, json={"sender_id": sender, "latest_message": latest})
+        if request.method == "PUT":
+            self.replaced.append((path, json.loads(request.content)))
+            self.erased.set()
+            return httpx.Response(200, json={})
+        assert path == "/webhooks/rest/webhook", path
+        body = json.loads(request.content)
+        self.received.append(body)
+        self.arrived.set()
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.actions_down:
+            return httpx.Response(200, json=[])
+        reply = self.answer(body["sender"], body["message"]) if self.answer else self.reply
+        return httpx.Response(200, json=reply)
+
+    def client(self) -> RasaClient:
+        return RasaClient("http://rasa.test", transport=httpx.MockTransport(self.handle),
+                          action_server_url="http://actions.test/webhook")
+
+
+@dataclass
+class Clock:
+    now: dt.datetime = MONDAY_MORNING
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@dataclass
+class Harness:
+    fake: FakeBotAPI
+    rasa: FakeRasa
+    clock: Clock
+    database_url: str
+    app: Any
+    finished: set[int] = field(default_factory=set)  # update ids the application has handled
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def _watch(self) -> None:
+        """Note every update once all its handlers have run (absence needs a moment to wait
+        for: "the bot handled it and sent nothing")."""
+        processor = self.app.update_processor
+        process = processor.do_process_update
+
+        async def watched(update: object, coroutine: Any) -> None:
+            try:
+                await process(update, coroutine)
+            finally:
+                if hasattr(update, "update_id"):
+                    self.finished.add(update.update_id)
+                    self._changed.set()
+                    self._changed = asyncio.Event()
+
+        processor.do_process_update = watched
+
+    async def handled(self, update_id: int, timeout: float = 30.0) -> None:
+        """Wait until the application has finished with `update_id`."""
+        async def finished() -> None:
+            while update_id not in self.finished:
+                await self._changed.wait()
+
+        await asyncio.wait_for(finished(), timeout)
+
+    @property
+    def services(self) -> Services:
+        return self.app.bot_data[SERVICES]  # type: ignore[no-any-return]
+
+    def sent(self, after: int = 0, chat_id: int | None = None) -> list[JSON]:
+        return [c.params for c in self.fake.calls[after:] if c.method == "sendMessage"
+                and (chat_id is None or c.params["chat_id"] == chat_id)]
+
+    def mark(self) -> int:
+        return len(self.fake.calls)
+
+    async def say(self, text: str, **update: Any) -> ApiCall:
+        """Send text as the default user; the first sendMessage after it."""
+        mark = self.mark()
+        self.fake.push_update(text_update(text, **update))
+        return await self.fake.wait_for("sendMessage", after=mark)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        engine = make_engine(self.database_url)
+        try:
+            with make_session_factory(engine)() as session, session.begin():
+                yield session
+        finally:
+            engine.dispose()
+
+
+def settings_for(fake: FakeBotAPI, database_url: str, **overrides: Any) -> Settings:
+    base = Settings(database_url=database_url, telegram_bot_token=fake.token,
+                    telegram_api_base_url=fake.base_url, pending_retry_seconds=NEVER,
+                    reminder_check_seconds=NEVER, reminder_hour=0)
+    return replace(base, **overrides)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(database_url: str, *, rasa: FakeRasa | None = None,
+                      clock: Clock | None = None, fake: FakeBotAPI | None = None,
+                      poll: bool = True, **overrides: Any) -> AsyncIterator[Harness]:
+    """The application started (and polling, unless `poll` is False) against a stand-in."""
+    rasa = rasa or FakeRasa()
+    clock = clock or Clock()
+    async with contextlib.AsyncExitStack() as stack:
+        if fake is None:
+            fake = await stack.enter_async_context(FakeBotAPI())
+        app = build_application(settings_for(fake, database_url, **overrides),
+                                rasa=rasa.client(), clock=clock, telegram_backoff_seconds=0.05)
+        harness = Harness(fake, rasa, clock, database_url, app)
+        harness._watch()
+        async with app:
+            await app.start()
+            if poll:
+                await app.updater.start_polling(poll_interval=0.0, timeout=1)
+            try:
+                yield harness
+            finally:
+                if poll:
+                    await app.updater.stop()
+                await app.stop()
+        await app.post_shutdown(app)
