@@ -103,7 +103,7 @@ class Conversation:
             except RasaUnavailable as failure:
                 log.warning("Rasa still unavailable: %s", failure)
                 await self.db.run(pending.release, rest)
-                if message.id == fresh:
+                if fresh in rest:  # the message just received is kept too
                     await self.bot.send_message(chat_id, UNAVAILABLE)
                 return False
             if not replies and await self._actions_down():
@@ -113,7 +113,7 @@ class Conversation:
                     await self.db.run(pending.answered, message.id)
                     await self.bot.send_message(chat_id, GIVE_UP.format(what=_what(message)))
                     continue
-                if message.id == fresh:
+                if fresh in rest:  # the message just received is kept too
                     await self.bot.send_message(chat_id, UNAVAILABLE)
                 return False
             if message.id != fresh:

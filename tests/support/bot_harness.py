@@ -120,6 +120,19 @@ class Harness:
 
         processor.do_process_update = watched
 
+    async def chat_idle(self, chat_id: int = DEFAULT_USER_ID, timeout: float = 30.0) -> None:
+        """Wait until nothing holds the chat's lock (an update or the retry job answering it has
+        finished, database writes included)."""
+        async def take_turn() -> None:
+            async with self.services.conversation.locks.hold(chat_id):
+                pass
+
+        await asyncio.wait_for(take_turn(), timeout)
+
+    def index(self, call: ApiCall) -> int:
+        """The position of `call` (by identity: equal calls are common) in the fake's log."""
+        return next(i for i, c in enumerate(self.fake.calls) if c is call)
+
     async def handled(self, update_id: int, timeout: float = 30.0) -> None:
         """Wait until the application has finished with `update_id`."""
         async def finished() -> None:
