@@ -118,11 +118,11 @@ async def serve(app: Application, settings: Settings,  # type: ignore[type-arg]
     async with app:
         if app.post_init:
             await app.post_init(app)
-        await app.bot.set_webhook(settings.webhook_url or "", secret_token=secret,
-                                  allowed_updates=list(ALLOWED_UPDATES))
         await app.start()
         await server.start()
-        try:
+        try:  # only once we listen: Telegram starts posting as soon as it is set
+            await app.bot.set_webhook(settings.webhook_url or "", secret_token=secret,
+                                      allowed_updates=list(ALLOWED_UPDATES))
             await stop.wait()
         finally:
             # Leave the webhook set: Telegram keeps updates while we are away (a restart or

@@ -65,7 +65,7 @@ def parse_office_hours(text: str) -> OfficeHours:
         end_day = DAYS.index(last[:3].lower()) if last else start_day
         days = frozenset((start_day + i) % 7 for i in range((end_day - start_day) % 7 + 1))
         start, end = _time(h1, m1, p1), _time(h2, m2, p2)
-        if end <= start and p2 is None and end.hour < 12:  # "9-5": the afternoon
+        if end <= start and m2 is None and p2 is None and end.hour < 12:  # "9-5": 5pm
             end = end.replace(hour=end.hour + 12)
         if end <= start:
             raise ValueError(f"office hours end before they start: {part.strip()!r}")

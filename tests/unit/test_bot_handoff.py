@@ -1,0 +1,280 @@
+"""Talking to a person: office hours (npq.handoffs, table tests), the request forwarded to the
+staff group, replies relayed both ways until either side ends the chat, and the promise made to
+the user out of hours or with no staff chat."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.handoff import Request, card
+from npq.db import make_engine, make_session_factory, session_scope
+from npq.db.models import HandoffRequest
+from npq.handoffs import LONDON, clock_phrase, contact_promise, parse_office_hours
+from npq.people import record_handoff
+from tests.support.bot_harness import Clock, FakeRasa, Harness, running_bot
+from tests.support.fake_bot_api import FakeBotAPI
+from tests.support.updates import (
+    DEFAULT_USER_ID,
+    callback_update,
+    group_text_update,
+    text_update,
+)
+
+STAFF = -100555
+ALEX = 777
+HOURS = "Monday to Friday, 8.30am to 4.30pm"  # network.yaml
+HANDED_OVER = "I've passed your question to our team, and someone will get back to you."
+
+
+# --- office hours ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "spans"), [
+    ("Mon-Fri 08:30-16:30", [({0, 1, 2, 3, 4}, "08:30", "16:30")]),
+    ("Monday to Friday, 8.30am to 4.30pm", [({0, 1, 2, 3, 4}, "08:30", "16:30")]),
+    ("Mon-Thu 9-5; Fri 9am-1pm", [({0, 1, 2, 3}, "09:00", "17:00"), ({4}, "09:00", "13:00")]),
+    ("Sat 10:00-12:00", [({5}, "10:00", "12:00")]),
+    ("Fri-Mon 10-14", [({4, 5, 6, 0}, "10:00", "14:00")]),
+])
+def test_office_hours_read_as_people_write_them(text: str, spans: list[Any]) -> None:
+    hours = parse_office_hours(text)
+    assert [(set(days), f"{start:%H:%M}", f"{end:%H:%M}") for days, start, end
+            in hours.spans] == spans
+
+
+@pytest.mark.parametrize("text", ["", "whenever", "Mon-Fri 17:00-09:00"])
+def test_unreadable_office_hours_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_office_hours(text)
+
+
+def london(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2027, 2, day, hour, minute, tzinfo=LONDON)  # 1 February 2027: Monday
+
+
+@pytest.mark.parametrize(("now", "is_open", "opens"), [
+    (london(1, 10), True, "today at 8.30am"),  # (the next opening after now: tomorrow)
+    (london(1, 8, 29), False, "today at 8.30am"),
+    (london(1, 16, 30), False, "tomorrow at 8.30am"),
+    (london(5, 17), False, "on Monday at 8.30am"),
+    (london(6, 12), False, "on Monday at 8.30am"),
+])
+def test_open_or_when_the_office_opens(now: dt.datetime, is_open: bool, opens: str) -> None:
+    hours = parse_office_hours(HOURS)
+    assert hours.is_open(now) is is_open
+    if not is_open:
+        assert clock_phrase(hours.next_opening(now), now) == opens
+
+
+def test_what_the_user_is_promised() -> None:
+    hours = parse_office_hours(HOURS)
+    assert contact_promise(hours, london(1, 10), staff_chat=True, office_contact="x@y.org") \
+        .startswith("Someone from our team will reply here in this chat")
+    closed = contact_promise(hours, london(5, 18), staff_chat=True, office_contact="x@y.org")
+    assert closed.startswith(f"Our office is closed just now ({HOURS}). Someone will reply "
+                             "here in this chat after we open, on Monday at 8.30am.")
+    assert closed.endswith("You can also contact the office: x@y.org.")
+    assert contact_promise(hours, london(1, 10), staff_chat=False, office_contact="") \
+        .startswith(f"Our team reads these requests during office hours ({HOURS}).")
+
+
+def test_the_staff_card_escapes_what_people_wrote_and_keeps_the_latest_context() -> None:
+    said = [{"from": "user", "text": f"message {n} " + "x" * 400} for n in range(20)]
+    said.append({"from": "assistant", "text": "<b>NPQH</b> & more"})
+    text = card(Request(12, "42", "open", "a <script> person", said, None, None, None),
+                "Sam <Admin>")
+    assert text.startswith('🙋 <b>Request #12</b> from <a href="tg://user?id=42">'
+                           "Sam &lt;Admin&gt;</a>\n“a &lt;script&gt; person”")
+    assert "🤖 &lt;b&gt;NPQH&lt;/b&gt; &amp; more" in text
+    assert "message 19" in text and "message 0 " not in text and len(text) < 4096
+
+
+# --- the bot ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def database(seeded_sqlite_file: Path, tmp_path: Path) -> str:
+    copy = tmp_path / "npq.db"
+    shutil.copyfile(seeded_sqlite_file, copy)
+    return f"sqlite:///{copy}"
+
+
+def assistant(database: str) -> FakeRasa:
+    """Rasa whose talk_to_human action stores the request, as actions/people.py does."""
+    def answer(sender: str, message: str) -> list[dict[str, Any]]:
+        if "person" not in message:
+            return [{"text": f"answer to {message}"}]
+        engine = make_engine(database)
+        with session_scope(make_session_factory(engine)) as session:
+            record_handoff(session, chat_id=sender, reason=message, now=dt.datetime.now(
+                dt.timezone.utc), context=[{"from": "user", "text": "what is <NPQH>?"},
+                                           {"from": "user", "text": message}])
+        engine.dispose()
+        return [{"text": HANDED_OVER}]
+    return FakeRasa(answer=answer)
+
+
+def requests(bot: Harness) -> list[tuple[str, int | None]]:
+    with bot.session() as session:
+        return [(r.status, r.staff_user_id) for r in session.scalars(select(HandoffRequest))]
+
+
+def last_message(fake: FakeBotAPI, chat_id: int) -> dict[str, Any]:
+    return fake.messages[max((key for key in fake.messages if key[0] == chat_id),
+                             key=lambda key: key[1])]
+
+
+async def ask_for_a_person(bot: Harness) -> dict[str, Any]:
+    """The user asks for a person; the card the staff group got."""
+    mark = bot.mark()
+    bot.fake.push_update(text_update("can I talk to a person?"))
+    await bot.fake.wait_for("sendMessage", lambda p: p["chat_id"] == STAFF, after=mark)
+    await bot.chat_idle()
+    return last_message(bot.fake, STAFF)
+
+
+async def test_a_handoff_relays_both_ways_until_the_user_ends_it(database: str) -> None:
+    async with running_bot(database, rasa=assistant(database), staff_chat_id=STAFF) as bot:
+        mark = bot.mark()
+        posted = await ask_for_a_person(bot)
+        user_sees = [p["text"] for p in bot.sent(mark, DEFAULT_USER_ID)]
+        assert user_sees[0] == HANDED_OVER
+        assert user_sees[1].startswith("Someone from our team will reply here in this chat")
+        [staff_card] = bot.sent(mark, STAFF)
+        assert staff_card["parse_mode"] == "HTML"
+        assert staff_card["text"].startswith('🙋 <b>Request #1</b> from <a href="tg://user?id='
+                                             f'{DEFAULT_USER_ID}">Sam</a>')
+        assert "👤 what is &lt;NPQH&gt;?" in staff_card["text"]
+        assert staff_card["reply_markup"]["inline_keyboard"][0][0]["text"] == "Close request"
+        assert requests(bot) == [("forwarded", None)]
+
+        mark = bot.mark()  # Alex answers on the card
+        bot.fake.push_update(group_text_update("Hi Sam, happy to help <3", chat_id=STAFF,
+                                               user_id=ALEX, first_name="Alex", reply_to=posted))
+        relayed = await bot.fake.wait_for("sendMessage", lambda p: "💬" in p["text"], after=mark)
+        assert [p["text"] for p in bot.sent(mark)] == [
+            "You're now chatting with Alex from our team. Your messages go to them until one "
+            "of you ends the chat (/done).", "💬 <b>Alex</b> (NPQ team):\nHi Sam, happy to help &lt;3"]
+        assert relayed.params["parse_mode"] == "HTML"
+        assert relayed.params["reply_markup"]["inline_keyboard"][0][0]["text"] == \
+            "End chat with the team"
+        assert requests(bot) == [("active", ALEX)]
+
+        asked = len(bot.rasa.received)  # the user's next message goes to Alex, not Rasa
+        mark = bot.mark()
+        bot.fake.push_update(text_update("Thanks! <i>When</i> does it start?"))
+        to_staff = await bot.fake.wait_for("sendMessage", after=mark)
+        assert to_staff.params["chat_id"] == STAFF
+        assert to_staff.params["text"] == (
+            f'<a href="tg://user?id={ALEX}">Alex</a>: <b>Sam</b> (#1) wrote:\n'
+            "Thanks! &lt;i&gt;When&lt;/i&gt; does it start?")
+        assert to_staff.params["reply_parameters"]["message_id"] == posted["message_id"]
+        assert len(bot.rasa.received) == asked
+        await bot.chat_idle()  # the relayed message is linked to the request
+
+        mark = bot.mark()  # Alex replies to that relayed message
+        bot.fake.push_update(group_text_update("Next month.", chat_id=STAFF, user_id=ALEX,
+                                               first_name="Alex",
+                                               reply_to=last_message(bot.fake, STAFF)))
+        again = await bot.fake.wait_for("sendMessage", after=mark)
+        assert (again.params["chat_id"], again.params["text"]) == (
+            DEFAULT_USER_ID, "💬 <b>Alex</b> (NPQ team):\nNext month.")
+
+        mark = bot.mark()
+        bot.fake.push_update(text_update("/done"))
+        await bot.fake.wait_for("editMessageReplyMarkup", after=mark)
+        assert [(p["chat_id"], p["text"]) for p in bot.sent(mark)] == [
+            (DEFAULT_USER_ID, "This chat with our team has ended. I'm back: ask me anything, "
+                              "or send /help."),
+            (STAFF, "✅ Request #1 closed by the user.")]
+        assert requests(bot) == [("closed", ALEX)]
+        answer = await bot.say("and the deadline?")
+        assert answer.params["text"] == "answer to and the deadline?"
+
+
+async def test_staff_can_close_a_request_with_its_button(database: str) -> None:
+    async with running_bot(database, rasa=assistant(database), staff_chat_id=STAFF) as bot:
+        posted = await ask_for_a_person(bot)
+        data = posted["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        mark = bot.mark()
+        bot.fake.push_update(callback_update(data, chat_id=STAFF, user_id=ALEX,
+                                             first_name="Alex", message_id=posted["message_id"],
+                                             message_text=posted["text"],
+                                             reply_markup=posted["reply_markup"]))
+        await bot.fake.wait_for("sendMessage", lambda p: p["chat_id"] == STAFF, after=mark)
+        assert [p["text"] for p in bot.sent(mark)] == [
+            "This chat with our team has ended. I'm back: ask me anything, or send /help.",
+            "✅ Request #1 closed by Alex."]
+        assert requests(bot) == [("closed", None)]
+        mark = bot.mark()
+        bot.fake.push_update(group_text_update("one more thing", chat_id=STAFF, user_id=ALEX,
+                                               first_name="Alex", reply_to=posted))
+        late = await bot.fake.wait_for("sendMessage", after=mark)
+        assert (late.params["chat_id"], late.params["text"]) == (
+            STAFF, "Request #1 has ended; they can ask again.")
+
+
+async def test_out_of_hours_the_user_is_told_when_someone_will_reply(database: str) -> None:
+    saturday = Clock(dt.datetime(2027, 2, 6, 11, 0, tzinfo=dt.timezone.utc))
+    async with running_bot(database, rasa=assistant(database), clock=saturday,
+                           staff_chat_id=STAFF) as bot:
+        mark = bot.mark()
+        await ask_for_a_person(bot)
+        promise = bot.sent(mark, DEFAULT_USER_ID)[1]["text"]
+        assert promise.startswith(f"Our office is closed just now ({HOURS}). Someone will "
+                                  "reply here in this chat after we open, on Monday at 8.30am.")
+        assert "npq@network-office.example.org or 0113 496 0000" in promise
+        assert requests(bot) == [("forwarded", None)]
+
+
+async def test_without_a_staff_chat_the_request_is_kept_and_the_user_told_how(
+        database: str) -> None:
+    async with running_bot(database, rasa=assistant(database)) as bot:
+        mark = bot.mark()
+        bot.fake.push_update(text_update("can I talk to a person?"))
+        promise = await bot.fake.wait_for("sendMessage", lambda p: p["text"] != HANDED_OVER,
+                                          after=mark)
+        assert promise.params["text"].startswith("Our team reads these requests during office "
+                                                 f"hours ({HOURS}).")
+        await bot.chat_idle()
+        assert requests(bot) == [("queued", None)]
+        mark = bot.mark()
+        await bot.say("thanks")
+        assert [p["text"] for p in bot.sent(mark)] == ["answer to thanks"]  # said once
+        assert {p["chat_id"] for p in bot.sent()} == {DEFAULT_USER_ID}
+
+
+async def test_a_request_made_while_the_bot_was_away_is_forwarded(database: str) -> None:
+    engine = make_engine(database)
+    with session_scope(make_session_factory(engine)) as session:
+        record_handoff(session, chat_id=str(DEFAULT_USER_ID), reason="call me", context=[],
+                       now=dt.datetime.now(dt.timezone.utc))
+        record_handoff(session, chat_id="terminal-1a2b", reason="from the terminal",
+                       context=[], now=dt.datetime.now(dt.timezone.utc))
+    engine.dispose()
+    async with running_bot(database, staff_chat_id=STAFF, pending_retry_seconds=0.2) as bot:
+        staff_card = await bot.fake.wait_for("sendMessage", lambda p: p["chat_id"] == STAFF)
+        assert "“call me”" in staff_card.params["text"]
+        await bot.fake.wait_for("sendMessage", lambda p: p["chat_id"] == DEFAULT_USER_ID)
+        with bot.session() as session:
+            assert {(r.chat_id, r.status) for r in session.scalars(select(HandoffRequest))} == {
+                (str(DEFAULT_USER_ID), "forwarded"), ("terminal-1a2b", "open")}
+
+
+async def test_a_reply_that_cannot_be_delivered_closes_the_request(database: str) -> None:
+    async with running_bot(database, rasa=assistant(database), staff_chat_id=STAFF) as bot:
+        posted = await ask_for_a_person(bot)
+        bot.fake.fail_next("sendMessage", error_code=403,
+                           description="Forbidden: bot was blocked by the user")
+        mark = bot.mark()
+        bot.fake.push_update(group_text_update("Hello?", chat_id=STAFF, user_id=ALEX,
+                                               first_name="Alex", reply_to=posted))
+        note = await bot.fake.wait_for("sendMessage", lambda p: p["chat_id"] == STAFF,
+                                       after=mark)
+        assert note.params["text"].startswith("Not delivered: they have blocked the bot")
+        await bot.chat_idle(STAFF)
+        assert requests(bot) == [("closed", ALEX)]
