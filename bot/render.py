@@ -33,6 +33,8 @@ HELP_TEXT = (
 UNKNOWN_COMMAND = "I don't know that command. Try /help to see what I can do."
 UNAVAILABLE = ("Sorry, I can't answer just now: part of me is having trouble. I've kept your "
                "message and will reply here as soon as I can.")
+TRY_AGAIN = ("Sorry, I'm having trouble answering right now. Please try again in a minute or "
+             "two.")
 ERROR = "Sorry, something went wrong on my side. Please try again in a minute, or send /help."
 STILL_WORKING = "Sorry, this is taking longer than usual. I'm still working on your answer…"
 GIVE_UP = ("Sorry, I still can't answer {what}. Please try asking again in a little while, or "

@@ -18,8 +18,9 @@ from bot.rasa_client import (
     RasaUnavailable,
     is_command,
     wants_erasure,
+    wants_location,
 )
-from bot.render import HELP_TEXT, NO_ANSWER, UNAVAILABLE, UNKNOWN_COMMAND, location_payload
+from bot.render import HELP_TEXT, NO_ANSWER, TRY_AGAIN, UNKNOWN_COMMAND, location_payload
 from npq.settings import Settings
 
 PROMPT = "you> "
@@ -44,6 +45,8 @@ def render(replies: list[RasaReply]) -> tuple[str, list[RasaButton]]:
         for button in reply.buttons:
             buttons.append(button)
             lines.append(f"  [{len(buttons)}] {button.title}")
+    if wants_location(replies):
+        lines.append("(or share a location: /location 53.87 -1.91)")
     return "\n".join(f"bot> {line}" if i == 0 else f"     {line}"
                      for i, line in enumerate("\n".join(lines).splitlines())), buttons
 
@@ -85,7 +88,7 @@ async def chat(settings: Settings, read: Callable[[], Awaitable[str | None]] = _
                                  else rasa.send_payload(sender, message))
                 text, buttons = render(replies)
             except RasaUnavailable:
-                text, buttons, replies = UNAVAILABLE, [], []
+                text, buttons, replies = TRY_AGAIN, [], []  # nothing is kept here
             write(text or f"bot> {NO_ANSWER}")
             if wants_erasure(replies):
                 with contextlib.suppress(RasaUnavailable):  # the rows are gone already

@@ -5,6 +5,11 @@
 With TELEGRAM_BOT_TOKEN set the bot serves Telegram; without it you chat in this terminal.
 Ctrl-C (or SIGTERM) stops every process this started; if this process dies, the kernel stops
 the servers too (PR_SET_PDEATHSIG), so nothing is left running. Server logs go to var/log/.
+
+Rasa reads the endpoints file rendered from endpoints.yml (the documented template) into
+var/endpoints.yml: conversations in the SQL tracker store at TRACKER_STORE_URL (derived from
+DATABASE_URL), and with REDIS_URL a Redis lock store for several Rasa replicas. Secrets stay in
+the environment of the Rasa process (Rasa substitutes ${VARIABLES}), never in the file.
 """
 
 from __future__ import annotations
@@ -21,8 +26,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from urllib.parse import unquote, urlsplit
+
 import httpx
 
+from npq.settings import Settings
 from tools.model import model_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +43,44 @@ PR_SET_PDEATHSIG = 1
 
 class StackError(RuntimeError):
     """The stack could not start; the message says why and what to do."""
+
+
+LOCK_STORE_PASSWORD = "NPQ_LOCK_STORE_PASSWORD"
+
+
+def lock_store_yaml(redis_url: str) -> str:
+    """Rasa's Redis lock store for REDIS_URL (redis://[:password@]host[:port][/db]; rediss://
+    for TLS). The password is left to ${NPQ_LOCK_STORE_PASSWORD}."""
+    url = urlsplit(redis_url)
+    if url.scheme not in ("redis", "rediss") or not url.hostname:
+        raise StackError(f"REDIS_URL must look like redis://host:6379/0, not {url.scheme}://...")
+    db = url.path.strip("/") or "0"
+    lines = ["lock_store:", "  type: redis", f"  url: {url.hostname}", f"  port: {url.port or 6379}",
+             f"  db: {int(db)}", "  key_prefix: npq"]
+    if url.scheme == "rediss":
+        lines.append("  use_ssl: true")
+    if url.username:
+        lines.append(f"  username: {unquote(url.username)}")
+    if url.password:
+        lines.append(f"  password: ${{{LOCK_STORE_PASSWORD}}}")
+    return "\n".join(lines) + "\n"
+
+
+def render_endpoints(settings: Settings, template: Path | None = None) -> str:
+    """The effective endpoints file: the template, plus the lock store when Redis is set."""
+    text = (template or ROOT / "endpoints.yml").read_text()
+    if settings.redis_url:
+        text = text.rstrip("\n") + "\n" + lock_store_yaml(settings.redis_url)
+    return text
+
+
+def rasa_environment(settings: Settings) -> dict[str, str]:
+    """The variables the endpoints file names, for the Rasa process only."""
+    env = {"TRACKER_STORE_URL": settings.effective_tracker_store_url}
+    password = urlsplit(settings.redis_url).password if settings.redis_url else None
+    if password:
+        env[LOCK_STORE_PASSWORD] = unquote(password)
+    return env
 
 
 def _die_with_parent() -> None:
@@ -68,6 +114,11 @@ class Stack:
     log_dir: Path = ROOT / "var" / "log"
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    endpoints_file: Path | None = None  # default: endpoints.yml in log_dir
+
+    @property
+    def effective_endpoints(self) -> Path:
+        return self.endpoints_file or self.log_dir / "endpoints.yml"
 
     @property
     def rasa_url(self) -> str:
@@ -78,20 +129,39 @@ class Stack:
         return f"http://{HOST}:{self.action_port}/webhook"
 
     def start(self) -> None:
-        check_port_free(self.action_port, "action server")
-        check_port_free(self.rasa_port, "Rasa server")
         model = self.model or model_path()
         if not model.exists():
             raise StackError(f"No trained model at {model}: run `make model` first.")
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        env = {**self.env, "ACTION_SERVER_URL": self.action_url, "SANIC_HOST": HOST,
-               "ACTION_SERVER_SANIC_WORKERS": "1", "SANIC_WORKERS": "1"}
-        self._spawn("actions", [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions",
-                                "--port", str(self.action_port)], env)
-        self._spawn("rasa", [str(RASA), "run", "--model", str(model), "--enable-api",
-                             "--interface", HOST, "--port", str(self.rasa_port),
-                             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
-                    env)
+        self.start_server("actions")
+        self.start_server("rasa")
+
+    def _environment(self) -> dict[str, str]:
+        return {**self.env, "ACTION_SERVER_URL": self.action_url, "SANIC_HOST": HOST,
+                "ACTION_SERVER_SANIC_WORKERS": "1", "SANIC_WORKERS": "1"}
+
+    def start_server(self, name: str) -> None:
+        """Start one server ("actions" or "rasa"); `wait_ready()` waits for it."""
+        env = self._environment()
+        if name == "actions":
+            check_port_free(self.action_port, "action server")
+            self._spawn("actions", [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions",
+                                    "--port", str(self.action_port)], env)
+            return
+        check_port_free(self.rasa_port, "Rasa server")
+        settings = Settings.from_env(env)
+        self.effective_endpoints.parent.mkdir(parents=True, exist_ok=True)
+        self.effective_endpoints.write_text(render_endpoints(settings))
+        self._spawn("rasa", [str(RASA), "run", "--model", str(self.model or model_path()),
+                             "--enable-api", "--interface", HOST, "--port", str(self.rasa_port),
+                             "--endpoints", str(self.effective_endpoints),
+                             "--credentials", "credentials.yml"],
+                    {**env, **rasa_environment(settings)})
+
+    def stop_server(self, name: str, grace: float = 15.0) -> None:
+        """Stop one server (tests: the action server going down mid-conversation)."""
+        process = self.processes.pop(name)
+        self._stop([process], grace)
 
     def _spawn(self, name: str, command: list[str], env: Mapping[str, str]) -> None:
         log = (self.log_dir / f"{name}.log").open("ab")
@@ -102,9 +172,10 @@ class Stack:
         log.close()
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
-        """Return once both servers answer (Rasa with its model loaded); fail fast if one dies."""
-        checks = {"actions": f"http://{HOST}:{self.action_port}/health",
-                  "rasa": f"{self.rasa_url}/status"}
+        """Return once the servers answer (Rasa with its model loaded); fail fast if one dies."""
+        checks = {name: url for name, url in (
+            ("actions", f"http://{HOST}:{self.action_port}/health"),
+            ("rasa", f"{self.rasa_url}/status")) if name in self.processes}
         deadline = time.monotonic() + timeout
         with httpx.Client(timeout=2.0) as client:
             for name, url in checks.items():
@@ -130,17 +201,21 @@ class Stack:
 
     def stop(self, grace: float = 15.0) -> None:
         """SIGTERM every process group we started, then SIGKILL what is left after `grace`."""
-        for process in self.processes.values():
+        self._stop(list(self.processes.values()), grace)
+        self.processes.clear()
+
+    @staticmethod
+    def _stop(processes: list[subprocess.Popen[bytes]], grace: float) -> None:
+        for process in processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        for process in self.processes.values():
+        for process in processes:
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        self.processes.clear()
 
     def __enter__(self) -> Stack:
         try:
@@ -163,8 +238,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     env = dict(os.environ)
     stack = Stack(rasa_port=int(env.get("RASA_PORT") or 5005),
-                  action_port=int(env.get("ACTION_SERVER_PORT") or 5055))
+                  action_port=int(env.get("ACTION_SERVER_PORT") or 5055),
+                  endpoints_file=ROOT / "var" / "endpoints.yml")
     env["RASA_URL"] = stack.rasa_url
+    env["ACTION_SERVER_URL"] = stack.action_url  # the bot checks its health before retrying
     bot_command = [str(APP_PYTHON), "-m", "bot"]
     if not env.get("TELEGRAM_BOT_TOKEN"):
         bot_command.append("--terminal")
