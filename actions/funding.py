@@ -15,6 +15,7 @@ from actions.support import (
     latest_entity,
     programme_mentioned,
     respond,
+    text_slot,
     today,
 )
 from npq.funding import eligibility_answer, funding_answer
@@ -26,10 +27,10 @@ async def reply_about_funding(dispatcher: CollectingDispatcher, tracker: Tracker
                               *, setting: str | None = None) -> list[EventType]:
     """Answer `question` (ask_funding or ask_eligibility); when the answer depends on where the
     user works, it offers the settings, and a typed reply ("an academy") continues it."""
-    setting = setting or latest_entity(tracker, "setting") or tracker.get_slot("setting")
+    setting = setting or latest_entity(tracker, "setting") or text_slot(tracker, "setting")
     answer = await in_session(
         QUESTIONS[question], today=today(), programme_code=programme_mentioned(tracker),
-        setting=setting, phase=tracker.get_slot("phase"), role=tracker.get_slot("role"))
+        setting=setting, phase=text_slot(tracker, "phase"), role=text_slot(tracker, "role"))
     code = button_code(answer)
     asks_setting = any("setting" in b.entities for b in answer.buttons)
     events = [SlotSet("npq", code)] if code else []

@@ -100,6 +100,8 @@ class ValidatePartnerFitForm(FormValidationAction):
         if shared and tracker.get_slot("requested_slot") == "partner_area":
             return {"partner_area": area_to_slot(geo.place_from_coordinates(*shared))}
         place = latest_entity(tracker, "postcode") or latest_entity(tracker, "location")
+        if not (is_answer(tracker) or latest_intent(tracker) == "partner_fit_check"):
+            return {}  # "is there a hub near Leeds?" is a question of its own
         if not (place or _requested(tracker, "partner_area")):
             return {}
         return {"partner_area": place or typed_text(tracker)}
@@ -134,7 +136,7 @@ class ValidatePartnerFitForm(FormValidationAction):
 
     def validate_organisation_type(self, value: Any, dispatcher: CollectingDispatcher,
                                    tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        if value in ORGANISATION_TYPES:
+        if isinstance(value, str) and value in ORGANISATION_TYPES:
             return {"organisation_type": value}
         kind = parse_organisation_type(value) if isinstance(value, str) else None
         return {"organisation_type": kind}
@@ -220,18 +222,22 @@ class ActionPartnerFit(Action):
                        asked=ask_next("partner_enquiry", answers=stored))
 
 
-def fit_answers(slots: dict[str, Any]) -> FitAnswers:
-    """The form's slots as the core's FitAnswers."""
-    def yes(value: Any) -> bool | None:
-        return {"yes": True, "no": False}.get(value)
+def fit_answers(slots: Any) -> FitAnswers:
+    """The form's slots as the core's FitAnswers; a value that isn't text counts as unanswered."""
+    def text(name: str) -> str | None:
+        value = slots.get(name) if isinstance(slots, dict) else None
+        return value if isinstance(value, str) else None
 
-    first = slots.get("first_programme")
+    def yes(value: str | None) -> bool | None:
+        return {"yes": True, "no": False}.get(value or "")
+
+    first = text("first_programme")
     return FitAnswers(
-        organisation_type=slots.get("organisation_type"),
-        area=area_from_slot(slots.get("partner_area")),
-        facilities=yes(slots.get("facilities")),
-        facilitators=slots.get("facilitators"),
-        capacity=yes(slots.get("capacity")),
+        organisation_type=text("organisation_type"),
+        area=area_from_slot(slots.get("partner_area")) if isinstance(slots, dict) else None,
+        facilities=yes(text("facilities")),
+        facilitators=text("facilitators"),
+        capacity=yes(text("capacity")),
         programme_code=first if first and first != NOT_SURE else None,
     )
 

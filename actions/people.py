@@ -20,6 +20,7 @@ from actions.support import (
     latest_intent,
     now,
     respond,
+    text_slot,
     typed_text,
     utter,
 )
@@ -110,13 +111,14 @@ class ActionRegisterInterest(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         """Keep the lead if the user agreed; clear the personal answers from the slots."""
         name, email = tracker.get_slot("lead_name"), tracker.get_slot("lead_email")
-        if tracker.get_slot("lead_consent") != "yes" or not name or not email:
+        if (tracker.get_slot("lead_consent") != "yes" or validate_name(name) is None
+                or validate_email(email) is None):
             answer = no_consent_answer()
         else:
             def store(session: Session) -> Answer:
                 return lead_recorded_answer(record_lead(
                     session, chat_id=tracker.sender_id, name=name, email=email,
-                    programme_code=tracker.get_slot("npq"), role=tracker.get_slot("role"),
+                    programme_code=text_slot(tracker, "npq"), role=text_slot(tracker, "role"),
                     consent=True, now=now()))
             answer = await in_session(store)
         return respond(dispatcher, tracker, answer, *[SlotSet(s, None) for s in LEAD_SLOTS])
@@ -132,8 +134,9 @@ class ValidateReminderForm(FormValidationAction):
         named = latest_entity(tracker, "npq")
         if latest_entity(tracker, "answer") == ANY_PROGRAMME:
             return {"reminder_programme": ANY_PROGRAMME}
-        if named and (latest_intent(tracker) == "subscribe_reminders" or
-                      tracker.get_slot("requested_slot") == "reminder_programme"):
+        if named and (latest_intent(tracker) == "subscribe_reminders" or (
+                tracker.get_slot("requested_slot") == "reminder_programme"
+                and is_answer(tracker))):
             return {"reminder_programme": named}
         return _typed_answer(tracker, "reminder_programme")
 
@@ -177,9 +180,15 @@ class ActionSubscribeReminders(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         """Store the subscription (once, however often it is asked for) and confirm."""
         wanted = tracker.get_slot("reminder_programme")
-        code = None if wanted in (None, ANY_PROGRAMME) else wanted
 
         def store(session: Session) -> Answer:
+            code = None if wanted in (None, ANY_PROGRAMME) else current_code(
+                session, wanted if isinstance(wanted, str) else None)
+            if code is None and wanted not in (None, ANY_PROGRAMME):
+                return Answer("Sorry, I don't know that programme, so I haven't set up a "
+                              "reminder.", (Button("Which NPQs are there?", "programme_info"),
+                                            Button("Remind me about deadlines",
+                                                   "subscribe_reminders")))
             return subscribed_answer(subscribe_reminders(
                 session, chat_id=tracker.sender_id, programme_code=code, now=now()))
 

@@ -7,6 +7,7 @@ those alone, and reads role, phase and ambition from whatever the user writes, i
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -25,8 +26,8 @@ READ_INTENTS = frozenset({"inform", "recommend_npq", "nlu_fallback", "affirm", "
 
 
 def profile_of(slots: dict[str, Any]) -> Profile:
-    return Profile(**{fact: slots.get(fact) if slots.get(fact) in values else None
-                      for fact, values in FACTS.items()})
+    return Profile(**{fact: value if isinstance(value := slots.get(fact), str) and value in values
+                      else None for fact, values in FACTS.items()})
 
 
 class ValidateRecommendForm(FormValidationAction):
@@ -82,9 +83,9 @@ def _slot_before_this_message(tracker: Tracker, slot: str) -> Any:
 def _known(value: Any, values: dict[str, str], parse: Callable[[str], str | None]) -> str | None:
     """A canonical value; an entity the synonyms did not normalise ("year 4 teacher") is read
     again by the core's parser."""
-    if value in values:
-        return str(value)
-    return parse(value) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        return None
+    return value if value in values else parse(value)
 
 
 def _read_facts(tracker: Tracker) -> dict[str, Any]:
@@ -94,6 +95,9 @@ def _read_facts(tracker: Tracker) -> dict[str, Any]:
     if latest_intent(tracker) not in READ_INTENTS:
         return {}
     read = read_profile(latest_text(tracker))
+    if read.ambition is None and tracker.get_slot("requested_slot") == "ambition":
+        # a bare reply to "what would you like to do next?": "not sure yet", "SLT"
+        read = replace(read, ambition=parse_ambition(latest_text(tracker)))
     return {fact: getattr(read, fact) for fact in FACTS
             if tracker.get_slot(fact) is None and getattr(read, fact) is not None}
 

@@ -73,7 +73,16 @@ def utter(dispatcher: CollectingDispatcher, answer: Answer) -> None:
 
 def latest_entity(tracker: Tracker, name: str) -> str | None:
     value = next(tracker.get_latest_entity_values(name), None)
+    if isinstance(value, (dict, list)):  # a hand-typed payload, not a word the user said
+        return None
     return str(value) if value not in (None, "") else None
+
+
+def text_slot(tracker: Tracker, name: str) -> str | None:
+    """A text slot's value; None when it holds anything else (a hand-typed button payload can
+    put any JSON value in a slot)."""
+    value = tracker.get_slot(name)
+    return value if isinstance(value, str) and value.strip() else None
 
 
 def latest_intent(tracker: Tracker) -> str | None:
@@ -124,7 +133,7 @@ def respond(dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answer,
 
 def programme_mentioned(tracker: Tracker) -> str | None:
     """The programme named in this message, else the one the conversation is about."""
-    return latest_entity(tracker, "npq") or tracker.get_slot("npq")
+    return latest_entity(tracker, "npq") or text_slot(tracker, "npq")
 
 
 def typed_text(tracker: Tracker) -> str | None:
@@ -134,8 +143,10 @@ def typed_text(tracker: Tracker) -> str | None:
 
 
 def button_code(answer: Answer) -> str | None:
-    """The programme an answer is about, as its buttons name it."""
-    return next((b.entities["npq"] for b in answer.buttons if "npq" in b.entities), None)
+    """The programme an answer is about, as its buttons name it; None when they offer a choice
+    of programmes ("Which NPQ are you asking about?")."""
+    codes = {b.entities["npq"] for b in answer.buttons if "npq" in b.entities}
+    return codes.pop() if len(codes) == 1 else None
 
 
 def pending(tracker: Tracker) -> dict[str, Any]:

@@ -106,11 +106,15 @@ def parse_facilitators(text: str | None) -> str | None:
 
 
 def read_area(text: str | None) -> geo.Resolution:
-    """The area a school names: a town or postcode on its own, else a place in a sentence."""
+    """The area a school names: a town or postcode on its own, else a place in a sentence; when
+    neither is found, the "did you mean" names for a misspelt town ("Boton")."""
     if not isinstance(text, str) or not text.strip():
         return geo.Resolution(None, ())
     resolution = geo.resolve_place(text) if len(text) <= 200 else geo.Resolution(None, ())
-    return resolution if resolution.place else geo.find_place_in_text(text[:1000])
+    if resolution.place:
+        return resolution
+    in_text = geo.find_place_in_text(text[:1000])
+    return in_text if in_text.place or in_text.suggestions else resolution
 
 
 def area_to_slot(place: geo.Place) -> dict[str, str | float]:
