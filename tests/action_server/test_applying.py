@@ -1,0 +1,63 @@
+"""How to apply: the two steps and links, for the programme the conversation is about."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk.events import SlotSet
+
+from actions.applying import ActionHowToApply
+from tests.action_server.conftest import entity, run, tracker
+
+REGISTER = "Register here: https://register-national-professional-qualifications.education.gov.uk/"
+
+
+async def test_how_to_apply_in_general() -> None:
+    outcome = await run(ActionHowToApply(), tracker("how do I apply?", "how_to_apply"))
+    lines = outcome.text.split("\n")
+    assert lines[0] == "Applying for an NPQ takes two steps:"
+    assert lines[1].startswith("1. Register with the DfE using your teacher reference number")
+    assert lines[2] == REGISTER
+    assert lines[3].startswith("2. Your provider or hub then sends you its own application.")
+    assert "Lost your TRN? https://find-a-lost-trn.education.gov.uk/start" in lines
+    assert outcome.buttons == [
+        {"title": "Deadlines", "payload": "/ask_deadlines"},
+        {"title": "Is it funded?", "payload": "/ask_funding"},
+        {"title": "Find my nearest hub", "payload": "/find_hub"},
+        {"title": "Talk to a person", "payload": "/talk_to_human"}]
+    assert outcome.events == []
+
+
+@pytest.mark.parametrize("entities, slots", [
+    ([entity("npq", "NPQH")], {}),
+    ([], {"npq": "NPQH"}),
+])
+async def test_how_to_apply_for_the_programme_in_question(
+        entities: list[dict[str, Any]], slots: dict[str, Any]) -> None:
+    outcome = await run(ActionHowToApply(), tracker(
+        "how do I apply?", "how_to_apply", entities, slots=slots))
+    assert outcome.text.startswith("Applying for NPQH (NPQ for Headship) takes two steps:")
+    assert "NPQH deadlines start on 15 January 2027; each hub sets its own." in outcome.text
+    assert outcome.buttons[:3] == [
+        {"title": "Deadlines", "payload": '/ask_deadlines{"npq": "NPQH"}'},
+        {"title": "Is it funded?", "payload": '/ask_funding{"npq": "NPQH"}'},
+        {"title": "Find my nearest hub", "payload": '/find_hub{"npq": "NPQH"}'}]
+    assert outcome.events == []
+
+
+async def test_how_to_apply_for_a_legacy_programme_points_to_its_successors() -> None:
+    outcome = await run(ActionHowToApply(), tracker(
+        "how do I apply for NPQML?", "how_to_apply", [entity("npq", "NPQML")],
+        slots={"pending": {"kind": "place", "intent": "ask_deadlines", "npq": None}}))
+    assert outcome.text == ("NPQML is no longer offered, so you can't apply for it. It was "
+                            "replaced by NPQLBC, NPQLT, NPQLTD.")
+    assert outcome.buttons[0] == {"title": "Apply for NPQLBC",
+                                  "payload": '/how_to_apply{"npq": "NPQLBC"}'}
+    assert outcome.events == [SlotSet("pending", None)]  # an earlier question is dropped
+
+
+async def test_an_unknown_programme_gets_the_general_steps() -> None:
+    outcome = await run(ActionHowToApply(), tracker(
+        "how do I apply for NPQXYZ?", "how_to_apply", [entity("npq", "NPQXYZ")]))
+    assert outcome.text.startswith("Applying for an NPQ takes two steps:")

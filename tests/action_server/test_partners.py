@@ -1,0 +1,217 @@
+"""Schools becoming delivery partners: the information answers, the fit-check form (reading
+answers, rejecting places outside England, leaving questions alone, a shared location), the
+assessment, and the enquiry stored for staff when the user says yes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rasa_sdk.events import SlotSet
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.follow_up import ActionFollowUp
+from actions.partners import (
+    FORM_SLOTS,
+    ActionAskFirstProgramme,
+    ActionBecomePartner,
+    ActionPartnerBenefits,
+    ActionPartnerFit,
+    ActionPartnerRequirements,
+    ValidatePartnerFitForm,
+)
+from npq.db.models import PartnerEnquiry
+from tests.action_server.conftest import NOW, as_utc, entity, rows, run, tracker, validate
+
+BRADFORD = {"name": "Bradford", "latitude": 53.79391, "longitude": -1.75206,
+            "country": "England", "kind": "town"}
+ANSWERED = {"organisation_type": "trust", "partner_area": BRADFORD, "facilities": "yes",
+            "facilitators": "keen", "capacity": "no", "first_programme": "NPQLT"}
+MENU = {"become_partner": "How do I become a partner?",
+        "partner_requirements": "What do you look for?",
+        "partner_benefits": "What do partners get?", "partner_fit_check": "Check our fit",
+        "talk_to_human": "Talk to a person"}
+
+
+@pytest.mark.parametrize("action, intent, header, line", [
+    (ActionBecomePartner(), "become_partner", "Becoming a delivery partner, step by step:",
+     "1. First discussion: Talk to the network about your area, your set-up and which "
+     "programmes you could offer."),
+    (ActionPartnerRequirements(), "partner_requirements",
+     "What we look for in a delivery partner:",
+     "• Facilities: Do you have a training room that could host a group of about 20 adults?"),
+    (ActionPartnerBenefits(), "partner_benefits", "What partners get:", "• An income stream"),
+])
+async def test_partner_information_with_the_other_partner_questions_as_buttons(
+        action: Any, intent: str, header: str, line: str) -> None:
+    outcome = await run(action, tracker("tell me about partnership", intent))
+    lines = outcome.text.split("\n")
+    assert lines[0] == header and line in lines
+    assert len(outcome.text) <= 880  # fits a phone screen
+    assert outcome.buttons == [{"title": title, "payload": f"/{other}"}
+                               for other, title in MENU.items() if other != intent]
+    assert outcome.events == []
+
+
+def asked(slot: str, **known: Any) -> dict[str, Any]:
+    return {"form": "partner_fit_form", "requested_slot": slot, "slots": known}
+
+
+# (message, intent, entities, where the form is) -> the slots validated
+ANSWERS = [
+    ("we're a MAT in Bradford, would we be a good fit?", "partner_fit_check",
+     [entity("location", "Bradford")], {"form": "partner_fit_form"},
+     {"organisation_type": "trust", "partner_area": BRADFORD}),
+    ("would we be a good fit?", "partner_fit_check", [], {"form": "partner_fit_form"}, {}),
+    ("we are a federation of three schools", "inform", [], asked("organisation_type"),
+     {"organisation_type": "federation"}),
+    ("Bradfrd", "inform", [], asked("partner_area", organisation_type="trust"),
+     {"partner_area": BRADFORD}),
+    ("yes", "affirm", [], asked("facilities", partner_area=BRADFORD), {"facilities": "yes"}),
+    ("we don't, sadly", "inform", [], asked("facilities"), {"facilities": "no"}),
+    ("we'd be keen to learn", "inform", [], asked("facilitators"), {"facilitators": "keen"}),
+    ('/inform{"answer": "no"}', "inform", [entity("answer", "no")], asked("capacity"),
+     {"capacity": "no"}),
+    ("NPQLT", "inform", [entity("npq", "NPQLT")], asked("first_programme"),
+     {"first_programme": "NPQLT"}),
+    ("the headship one", "inform", [], asked("first_programme"), {"first_programme": "NPQH"}),
+    ("not sure yet", "inform", [], asked("first_programme"), {"first_programme": "not_sure"}),
+    ("basket weaving", "inform", [], asked("first_programme"), {"first_programme": None}),
+    ("hmm", "inform", [], asked("facilities"), {}),
+]
+
+
+@pytest.mark.parametrize("text, intent, entities, where, expected", ANSWERS)
+async def test_the_fit_check_reads_each_answer(
+        text: str, intent: str, entities: list[dict[str, Any]], where: dict[str, Any],
+        expected: dict[str, Any]) -> None:
+    outcome = await validate(ValidatePartnerFitForm(), tracker(text, intent, entities, **where))
+    assert outcome.slots == expected
+    assert outcome.messages == []
+
+
+async def test_a_button_answer_for_the_organisation_type_is_kept() -> None:
+    outcome = await validate(ValidatePartnerFitForm(), tracker(
+        '/inform{"organisation_type": "trust"}', "inform", [entity("organisation_type", "trust")],
+        mapped={"organisation_type": "trust"}, **asked("organisation_type")))
+    assert outcome.slots == {"organisation_type": "trust"}
+
+
+@pytest.mark.parametrize("place, reply, buttons", [
+    ("Cardiff", "Cardiff is in Wales. Our hubs deliver NPQs in England only.", []),
+    ("Edinburgh", "Edinburgh is in Scotland. Our hubs deliver NPQs in England only.", []),
+    ("ZZ99 9ZZ", "Sorry, I couldn't find that place.", []),
+    ("Boton", "Did you mean one of these?", [
+        {"title": "Bolton", "payload": '/inform{"location": "Bolton"}'},
+        {"title": "Boston", "payload": '/inform{"location": "Boston"}'}]),
+])
+async def test_an_area_outside_england_or_unknown_is_refused_and_asked_again(
+        place: str, reply: str, buttons: list[dict[str, str]]) -> None:
+    outcome = await validate(ValidatePartnerFitForm(), tracker(
+        place, "inform", **asked("partner_area", organisation_type="trust")))
+    assert outcome.text == reply
+    for button in buttons:
+        assert button in outcome.buttons
+    assert outcome.slots == {"partner_area": None}
+
+
+async def test_a_shared_location_answers_the_area_question() -> None:
+    outcome = await validate(ValidatePartnerFitForm(), tracker(
+        '/find_hub{"latitude": 53.8679, "longitude": -1.9066}', "find_hub",
+        [entity("latitude", 53.8679), entity("longitude", -1.9066)],
+        **asked("partner_area", organisation_type="trust")))
+    assert outcome.slots == {"partner_area": {
+        "name": "your location", "latitude": 53.8679, "longitude": -1.9066,
+        "country": "England", "kind": "coordinates"}}
+
+
+@pytest.mark.parametrize("slot", ["organisation_type", "partner_area", "facilities"])
+async def test_a_question_about_hubs_mid_form_is_not_taken_as_the_area(slot: str) -> None:
+    """Regression: the place in "is there a hub near Leeds?" used to become the partner area,
+    so the form took the turn and the question went unanswered."""
+    outcome = await validate(ValidatePartnerFitForm(), tracker(
+        "is there a hub near Leeds?", "find_hub", [entity("location", "Leeds")], **asked(slot)))
+    assert outcome.slots == {}
+    assert outcome.messages == []
+
+
+async def test_the_first_programme_question_lists_current_programmes_and_not_sure() -> None:
+    outcome = await run(ActionAskFirstProgramme(), tracker("yes", "affirm", **asked(
+        "first_programme")))
+    assert outcome.text == ("New partners often start by delivering one programme. Which would "
+                            "you start with?")
+    assert len(outcome.buttons) == 12 and "NPQML" not in str(outcome.buttons)
+    assert outcome.buttons[-1] == {"title": "Not sure yet",
+                                   "payload": '/inform{"answer": "not_sure"}'}
+    assert outcome.events == []
+
+
+async def test_the_assessment_goes_criterion_by_criterion_then_offers_to_tell_the_team() -> None:
+    outcome = await run(ActionPartnerFit(), tracker("NPQLT", "inform", slots=ANSWERED))
+    assert outcome.text.split("\n") == [
+        "Here's how you match what we look for:",
+        "• Know your area: not yet. NPQLT is already offered less than a mile away at Bradford "
+        "NPQ Hub.",
+        "• The right set-up: met. As a multi-academy trust, you have the people and reach to run "
+        "training.",
+        "• Facilities: met. You have a training space.",
+        "• Experienced facilitators: partly. Keen is a good start: new facilitators are trained, "
+        "then supported by experienced ones.",
+        "• Shared values: met. You already work with other schools.",
+        "• Capacity: not yet. Facilitators need to be released for sessions each term.",
+        "Shall I pass this to our partnerships team so they can talk it through with you?"]
+    assert outcome.buttons == [
+        {"title": "Yes, pass it on", "payload": "/affirm"},
+        {"title": "Not now", "payload": "/deny"},
+        {"title": "What do partners get?", "payload": "/partner_benefits"}]
+    assert outcome.events == [*(SlotSet(s, None) for s in FORM_SLOTS), SlotSet(
+        "pending", {"kind": "partner_enquiry", "answers": ANSWERED})]
+
+
+async def test_yes_stores_the_enquiry_with_answers_and_assessment(
+        database: sessionmaker[Session]) -> None:
+    fit = await run(ActionPartnerFit(), tracker("NPQLT", "inform", slots=ANSWERED,
+                                                sender="school-1"))
+    outcome = await run(ActionFollowUp(), tracker(
+        "yes please", "affirm", slots={"pending": fit.slot("pending")}, sender="school-1"))
+
+    assert outcome.text.startswith("Thank you: I've passed your answers to our partnerships "
+                                   "team, and they'll be in touch to arrange a first discussion.")
+    assert "npq@network-office.example.org" in outcome.text
+    assert outcome.slots == {"pending": None}
+    [enquiry] = rows(database, PartnerEnquiry)
+    assert (enquiry.chat_id, enquiry.organisation_type, enquiry.area, enquiry.status) == (
+        "school-1", "trust", "Bradford", "new")
+    assert as_utc(enquiry.created_at) == NOW
+    assert enquiry.answers["facilities"] is True and enquiry.answers["capacity"] is False
+    assert (enquiry.answers["facilitators"], enquiry.answers["programme_code"]) == ("keen",
+                                                                                    "NPQLT")
+    assert enquiry.answers["area"]["name"] == "Bradford"
+    criteria = {c["key"]: c["status"] for c in enquiry.assessment["criteria"]}
+    assert criteria == {"know_your_area": "not_yet", "set_up": "met", "facilities": "met",
+                        "facilitators": "partly", "shared_values": "met", "capacity": "not_yet"}
+    assert enquiry.assessment["threshold_miles"] == 25
+    assert "NPQLT" not in enquiry.assessment["under_served"]
+
+
+async def test_no_stores_nothing(database: sessionmaker[Session]) -> None:
+    outcome = await run(ActionFollowUp(), tracker("not now", "deny", slots={"pending": {
+        "kind": "partner_enquiry", "answers": ANSWERED}}, sender="school-2"))
+    assert outcome.text == ("No problem: I haven't passed anything on. You can run the check "
+                            "again at any time.")
+    assert outcome.events == [SlotSet("pending", None)]
+    assert rows(database, PartnerEnquiry) == []
+
+
+async def test_an_enquiry_with_nasty_answers_is_stored_safely(
+        database: sessionmaker[Session]) -> None:
+    answers = {"organisation_type": "'; DROP TABLE hubs;--", "partner_area": {"latitude": "NaN"},
+               "facilities": 3, "facilitators": "🙂" * 50, "capacity": None,
+               "first_programme": "x" * 4000}
+    outcome = await run(ActionFollowUp(), tracker("yes", "affirm", slots={"pending": {
+        "kind": "partner_enquiry", "answers": answers}}, sender="school-3"))
+    assert outcome.text.startswith("Thank you: I've passed your answers")
+    [enquiry] = rows(database, PartnerEnquiry)
+    assert (enquiry.organisation_type, enquiry.area, enquiry.answers["facilities"]) == (
+        None, None, None)
+    assert enquiry.answers["facilitators"] == "🙂" * 50

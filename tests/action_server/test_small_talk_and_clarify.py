@@ -1,0 +1,83 @@
+"""The conversation actions' remaining cases (test_conversation.py has the main ones): every
+small-talk intent, goodbye outside a form, and clarifying inside a form or with nothing to offer."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from actions.conversation import ActionClarify, ActionGoodbye, ActionSmallTalk
+from npq.db.models import MessageLog
+from tests.action_server.conftest import entity, rows, run, tracker
+
+
+@pytest.mark.parametrize("intent, response", [
+    ("greet", "utter_greet"), ("thank", "utter_thank"), ("bot_challenge", "utter_bot_challenge"),
+    ("help", "utter_help"), ("out_of_scope", "utter_out_of_scope"),
+    ("nlu_fallback", "utter_help"), ("", "utter_help"),  # anything else: what it can do
+])
+async def test_small_talk_answers_with_the_intents_response(intent: str, response: str) -> None:
+    outcome = await run(ActionSmallTalk(), tracker("hello there", intent))
+    assert outcome.responses == [response]
+    assert outcome.events == []
+
+
+async def test_only_out_of_scope_is_queued_for_review(database: sessionmaker[Session]) -> None:
+    await run(ActionSmallTalk(), tracker("hi", "greet", sender="chat-1"))
+    await run(ActionSmallTalk(), tracker("book me a holiday", "out_of_scope", sender="chat-1"))
+    [row] = rows(database, MessageLog)
+    assert (row.text, row.reply, row.needs_review) == ("book me a holiday", "utter_out_of_scope",
+                                                      True)
+
+
+async def test_goodbye_outside_a_form_changes_nothing() -> None:
+    outcome = await run(ActionGoodbye(), tracker("bye", "goodbye"))
+    assert outcome.responses == ["utter_goodbye"]
+    assert outcome.events == []
+
+
+async def test_clarify_inside_a_form_apologises_and_is_queued_for_review(
+        database: sessionmaker[Session]) -> None:
+    outcome = await run(ActionClarify(), tracker(
+        "purple monkey", "nlu_fallback", confidence=0.2, ranking=[("nlu_fallback", 0.6),
+                                                                  ("inform", 0.2)],
+        form="interest_form", requested_slot="lead_name", sender="chat-2"))
+    assert outcome.text == "Sorry, I didn't catch that."
+    assert outcome.buttons == [] and outcome.events == []  # the form asks its question again
+    [row] = rows(database, MessageLog, "chat-2")
+    assert (row.text, row.intent, row.confidence, row.reply) == (
+        "purple monkey", "inform", 0.2, "Sorry, I didn't catch that.")
+
+
+@pytest.mark.parametrize("ranking", [
+    [],
+    [("nlu_fallback", 0.6), ("inform", 0.3), ("affirm", 0.1)],  # nothing we can describe
+    [("nlu_fallback", 0.96), ("find_hub", 0.04)],  # too unlikely to offer
+])
+async def test_clarify_with_nothing_to_offer_gives_the_menu_and_a_person(
+        database: sessionmaker[Session], ranking: list[tuple[str, float]]) -> None:
+    outcome = await run(ActionClarify(), tracker("zzz", "nlu_fallback", confidence=0.3,
+                                                 ranking=ranking))
+    assert outcome.responses == ["utter_default"]
+    assert outcome.events == []
+    assert [row.reply for row in rows(database, MessageLog)] == ["utter_default"]
+
+
+async def test_clarify_offers_at_most_three_meanings_with_only_text_entities() -> None:
+    ranking = [("nlu_fallback", 0.5), ("ask_deadlines", 0.3), ("ask_funding", 0.2),
+               ("how_to_apply", 0.1), ("find_hub", 0.08)]
+    outcome = await run(ActionClarify(), tracker(
+        "npqh money when", "nlu_fallback", [entity("npq", "NPQH"), entity("latitude", 53.8)],
+        confidence=0.5, ranking=ranking))
+    assert [b["payload"] for b in outcome.buttons] == [
+        '/ask_deadlines{"npq": "NPQH"}', '/ask_funding{"npq": "NPQH"}',
+        '/how_to_apply{"npq": "NPQH"}', "/deny"]
+
+
+async def test_a_miss_after_a_different_answer_still_offers_meanings() -> None:
+    earlier = [{"event": "user", "text": "hi"}, {"event": "action", "name": "action_small_talk"},
+               {"event": "action", "name": "action_listen"}]
+    outcome = await run(ActionClarify(), tracker(
+        "hub thing", "nlu_fallback", confidence=0.4, events=earlier,
+        ranking=[("nlu_fallback", 0.5), ("find_hub", 0.4)]))
+    assert outcome.buttons[0] == {"title": "My nearest hub", "payload": "/find_hub"}
