@@ -108,12 +108,17 @@ class Handoff:
         try:
             sent = await self.bot.send_message(self.staff_chat_id, card(request, name),
                                                parse_mode=ParseMode.HTML, reply_markup=close)
-        except TelegramError:
+        except TelegramError as error:  # the retry job forwards it later
+            log.error("could not post request %s to the staff chat: %s", request.id,
+                      type(error).__name__)
             await self.db.run(handoffs.take, request.id, status="forwarding", to=request.status)
-            raise
+            return
         await self.db.run(handoffs.forwarded, request.id, staff_chat_id=self.staff_chat_id,
                           message_id=sent.message_id, now=self.clock())
-        await self.bot.send_message(int(request.chat_id), promise)
+        try:
+            await self.bot.send_message(int(request.chat_id), promise)
+        except Forbidden:
+            log.info("request %s: the user has blocked the bot", request.id)
 
     async def from_staff(self, message: Message) -> None:
         """A message in the staff group: a reply to one of a request's messages is relayed."""

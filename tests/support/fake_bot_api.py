@@ -131,7 +131,7 @@ class FakeBotAPI:
         self.webhook: JSON = {"url": ""}
         self.uploads: dict[str, UploadedFile] = {}  # file_id -> upload
         self._callback_ids: set[str] = set()
-        self._failures: dict[str, deque[ApiError]] = {}
+        self._failures: dict[str, deque[tuple[ApiError, Callable[[JSON], bool] | None]]] = {}
         self._next_update_id, self._file_ids = 1, itertools.count(1)
         self._changed = asyncio.Event()  # replaced on every change; waiters hold the old one
         self._poll_generation = self._inflight = self._port = 0
@@ -204,10 +204,13 @@ class FakeBotAPI:
         return int(update["update_id"])
 
     def fail_next(self, method: str, *, error_code: int, description: str,
-                  retry_after: int | None = None, times: int = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` with a Bot API error."""
+                  retry_after: int | None = None, times: int = 1,
+                  when: Callable[[JSON], bool] | None = None) -> None:
+        """Answer the next ``times`` calls of ``method`` (whose params match ``when``, if
+        given) with a Bot API error."""
         queue = self._failures.setdefault(method.lower(), deque())
-        queue.extend(ApiError(error_code, description, retry_after) for _ in range(times))
+        queue.extend((ApiError(error_code, description, retry_after), when)
+                     for _ in range(times))
 
     async def wait_for(self, method: str, predicate: Callable[[JSON], bool] | None = None, *,
                        timeout: float = 30.0, after: int = 0) -> ApiCall:
@@ -245,8 +248,12 @@ class FakeBotAPI:
         try:
             if token != self.token:
                 raise ApiError(401, "Unauthorized")
-            if self._failures.get(method.lower()):
-                raise self._failures[method.lower()].popleft()
+            failures = self._failures.get(method.lower()) or deque()
+            for failure in failures:
+                error, when = failure
+                if when is None or when(params):
+                    failures.remove(failure)
+                    raise error
             impl = self._methods.get(method.lower())
             if impl is None:
                 raise ApiError(404, "Not Found: method not implemented in FakeBotAPI")

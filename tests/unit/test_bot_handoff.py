@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.handoff import Request, card
+from bot.render import ERROR
 from npq.db import make_engine, make_session_factory, session_scope
 from npq.db.models import HandoffRequest
 from npq.handoffs import LONDON, clock_phrase, contact_promise, parse_office_hours
@@ -278,3 +279,20 @@ async def test_a_reply_that_cannot_be_delivered_closes_the_request(database: str
         assert note.params["text"].startswith("Not delivered: they have blocked the bot")
         await bot.chat_idle(STAFF)
         assert requests(bot) == [("closed", ALEX)]
+
+
+async def test_a_staff_chat_that_cannot_be_reached_is_tried_again_later(database: str) -> None:
+    async with running_bot(database, rasa=assistant(database), staff_chat_id=STAFF,
+                           pending_retry_seconds=0.2) as bot:
+        bot.fake.fail_next("sendMessage", error_code=400, description="Bad Request: chat not "
+                           "found", when=lambda p: p["chat_id"] == STAFF)
+        mark = bot.mark()
+        bot.fake.push_update(text_update("can I talk to a person?"))
+        failed = await bot.fake.wait_for("sendMessage", lambda p: p["chat_id"] == STAFF,
+                                         after=mark)
+        assert failed.error_code == 400
+        forwarded = await bot.fake.wait_for("sendMessage", lambda p: p["chat_id"] == STAFF,
+                                            after=bot.index(failed) + 1)
+        assert forwarded.ok and forwarded.params["text"].startswith("🙋 <b>Request #1</b>")
+        assert [p["text"] for p in bot.sent(mark, DEFAULT_USER_ID)][0] == HANDED_OVER
+        assert ERROR not in [p["text"] for p in bot.sent(mark, DEFAULT_USER_ID)]
