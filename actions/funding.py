@@ -30,7 +30,9 @@ async def reply_about_funding(dispatcher: CollectingDispatcher, tracker: Tracker
     setting = setting or latest_entity(tracker, "setting") or text_slot(tracker, "setting")
     answer = await in_session(
         QUESTIONS[question], today=today(), programme_code=programme_mentioned(tracker),
-        setting=setting, phase=text_slot(tracker, "phase"), role=text_slot(tracker, "role"))
+        setting=setting,
+        phase=latest_entity(tracker, "phase") or text_slot(tracker, "phase"),
+        role=latest_entity(tracker, "role") or text_slot(tracker, "role"))
     code = button_code(answer)
     asks_setting = any("setting" in b.entities for b in answer.buttons)
     events = [SlotSet("npq", code)] if code else []

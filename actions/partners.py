@@ -164,9 +164,11 @@ class ValidatePartnerFitForm(FormValidationAction):
                                        tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
         if value == NOT_SURE or (isinstance(value, str) and "not sure" in value.lower()):
             return {"first_programme": NOT_SURE}
-        if not isinstance(value, str) or not value.strip():
-            return {"first_programme": None}
-        return {"first_programme": await in_session(current_code, text=value)}
+        code = await in_session(current_code, text=value) if isinstance(value, str) else None
+        if code is None:
+            dispatcher.utter_message(text="Sorry, I don't know that programme. Pick one below, "
+                                     "or \"not sure yet\".")
+        return {"first_programme": code}
 
 
 def _requested(tracker: Tracker, slot: str) -> bool:

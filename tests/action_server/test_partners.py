@@ -76,7 +76,6 @@ ANSWERS = [
      {"first_programme": "NPQLT"}),
     ("the headship one", "inform", [], asked("first_programme"), {"first_programme": "NPQH"}),
     ("not sure yet", "inform", [], asked("first_programme"), {"first_programme": "not_sure"}),
-    ("basket weaving", "inform", [], asked("first_programme"), {"first_programme": None}),
     ("hmm", "inform", [], asked("facilities"), {}),
 ]
 
@@ -88,6 +87,13 @@ async def test_the_fit_check_reads_each_answer(
     outcome = await validate(ValidatePartnerFitForm(), tracker(text, intent, entities, **where))
     assert outcome.slots == expected
     assert outcome.messages == []
+
+
+async def test_an_unknown_first_programme_is_explained_and_asked_again() -> None:
+    outcome = await validate(ValidatePartnerFitForm(), tracker(
+        "basket weaving", "inform", **asked("first_programme")))
+    assert outcome.slots == {"first_programme": None}
+    assert outcome.text.startswith("Sorry, I don't know that programme.")
 
 
 async def test_a_button_answer_for_the_organisation_type_is_kept() -> None:
