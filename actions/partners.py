@@ -41,7 +41,7 @@ from npq.partners import (
     read_area,
     record_partner_enquiry,
 )
-from npq.programmes import current_code, current_programmes
+from npq.programmes import choose_programme_answer, current_code
 
 FORM_SLOTS = ("organisation_type", "partner_area", "facilities", "facilitators", "capacity",
               "first_programme")
@@ -199,13 +199,10 @@ class ActionAskFirstProgramme(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         """Which programme would you start with? (new partners often start with one)"""
-        def question(session: Session) -> Answer:
-            return Answer("New partners often start by delivering one programme. Which would you "
-                          "start with?", (*(Button(p.code, "inform", {"npq": p.code})
-                                            for p in current_programmes(session)),
-                                          Button("Not sure yet", "inform", {"answer": NOT_SURE})))
-
-        utter(dispatcher, await in_session(question))
+        utter(dispatcher, await in_session(
+            choose_programme_answer, question="New partners often start by delivering one "
+            "programme. Which would you start with?",
+            extra=Button("Not sure yet", "inform", {"answer": NOT_SURE})))
         return []
 
 

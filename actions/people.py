@@ -42,7 +42,7 @@ from npq.people import (
     validate_email,
     validate_name,
 )
-from npq.programmes import current_code, current_programmes
+from npq.programmes import choose_programme_answer, current_code
 
 LEAD_SLOTS = ("lead_name", "lead_email", "lead_consent")
 ANY_PROGRAMME = "any"
@@ -159,16 +159,11 @@ class ActionAskReminderProgramme(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         """Which programme's deadlines? The one we were talking about comes first."""
-        context = tracker.get_slot("npq")
-
-        def question(session: Session) -> Answer:
-            codes = [p.code for p in current_programmes(session)]
-            codes.sort(key=lambda code: code != context)
-            return Answer("Which programme should I remind you about before its deadline?", (
-                *(Button(code, "inform", {"npq": code}) for code in codes),
-                Button("Any NPQ", "inform", {"answer": ANY_PROGRAMME})))
-
-        utter(dispatcher, await in_session(question))
+        utter(dispatcher, await in_session(
+            choose_programme_answer,
+            question="Which programme should I remind you about before its deadline?",
+            extra=Button("Any NPQ", "inform", {"answer": ANY_PROGRAMME}),
+            first=text_slot(tracker, "npq")))
         return []
 
 

@@ -72,6 +72,14 @@ def programme_answer(programme: Programme) -> Answer:
     ))
 
 
+def choose_programme_answer(session: Session, question: str, *, extra: Button,
+                            first: str | None = None) -> Answer:
+    """A question answered by picking a current programme (each an `inform` button), the one
+    the conversation is about first, plus one more choice such as "not sure"."""
+    codes = sorted((p.code for p in current_programmes(session)), key=lambda code: code != first)
+    return Answer(question, (*(Button(code, "inform", {"npq": code}) for code in codes), extra))
+
+
 def catalogue_answer(session: Session) -> Answer:
     """The current suite, grouped, when no particular programme was named."""
     programmes = current_programmes(session)
