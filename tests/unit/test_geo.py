@@ -541,3 +541,22 @@ def test_import_is_light_and_framework_free(geo_cache_dir: Path) -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_every_uk_postcode_area_resolves_full_and_outward_postcodes() -> None:
+    """One real postcode of each of the 120 Great Britain areas, in full and as its outward
+    code, plus Northern Ireland (BT), which Code-Point Open does not cover."""
+    from npq.geo.postcodes import area_points, known_areas
+
+    unresolved = []
+    for area in sorted(known_areas() - {"BT"}):
+        data = area_points(area)
+        assert data is not None, area
+        outward = min(data.outcodes)
+        for text in (f"{outward} {min(data.outcodes[outward])}", outward):
+            resolution = geo.resolve_place(text)
+            if resolution.place is None or resolution.place.country not in (
+                    "England", "Scotland", "Wales"):
+                unresolved.append(text)
+    assert len(known_areas()) >= 121 and not unresolved
+    assert geo.resolve_place("BT7").place.country == "Northern Ireland"  # type: ignore[union-attr]
