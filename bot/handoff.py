@@ -161,8 +161,10 @@ class Handoff:
 
     async def from_user(self, message: Message) -> bool:
         """Relay a user's message to the staff member answering them; False if nobody is."""
+        if self.staff_chat_id is None:
+            return False
         request = await self.db.run(_active, str(message.chat_id))
-        if request is None or self.staff_chat_id is None:
+        if request is None:
             return False
         staff = f'<a href="tg://user?id={request.staff_user_id}">' \
                 f"{escape(request.staff_name or 'staff')}</a>"

@@ -129,7 +129,8 @@ def remove_keyboard() -> ReplyKeyboardRemove:
 
 def location_payload(latitude: float, longitude: float) -> str:
     """The message that asks Rasa for the nearest hubs to a shared location."""
-    return "/find_hub" + json.dumps({"latitude": round(latitude, 5), "longitude": round(longitude, 5)})
+    coordinates = {"latitude": round(latitude, 5), "longitude": round(longitude, 5)}
+    return "/find_hub" + json.dumps(coordinates)
 
 
 def sender_id(chat_id: int) -> str:

@@ -67,7 +67,8 @@ class _Updates(RequestHandler):
 
 
 class _Health(RequestHandler):
-    def initialize(self, app: Application, rasa: RasaClient | None) -> None:  # type: ignore[type-arg]
+    def initialize(self, app: Application,  # type: ignore[type-arg]
+                   rasa: RasaClient | None) -> None:
         self.app, self.rasa = app, rasa
 
     async def get(self) -> None:

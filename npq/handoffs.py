@@ -88,7 +88,8 @@ def clock_phrase(moment: dt.datetime, now: dt.datetime) -> str:
     """'today at 8.30am', 'tomorrow at 9am', 'on Monday at 8.30am'."""
     local, today = moment.astimezone(LONDON), now.astimezone(LONDON).date()
     hour = local.hour % 12 or 12
-    time = f"{hour}{f'.{local.minute:02d}' if local.minute else ''}{'am' if local.hour < 12 else 'pm'}"
+    minutes = f".{local.minute:02d}" if local.minute else ""
+    time = f"{hour}{minutes}{'am' if local.hour < 12 else 'pm'}"
     if local.date() == today:
         return f"today at {time}"
     if local.date() == today + dt.timedelta(days=1):

@@ -55,8 +55,8 @@ def lock_store_yaml(redis_url: str) -> str:
     if url.scheme not in ("redis", "rediss") or not url.hostname:
         raise StackError(f"REDIS_URL must look like redis://host:6379/0, not {url.scheme}://...")
     db = url.path.strip("/") or "0"
-    lines = ["lock_store:", "  type: redis", f"  url: {url.hostname}", f"  port: {url.port or 6379}",
-             f"  db: {int(db)}", "  key_prefix: npq"]
+    lines = ["lock_store:", "  type: redis", f"  url: {url.hostname}",
+             f"  port: {url.port or 6379}", f"  db: {int(db)}", "  key_prefix: npq"]
     if url.scheme == "rediss":
         lines.append("  use_ssl: true")
     if url.username:
@@ -141,7 +141,8 @@ class Stack:
                 "ACTION_SERVER_SANIC_WORKERS": "1", "SANIC_WORKERS": "1"}
 
     def start_server(self, name: str) -> None:
-        """Start one server ("actions" or "rasa"); `wait_ready()` waits for it."""
+        """Start one server ("actions" or "rasa"); `wait_ready()` waits for it. Call it from a
+        long-lived thread: the kernel stops the child when the thread that started it ends."""
         env = self._environment()
         if name == "actions":
             check_port_free(self.action_port, "action server")

@@ -159,7 +159,8 @@ async def test_a_handoff_relays_both_ways_until_the_user_ends_it(database: str) 
         relayed = await bot.fake.wait_for("sendMessage", lambda p: "💬" in p["text"], after=mark)
         assert [p["text"] for p in bot.sent(mark)] == [
             "You're now chatting with Alex from our team. Your messages go to them until one "
-            "of you ends the chat (/done).", "💬 <b>Alex</b> (NPQ team):\nHi Sam, happy to help &lt;3"]
+            "of you ends the chat (/done).",
+            "💬 <b>Alex</b> (NPQ team):\nHi Sam, happy to help &lt;3"]
         assert relayed.params["parse_mode"] == "HTML"
         assert relayed.params["reply_markup"]["inline_keyboard"][0][0]["text"] == \
             "End chat with the team"

@@ -1,0 +1,140 @@
+"""The real bot process, Rasa server and action server, when parts of them stop: the action server
+down mid-conversation (an apology, then the answer once it is back) and the whole of `make run`
+restarted mid-form (the form, and the buttons sent before, carry on).
+
+These tests stop and start servers, so they run their own stack (the session `stack` fixture is
+shared by other tests); with TEST_REDIS_URL set, Rasa uses the Redis lock store there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.render import LATE_ANSWER, UNAVAILABLE
+from npq.db import make_engine, make_session_factory
+from npq.db.models import PendingMessage
+from tests.support.fake_bot_api import ApiCall, FakeBotAPI
+from tests.support.updates import callback_update, text_update
+from tools.model import model_path
+from tools.stack import APP_PYTHON, ROOT, Stack
+
+pytestmark = pytest.mark.e2e
+REPLY_TIMEOUT = 120.0
+ROLE_QUESTION = "What's your role"
+AMBITION_QUESTION = "What would you like to do next in your career?"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def own_database(tmp_path_factory: pytest.TempPathFactory, seeded_sqlite_file: Path) -> Path:
+    database = tmp_path_factory.mktemp("resilience") / "npq.db"
+    shutil.copyfile(seeded_sqlite_file, database)
+    return database
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory: pytest.TempPathFactory, own_database: Path) -> Iterator[Stack]:
+    """A stack these tests may stop and start (conversations in SQL beside the database)."""
+    model = model_path()
+    assert model.exists(), f"no trained model at {model}: run `make model` (make test does)"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{own_database}"}
+    if os.environ.get("TEST_REDIS_URL"):
+        env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
+    with Stack(rasa_port=free_port(), action_port=free_port(), model=model,
+               log_dir=tmp_path_factory.mktemp("resilience-log"), env=env) as running:
+        yield running
+
+
+@asynccontextmanager
+async def bot_process(fake: FakeBotAPI, stack: Stack, database: Path) -> AsyncIterator[None]:
+    """`python -m bot` polling the stand-in, retrying kept messages every second."""
+    env = {**os.environ, "TELEGRAM_API_BASE_URL": fake.base_url,
+           "TELEGRAM_BOT_TOKEN": fake.token, "RASA_URL": stack.rasa_url,
+           "ACTION_SERVER_URL": stack.action_url, "DATABASE_URL": f"sqlite:///{database}",
+           "PENDING_RETRY_SECONDS": "1"}
+    process = await asyncio.create_subprocess_exec(str(APP_PYTHON), "-m", "bot", cwd=ROOT,
+                                                   env=env)
+    try:
+        await fake.wait_for("getUpdates", after=len(fake.calls), timeout=60)
+        yield
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def say(fake: FakeBotAPI, text: str, user_id: int, expect: str) -> ApiCall:
+    """Send `text`; the bot's first message to this user containing `expect`."""
+    mark = len(fake.calls)
+    fake.push_update(text_update(text, user_id=user_id))
+    return await fake.wait_for("sendMessage", lambda p: p["chat_id"] == user_id
+                               and expect in p["text"], after=mark, timeout=REPLY_TIMEOUT)
+
+
+async def test_the_action_server_stopped_mid_conversation(own_stack: Stack,
+                                                          own_database: Path) -> None:
+    user = 5001
+    async with FakeBotAPI() as fake, bot_process(fake, own_stack, own_database):
+        await say(fake, "Which NPQ should I do?", user, ROLE_QUESTION)
+        await asyncio.to_thread(own_stack.stop_server, "actions")
+        mark = len(fake.calls)
+        started = asyncio.get_running_loop().time()
+        apology = await say(fake, "I'm a deputy head", user, "Sorry")
+        assert apology.params["text"] == UNAVAILABLE
+        assert asyncio.get_running_loop().time() - started < 10
+        assert kept(own_database) == [(str(user), "I'm a deputy head")]
+        own_stack.start_server("actions")  # from this thread: children die with their parent's
+        await asyncio.to_thread(own_stack.wait_ready)
+        answer = await fake.wait_for("sendMessage", lambda p: p["chat_id"] == user
+                                     and AMBITION_QUESTION in p["text"], after=mark,
+                                     timeout=REPLY_TIMEOUT)
+        said = [c.params["text"] for c in fake.calls[mark:fake.calls.index(answer) + 1]
+                if c.method == "sendMessage"]
+        assert said == [UNAVAILABLE, LATE_ANSWER.format(what="“I'm a deputy head”"),
+                        answer.params["text"]]
+
+
+async def test_make_run_restarted_mid_form_carries_on(own_stack: Stack,
+                                                      own_database: Path) -> None:
+    user = 5002
+    async with FakeBotAPI() as fake:
+        async with bot_process(fake, own_stack, own_database):
+            await say(fake, "Which NPQ should I do?", user, ROLE_QUESTION)
+            asked = await say(fake, "I'm a deputy head", user, AMBITION_QUESTION)
+        await asyncio.to_thread(own_stack.stop)  # everything `make run` started, then again
+        own_stack.start()
+        await asyncio.to_thread(own_stack.wait_ready)
+        async with bot_process(fake, own_stack, own_database):
+            markup = asked.params["reply_markup"]  # a button sent before the restart
+            [data] = [row[0]["callback_data"] for row in markup["inline_keyboard"]
+                      if row[0]["text"] == "Becoming a headteacher"]
+            mark = len(fake.calls)
+            fake.push_update(callback_update(data, user_id=user, reply_markup=markup,
+                                             message_text=asked.params["text"]))
+            suggestion = await fake.wait_for("sendMessage", lambda p: p["chat_id"] == user
+                                             and "suggest" in p["text"], after=mark,
+                                             timeout=REPLY_TIMEOUT)
+            assert suggestion.params["text"].startswith("I'd suggest NPQH: NPQ for Headship.")
+            await say(fake, "thanks!", user, "")  # the conversation goes on as usual
+    assert kept(own_database) == []
+
+
+def kept(database: Path) -> list[tuple[str, str]]:
+    engine = make_engine(f"sqlite:///{database}")
+    with make_session_factory(engine)() as session:
+        rows = [(r.chat_id, r.message) for r in session.scalars(select(PendingMessage))]
+    engine.dispose()
+    return rows
