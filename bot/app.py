@@ -27,6 +27,7 @@ from bot.handoff import Handoff
 from bot.limits import RetryingRateLimiter
 from bot.rasa_client import RasaClient
 from bot.reminders import ReminderSender
+from bot.tracker import TrackerEraser
 from npq.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,15 +59,16 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
     buttons = ButtonCodec(settings.telegram_bot_token, db)
     handoff = Handoff(app.bot, db, buttons, clock, staff_chat_id=settings.staff_chat_id,
                       office_hours=settings.office_hours)
+    tracker = TrackerEraser(settings.effective_tracker_store_url)
     conversation = Conversation(
-        app.bot, rasa, db, buttons, handoff, locks, clock,
+        app.bot, rasa, db, buttons, handoff, locks, clock, tracker=tracker,
         patience=settings.rasa_patience_seconds,
         give_up_after=dt.timedelta(minutes=settings.pending_give_up_minutes))
     reminders = ReminderSender(app.bot, db, buttons, clock, days=settings.reminder_days,
                                from_hour=settings.reminder_hour)
     # Attached at build time: post_init does not run when tests drive the application.
     app.bot_data[SERVICES] = Services(settings, rasa, db, buttons, clock, handoff, conversation,
-                                      reminders)
+                                      reminders, tracker)
     _add_handlers(app, settings.staff_chat_id)
     _schedule(app, settings)
     return app
@@ -130,3 +132,4 @@ async def on_shutdown(app: App) -> None:
     services: Services = app.bot_data[SERVICES]
     await services.rasa.aclose()
     services.db.dispose()
+    services.tracker.dispose()

@@ -16,6 +16,7 @@ from bot.db import Database
 from bot.handoff import Handoff
 from bot.rasa_client import RasaClient
 from bot.reminders import ReminderSender
+from bot.tracker import TrackerEraser
 from npq.settings import Settings
 
 SERVICES = "services"
@@ -31,6 +32,7 @@ class Services:
     handoff: Handoff
     conversation: Conversation
     reminders: ReminderSender
+    tracker: TrackerEraser
 
 
 class BotContext(CallbackContext[ExtBot[None], dict, dict, dict]):  # type: ignore[type-arg]

@@ -24,6 +24,7 @@ from bot.chats import ChatLocks
 from bot.db import Database
 from bot.handoff import Handoff
 from bot.rasa_client import RasaClient, RasaReply, RasaUnavailable, wants_erasure, wants_location
+from bot.tracker import TrackerEraser
 from bot.render import (
     GIVE_UP,
     LATE_ANSWER,
@@ -46,8 +47,8 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 class Conversation:
     def __init__(self, bot: ExtBot[None], rasa: RasaClient, db: Database, buttons: ButtonCodec,
                  handoff: Handoff, locks: ChatLocks, clock: Callable[[], dt.datetime], *,
-                 patience: float, give_up_after: dt.timedelta) -> None:
-        self.bot, self.rasa, self.db, self.buttons = bot, rasa, db, buttons
+                 tracker: TrackerEraser, patience: float, give_up_after: dt.timedelta) -> None:
+        self.bot, self.rasa, self.db, self.buttons, self.tracker = bot, rasa, db, buttons, tracker
         self.handoff, self.locks, self.clock = handoff, locks, clock
         self.patience, self.give_up_after = patience, give_up_after
         self._asked_location: set[int] = set()  # chats showing the share-location keyboard
@@ -107,12 +108,12 @@ class Conversation:
                     await self.bot.send_message(chat_id, UNAVAILABLE)
                 return False
             if not replies and await self._actions_down():
-                give_up = message.attempts + 1 >= MAX_ATTEMPTS
-                await self.db.run(pending.release, rest, tried=True)
-                if give_up:
+                if message.attempts + 1 >= MAX_ATTEMPTS:  # it was tried enough: let it go
                     await self.db.run(pending.answered, message.id)
                     await self.bot.send_message(chat_id, GIVE_UP.format(what=_what(message)))
                     continue
+                await self.db.run(pending.release, [message.id], tried=True)
+                await self.db.run(pending.release, rest[1:])
                 if fresh in rest:  # the message just received is kept too
                     await self.bot.send_message(chat_id, UNAVAILABLE)
                 return False
@@ -190,12 +191,14 @@ class Conversation:
         await self.handoff.after_turn(chat_id, name)
 
     async def _erase(self, chat_id: int) -> None:
+        """Forget me: what is still waiting here, and the conversation Rasa keeps."""
         sender = sender_id(chat_id)
         await self.db.run(pending.forget_chat, sender)
         try:
             await self.rasa.erase_conversation(sender)
         except RasaUnavailable as failure:
             log.error("could not erase a conversation Rasa keeps: %s", failure)
+        await self.tracker.erase(sender)
 
 
 def _remove_location_keyboard(outgoing: list[tuple[str, Markup]]) -> None:

@@ -118,10 +118,15 @@ class RasaClient:
             raise RasaUnavailable(f"{type(error).__name__}: {error}") from error
 
     async def erase_conversation(self, sender: str) -> None:
-        """Replace the conversation Rasa keeps for `sender` with nothing."""
+        """Replace the conversation Rasa keeps for `sender` with nothing, then restart it.
+        Rasa's SQL tracker store only ever appends, so there the replacement changes nothing
+        and the restart hides what was said from the dialogue; bot.tracker.TrackerEraser
+        deletes the stored rows."""
+        events = f"/conversations/{quote(sender, safe='')}/tracker/events"
         try:
-            response = await self._http.put(f"/conversations/{quote(sender, safe='')}"
-                                            "/tracker/events", json=[])
+            response = await self._http.put(events, json=[])
+            response.raise_for_status()
+            response = await self._http.post(events, json=[{"event": "restart"}])
             response.raise_for_status()
         except httpx.HTTPError as error:
             raise RasaUnavailable(f"{type(error).__name__}: {error}") from error

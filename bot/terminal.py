@@ -21,6 +21,7 @@ from bot.rasa_client import (
     wants_location,
 )
 from bot.render import HELP_TEXT, NO_ANSWER, TRY_AGAIN, UNKNOWN_COMMAND, location_payload
+from bot.tracker import TrackerEraser
 from npq.settings import Settings
 
 PROMPT = "you> "
@@ -55,6 +56,7 @@ async def chat(settings: Settings, read: Callable[[], Awaitable[str | None]] = _
                write: Callable[[str], None] = print, rasa: RasaClient | None = None) -> int:
     """Run the conversation until /quit or end of input."""
     rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds)
+    tracker = TrackerEraser(settings.effective_tracker_store_url)
     sender = f"terminal-{uuid.uuid4().hex[:12]}"
     buttons: list[RasaButton] = []
     write(BANNER)
@@ -93,6 +95,8 @@ async def chat(settings: Settings, read: Callable[[], Awaitable[str | None]] = _
             if wants_erasure(replies):
                 with contextlib.suppress(RasaUnavailable):  # the rows are gone already
                     await rasa.erase_conversation(sender)
+                await tracker.erase(sender)
     finally:
         await rasa.aclose()
+        tracker.dispose()
     return 0

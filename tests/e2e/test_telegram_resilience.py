@@ -12,6 +12,7 @@ import asyncio
 import os
 import shutil
 import socket
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -130,6 +131,21 @@ async def test_make_run_restarted_mid_form_carries_on(own_stack: Stack,
             assert suggestion.params["text"].startswith("I'd suggest NPQH: NPQ for Headship.")
             await say(fake, "thanks!", user, "")  # the conversation goes on as usual
     assert kept(own_database) == []
+
+
+async def test_forget_me_deletes_the_conversation_from_the_tracker_store(
+        own_stack: Stack, own_database: Path) -> None:
+    user = 5003
+    async with FakeBotAPI() as fake, bot_process(fake, own_stack, own_database):
+        await say(fake, "remind me before the NPQH deadline please", user, "remind you")
+        await say(fake, "please delete all my data", user, "Shall I go ahead?")
+        await say(fake, "yes", user, "deleted everything")
+        await say(fake, "hello", user, "")  # answered once the erasure is over
+    tracker = own_database.with_name("rasa-tracker.db")
+    with sqlite3.connect(tracker) as db:
+        said = [data for (data,) in db.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user'", (str(user),))]
+    assert len(said) == 1 and '"text": "hello"' in said[0]
 
 
 def kept(database: Path) -> list[tuple[str, str]]:

@@ -48,7 +48,7 @@ class FakeRasa:
     gate: asyncio.Event | None = None  # hold webhook answers until set
     history: set[str] = field(default_factory=set)  # senders Rasa remembers
     received: list[JSON] = field(default_factory=list)
-    replaced: list[tuple[str, Any]] = field(default_factory=list)  # PUT .../tracker/events
+    replaced: list[tuple[str, Any]] = field(default_factory=list)  # .../tracker/events
     erased: asyncio.Event = field(default_factory=asyncio.Event)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)  # a webhook call came in
 
@@ -65,7 +65,7 @@ class FakeRasa:
             latest = {"text": "hello", "intent": {"name": "greet"}} \
                 if sender in self.history else {"text": None, "intent": {}}
             return httpx.Response(200, json={"sender_id": sender, "latest_message": latest})
-        if request.method == "PUT":
+        if path.endswith("/tracker/events"):  # PUT replaces, POST appends
             self.replaced.append((path, json.loads(request.content)))
             self.erased.set()
             return httpx.Response(200, json={})

@@ -3,10 +3,10 @@ Rasa faked at the HTTP transport: text, buttons, locations, long replies, what i
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +241,13 @@ async def test_an_empty_reply_from_rasa_still_gets_an_answer(bot: Harness) -> No
 
 
 async def test_forgetting_erases_the_conversation_rasa_keeps(bot: Harness) -> None:
+    tracker = Path(bot.database_url.removeprefix("sqlite:///")).with_name("rasa-tracker.db")
+    with sqlite3.connect(tracker) as db:  # Rasa's SQL tracker store only ever appends
+        db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255), "
+                   "type_name VARCHAR(255), data TEXT)")
+        db.executemany("INSERT INTO events (sender_id, type_name, data) VALUES (?, ?, ?)",
+                       [(str(DEFAULT_USER_ID), "user", "my email is sam@school.org"),
+                        ("someone-else", "user", "hello")])
     with bot.session() as session:  # kept earlier, being answered by another replica
         session.add(PendingMessage(chat_id=str(DEFAULT_USER_ID), message="old", typed=True,
                                    claimed_until=bot.clock() + dt.timedelta(minutes=1)))
@@ -249,7 +256,10 @@ async def test_forgetting_erases_the_conversation_rasa_keeps(bot: Harness) -> No
     bot.fake.push_update(text_update("yes"))
     call = await bot.fake.wait_for("sendMessage", lambda p: p["text"].startswith("Done"))
     assert call.params["text"] == "Done: I've deleted everything I held about you."
-    await asyncio.wait_for(bot.rasa.erased.wait(), timeout=10)
-    assert bot.rasa.replaced == [(f"/conversations/{DEFAULT_USER_ID}/tracker/events", [])]
+    await bot.chat_idle()
+    events = f"/conversations/{DEFAULT_USER_ID}/tracker/events"
+    assert bot.rasa.replaced == [(events, []), (events, [{"event": "restart"}])]
+    with sqlite3.connect(tracker) as db:
+        assert db.execute("SELECT sender_id FROM events").fetchall() == [("someone-else",)]
     with bot.session() as session:
         assert session.scalar(select(func.count()).select_from(PendingMessage)) == 0

@@ -212,3 +212,17 @@ async def test_webhook_mode_registers_the_secret_and_stops_cleanly(database: str
         await asyncio.wait_for(running, timeout=30)
         assert not app.running
         assert fake.webhook["url"] == "https://bot.example.org/tg/hook"  # left for a restart
+
+
+async def test_a_kept_message_tried_too_often_is_given_up(database: str) -> None:
+    rasa = FakeRasa(answer=echo, actions_down=True)
+    async with running_bot(database, rasa=rasa) as bot:
+        for text in ("one", "two", "three"):
+            assert (await bot.say(text)).params["text"] == UNAVAILABLE
+        mark = bot.mark()
+        bot.fake.push_update(text_update("four"))  # "one" has now been tried three times
+        await bot.fake.wait_for("sendMessage", lambda p: p["text"] == UNAVAILABLE, after=mark)
+        assert [p["text"] for p in bot.sent(mark)] == [GIVE_UP.format(what="“one”"),
+                                                       UNAVAILABLE]
+        await bot.chat_idle()
+        assert [m for _, m in kept(bot)] == ["two", "three", "four"]
