@@ -377,3 +377,31 @@ class MessageLog(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now(), index=True
     )
+    # The model's top intents [{"name", "confidence"}], best first, without nlu_fallback.
+    ranking: Mapped[list[Any] | None] = mapped_column(JSON)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+MODEL_ACTIONS = ("promote", "refuse", "rollback")
+
+
+class ModelPromotion(Base):
+    """A staff retrain's outcome or a rollback: which model, who, and the held-out scores of the
+    model in service (before) and of the one considered (after)."""
+
+    __tablename__ = "model_promotions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(8))
+    model_file: Mapped[str] = mapped_column(String(200))  # promoted, refused or rolled back to
+    previous_model: Mapped[str | None] = mapped_column(String(200))  # in service before
+    staff_id: Mapped[str] = mapped_column(String(64))
+    scores_before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    scores_after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+
+    __table_args__ = (CheckConstraint(f"action in {MODEL_ACTIONS}", name="action"),)
+
