@@ -7,11 +7,17 @@ The inputs are config.yml, domain.yml, every file under nlu_data/ and the engine
 SHA-256 names the model file (models/npq-<fingerprint>.tar.gz). A trained model is also kept in
 a cache folder (NPQ_MODEL_CACHE, default ~/.cache/npq-assistant/models; `off` disables it) so a
 fresh clone with the same inputs reuses it. CI turns the cache off so every run trains.
+
+Staff retraining (tools/retrain.py) records the model it put in service in models/serving.json,
+with the fingerprint of the inputs at the time: while the inputs are unchanged, that model (a
+promoted candidate, or the model kept or rolled back to) is the one to serve, so `make run`
+starts with it; once a developer changes the inputs, the model trained on them is.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -23,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
 RASA = ROOT / ".venv-engine" / "bin" / "rasa"
 INPUTS = ("config.yml", "domain.yml", "nlu_data", "requirements/engine.txt")
+REGISTRY = "serving.json"
 
 
 def fingerprint(root: Path = ROOT) -> str:
@@ -35,8 +42,48 @@ def fingerprint(root: Path = ROOT) -> str:
     return digest.hexdigest()[:16]
 
 
-def model_path(root: Path = ROOT) -> Path:
+def trained_model_path(root: Path = ROOT) -> Path:
+    """Where the model trained on the current inputs is (or goes)."""
     return root / "models" / f"npq-{fingerprint(root)}.tar.gz"
+
+
+def model_path(root: Path = ROOT) -> Path:
+    """The model to serve: the one staff put in service for exactly these inputs, if any
+    (models/serving.json), else the one trained on them."""
+    return pinned_model(root) or trained_model_path(root)
+
+
+def read_registry(root: Path = ROOT) -> dict:
+    """models/serving.json: {"model": file name, "inputs": fingerprint, "history": [older
+    models in service, latest last]}; {} when there is none."""
+    try:
+        return dict(json.loads((root / "models" / REGISTRY).read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return {}
+
+
+def write_registry(registry: dict, root: Path = ROOT) -> None:
+    target = root / "models" / REGISTRY
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(".tmp")
+    temporary.write_text(json.dumps(registry, indent=2) + "\n")
+    os.replace(temporary, target)
+
+
+def pinned_model(root: Path = ROOT) -> Path | None:
+    """The model staff put in service, while the inputs are those it was recorded with."""
+    registry = read_registry(root)
+    model = root / "models" / str(registry.get("model") or "-")
+    if registry.get("inputs") == fingerprint(root) and model.is_file():
+        return model
+    return None
+
+
+def train_command(out: Path, rasa: Path = RASA) -> list[str]:
+    """`rasa train` into `out` (a .tar.gz path), run from the project root."""
+    return [str(rasa), "train", "--data", "nlu_data", "--config", "config.yml", "--domain",
+            "domain.yml", "--out", str(out.parent), "--fixed-model-name",
+            out.name.removesuffix(".tar.gz")]
 
 
 def _cache_dir() -> Path | None:
@@ -49,16 +96,16 @@ def _cache_dir() -> Path | None:
 def train(out: Path, *, root: Path = ROOT, rasa: Path = RASA) -> float:
     """Train into `out` with the engine environment; returns the seconds it took."""
     started = time.monotonic()
-    subprocess.run(
-        [str(rasa), "train", "--data", "nlu_data", "--config", "config.yml", "--domain",
-         "domain.yml", "--out", str(out.parent), "--fixed-model-name", out.name.removesuffix(".tar.gz")],
-        cwd=root, check=True,
-    )
+    subprocess.run(train_command(out, rasa), cwd=root, check=True)
     return time.monotonic() - started
 
 
 def ensure() -> Path:
-    target = model_path()
+    pinned = pinned_model()
+    if pinned:
+        print(f"==> model in service (put there by staff): {pinned.relative_to(ROOT)}")
+        return pinned
+    target = trained_model_path()
     if target.exists():
         print(f"==> model up to date: {target.relative_to(ROOT)}")
         return target
