@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import ExtBot
@@ -66,7 +67,7 @@ def deep_link_payload(argument: str | None) -> str | None:
     return journey_payload(intent, "npq", code) if PROGRAMME_CODE.match(code) else f"/{intent}"
 
 
-async def register_menu(bot: ExtBot[None]) -> None:
+async def register_menu(bot: ExtBot[Any]) -> None:
     """The command menu Telegram shows beside the message box."""
     await bot.set_my_commands(COMMANDS)
 

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram.constants import ChatAction
@@ -24,7 +25,6 @@ from bot.chats import ChatLocks
 from bot.db import Database
 from bot.handoff import Handoff
 from bot.rasa_client import RasaClient, RasaReply, RasaUnavailable, wants_erasure, wants_location
-from bot.tracker import TrackerEraser
 from bot.render import (
     GIVE_UP,
     LATE_ANSWER,
@@ -37,6 +37,7 @@ from bot.render import (
     sender_id,
     split_text,
 )
+from bot.tracker import TrackerEraser
 
 log = logging.getLogger(__name__)
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 seconds
@@ -45,7 +46,7 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
 
 class Conversation:
-    def __init__(self, bot: ExtBot[None], rasa: RasaClient, db: Database, buttons: ButtonCodec,
+    def __init__(self, bot: ExtBot[Any], rasa: RasaClient, db: Database, buttons: ButtonCodec,
                  handoff: Handoff, locks: ChatLocks, clock: Callable[[], dt.datetime], *,
                  tracker: TrackerEraser, patience: float, give_up_after: dt.timedelta) -> None:
         self.bot, self.rasa, self.db, self.buttons, self.tracker = bot, rasa, db, buttons, tracker

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -86,10 +87,8 @@ async def _show_choice(update: Update) -> None:
         else:
             await query.edit_message_reply_markup(reply_markup=None)
     except BadRequest:  # already tidied, too old to edit, or too long with the choice
-        try:
+        with contextlib.suppress(BadRequest):
             await query.edit_message_reply_markup(reply_markup=None)
-        except BadRequest:
-            pass
 
 
 async def relay_to_staff(update: Update, context: BotContext) -> None:

@@ -59,7 +59,8 @@ def card(request: Request, name: str | None) -> str:
              f"{who}</a>"]
     if request.reason:
         lines.append(f"“{escape(request.reason[:LINE])}”")
-    said, budget = [], CONTEXT_BUDGET
+    said: list[str] = []
+    budget = CONTEXT_BUDGET
     for item in reversed(request.context):
         if not isinstance(item, dict) or not item.get("text"):
             continue
@@ -78,7 +79,7 @@ def card(request: Request, name: str | None) -> str:
 
 
 class Handoff:
-    def __init__(self, bot: ExtBot[None], db: Database, buttons: ButtonCodec,
+    def __init__(self, bot: ExtBot[Any], db: Database, buttons: ButtonCodec,
                  clock: Callable[[], dt.datetime], *, staff_chat_id: int | None,
                  office_hours: str | None) -> None:
         self.bot, self.db, self.buttons, self.clock = bot, db, buttons, clock

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from npq.db.models import PendingMessage
@@ -34,7 +34,7 @@ def _kept(row: PendingMessage) -> Kept:
     return Kept(row.id, row.chat_id, row.message, row.typed, row.attempts, created)
 
 
-def _free(now: dt.datetime) -> object:
+def _free(now: dt.datetime) -> ColumnElement[bool]:
     return or_(PendingMessage.claimed_until.is_(None), PendingMessage.claimed_until < now)
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton
@@ -39,7 +40,7 @@ def payload(button: Button) -> str:
 
 
 class ReminderSender:
-    def __init__(self, bot: ExtBot[None], db: Database, buttons: ButtonCodec,
+    def __init__(self, bot: ExtBot[Any], db: Database, buttons: ButtonCodec,
                  clock: Callable[[], dt.datetime], *, days: tuple[int, ...],
                  from_hour: int) -> None:
         self.bot, self.db, self.buttons, self.clock = bot, db, buttons, clock

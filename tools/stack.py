@@ -14,6 +14,7 @@ the environment of the Rasa process (Rasa substitutes ${VARIABLES}), never in th
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -25,7 +26,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -255,10 +255,8 @@ def main() -> int:
             try:
                 while bot.poll() is None:
                     stack.raise_if_exited()
-                    try:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
                         bot.wait(timeout=1.0)
-                    except subprocess.TimeoutExpired:
-                        pass
             finally:
                 if bot.poll() is None:
                     bot.terminate()

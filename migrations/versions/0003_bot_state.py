@@ -9,7 +9,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-
 revision: str = '0003'
 down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
@@ -43,12 +42,15 @@ def upgrade() -> None:
     sa.Column('handoff_id', sa.Integer(), nullable=False),
     sa.Column('staff_chat_id', sa.BigInteger(), nullable=False),
     sa.Column('message_id', sa.BigInteger(), nullable=False),
-    sa.ForeignKeyConstraint(['handoff_id'], ['handoff_requests.id'], name=op.f('fk_handoff_messages_handoff_id_handoff_requests'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['handoff_id'], ['handoff_requests.id'],
+                            name=op.f('fk_handoff_messages_handoff_id_handoff_requests'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_handoff_messages')),
     sa.UniqueConstraint('staff_chat_id', 'message_id', name='uq_handoff_messages_message')
     )
     with op.batch_alter_table('handoff_messages', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_handoff_messages_handoff_id'), ['handoff_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_handoff_messages_handoff_id'), ['handoff_id'],
+                              unique=False)
 
     with op.batch_alter_table('handoff_requests', schema=None) as batch_op:
         batch_op.add_column(sa.Column('staff_chat_id', sa.BigInteger(), nullable=True))
@@ -61,7 +63,8 @@ def upgrade() -> None:
 
     # Existing rows were reminders already sent.
     with op.batch_alter_table('reminder_deliveries', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('status', sa.String(length=8), server_default='sent', nullable=False))
+        batch_op.add_column(sa.Column('status', sa.String(length=8), server_default='sent',
+                                      nullable=False))
         batch_op.create_check_constraint(
             'status', "status in ('sending', 'sent', 'failed')")
 
