@@ -44,6 +44,7 @@ class FakeRasa:
     reply: list[JSON] = field(default_factory=lambda: list(HUB_REPLY))
     answer: Callable[[str, str], list[JSON]] | None = None  # (sender, message) -> reply
     down: bool = False  # Rasa refuses connections
+    failing: str | None = None  # "error" (500) or "timeout" on the webhook
     actions_down: bool = False  # the action server is down: Rasa answers [] to the webhook
     gate: asyncio.Event | None = None  # hold webhook answers until set
     history: set[str] = field(default_factory=set)  # senders Rasa remembers
@@ -73,6 +74,10 @@ class FakeRasa:
         body = json.loads(request.content)
         self.received.append(body)
         self.arrived.set()
+        if self.failing == "timeout":
+            raise httpx.ReadTimeout("timed out", request=request)
+        if self.failing == "error":
+            return httpx.Response(500, json={"status": "failure"})
         if self.gate is not None:
             await self.gate.wait()
         if self.actions_down:

@@ -42,8 +42,11 @@ def echo(sender: str, message: str) -> list[dict[str, Any]]:
     return [{"text": f"answer to {message}"}]
 
 
-async def test_rasa_down_apology_then_the_answer_once_it_is_back(database: str) -> None:
-    rasa = FakeRasa(answer=echo, down=True)
+@pytest.mark.parametrize("failure", ["refused", "error", "timeout"])
+async def test_rasa_down_apology_then_the_answer_once_it_is_back(database: str,
+                                                                 failure: str) -> None:
+    rasa = FakeRasa(answer=echo, down=failure == "refused",
+                    failing=None if failure == "refused" else failure)
     async with running_bot(database, rasa=rasa, **FAST_RETRY) as bot:
         started = asyncio.get_running_loop().time()
         apology = await bot.say("hub near leeds")
@@ -51,7 +54,7 @@ async def test_rasa_down_apology_then_the_answer_once_it_is_back(database: str) 
         assert asyncio.get_running_loop().time() - started < 3
         assert kept(bot) == [(str(DEFAULT_USER_ID), "hub near leeds")]
         mark = bot.mark()
-        rasa.down = False
+        rasa.down, rasa.failing = False, None
         answer = await bot.fake.wait_for("sendMessage", lambda p: p["text"].startswith("answer"),
                                          after=mark)
         assert [p["text"] for p in bot.sent(mark)] == [
