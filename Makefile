@@ -54,6 +54,20 @@ nlu-report: setup  ## train if needed, then measure the model on the held-out me
 import: $(APP_READY)  ## validate and import the staff-edited files in data/catalogue (all or nothing)
 	@$(PY) -m npq import data/catalogue
 
+.PHONY: review retrain rollback stats
+
+review: env db  ## label the messages waiting for review, then write them to nlu_data/nlu/reviewed.yml
+	@$(PY) -m tools.review
+
+retrain: env db  ## train on what staff labelled; promote only if not worse on held-out (needs `make run`)
+	@$(PY) -m tools.retrain
+
+rollback: env db  ## put the model in service before the last promotion back (needs `make run`)
+	@$(PY) -m tools.retrain rollback
+
+stats: db  ## the staff report (messages per day, top intents, fallback rate...), chart in var/stats.png
+	@$(PY) -m tools.stats --chart var/stats.png
+
 lock-app:  ## re-resolve the app environment's pins from pyproject.toml
 	@scripts/lock app
 

@@ -21,7 +21,9 @@ chat's messages in order), and with REDIS_URL they share the lock store too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -31,12 +33,14 @@ from typing import Any, Protocol
 import httpx
 import tornado.web
 from tornado.httpserver import HTTPServer
+from tornado.iostream import StreamClosedError
 from tornado.netutil import bind_sockets
 
 from tools.stack import HOST, Stack, StackError
 
 SWAP_HEADER = "X-Model-Swap"
 DRAIN_TIMEOUT = 120.0  # longest a request may still run on the old server before it stops
+STANDBY_NICE = 10  # CPU priority of a server while it loads (0 is normal, 19 lowest)
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length",
               "content-encoding", "host", "upgrade", "te", "trailer", "proxy-connection"}
 
@@ -78,12 +82,22 @@ def launcher(*, action_port: int, env: Mapping[str, str], log_dir: Path,
                       log_dir=log_dir / f"rasa-{count}", env=dict(env))
         try:
             stack.start_server("rasa")
+            group = stack.processes["rasa"].pid  # its own session: the group is its pid
+            _renice(group, STANDBY_NICE)  # the server in service keeps the CPU meanwhile
             stack.wait_ready()
+            _renice(group, os.getpriority(os.PRIO_PROCESS, 0))
         except BaseException:
             stack.stop()
             raise
         return RasaProcess(stack)
     return launch
+
+
+def _renice(group: int, niceness: int) -> None:
+    """Set every thread of a process group's niceness; raising it back needs privileges a
+    deployment may not have, so that is best effort."""
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PGRP, group, niceness)
 
 
 @dataclass
@@ -207,7 +221,10 @@ class _Relay(tornado.web.RequestHandler):
                 seen.add(key.lower())
         if response.status_code not in (204, 304) and self.request.method != "HEAD":
             self.write(response.content)
-        await self.finish()
+        try:
+            await self.finish()
+        except StreamClosedError:
+            pass  # the client stopped waiting (the bot has its own timeout)
 
     async def load_model(self) -> None:
         try:
