@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.render import STILL_WORKING
+from bot.render import STILL_WORKING, WELCOME_BACK
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import DEFAULT_USER_ID, location_update, text_update
 from tools.stack import APP_PYTHON, ROOT, Stack
@@ -70,3 +70,16 @@ async def test_a_shared_location_and_a_programme_question(bot: FakeBotAPI) -> No
     bot.push_update(text_update("what does the headship npq involve?"))
     reply = await bot.wait_for("sendMessage", answered, timeout=REPLY_TIMEOUT, after=mark)
     assert reply.params["text"].startswith("NPQH: ")
+
+
+async def test_start_greets_a_newcomer_then_welcomes_them_back(bot: FakeBotAPI) -> None:
+    user = 4343
+    bot.push_update(text_update("/start", user_id=user, first_name="Priya"))
+    greeting = await bot.wait_for("sendMessage", lambda p: p["chat_id"] == user and answered(p),
+                                  timeout=REPLY_TIMEOUT)
+    assert greeting.params["text"].startswith("Hello! I'm the NPQ assistant.")
+    mark = len(bot.calls)
+    bot.push_update(text_update("/start", user_id=user, first_name="Priya"))
+    again = await bot.wait_for("sendMessage", lambda p: p["chat_id"] == user, after=mark,
+                               timeout=REPLY_TIMEOUT)
+    assert again.params["text"] == WELCOME_BACK.format(name="Priya")
