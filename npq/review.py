@@ -205,22 +205,33 @@ def _groups(rows: list[MessageLog]) -> dict[str, list[MessageLog]]:
     return groups
 
 
+def _item(key: str, rows: list[MessageLog]) -> QueueItem:
+    latest = rows[0]
+    ranking = latest.ranking or ([{"name": latest.intent, "confidence": latest.confidence}]
+                                 if latest.intent and latest.intent != FALLBACK else [])
+    return QueueItem(
+        key=key, text=latest.text or "", count=len(rows), ids=tuple(r.id for r in rows),
+        top_intents=tuple((str(r["name"]), float(r.get("confidence") or 0.0)) for r in ranking),
+        reasons=_reasons(rows), skipped=all(r.review_label == SKIP for r in rows),
+        latest_at=utc(latest.created_at))
+
+
 def review_queue(session: Session, *, limit: int = 20) -> list[QueueItem]:
     """What staff should look at: most frequent first, then most recent; items a reviewer
     skipped come after the rest."""
-    items = []
-    for key, rows in _groups(_pending(session)).items():
-        latest = rows[0]
-        ranking = latest.ranking or ([{"name": latest.intent, "confidence": latest.confidence}]
-                                     if latest.intent and latest.intent != FALLBACK else [])
-        items.append(QueueItem(
-            key=key, text=latest.text or "", count=len(rows), ids=tuple(r.id for r in rows),
-            top_intents=tuple((str(r["name"]), float(r.get("confidence") or 0.0))
-                              for r in ranking),
-            reasons=_reasons(rows), skipped=all(r.review_label == SKIP for r in rows),
-            latest_at=utc(latest.created_at)))
+    items = [_item(key, rows) for key, rows in _groups(_pending(session)).items()]
     items.sort(key=lambda i: (i.skipped, -i.count, -i.latest_at.timestamp(), -i.latest_id))
     return items[:limit]
+
+
+def queue_item(session: Session, message_id: int) -> QueueItem | None:
+    """The queue item a message belongs to (a button can carry just the message id), or None
+    once it has been labelled or purged."""
+    row = session.get(MessageLog, message_id)
+    if row is None or not row.text:
+        return None
+    rows = _groups(_pending(session)).get(normalise(row.text))
+    return _item(normalise(row.text), rows) if rows else None
 
 
 def queue_size(session: Session) -> int:

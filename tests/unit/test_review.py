@@ -26,6 +26,7 @@ from npq.review import (
     log_model_action,
     model_actions,
     purge_expired,
+    queue_item,
     queue_size,
     record_feedback,
     record_for_review,
@@ -217,6 +218,16 @@ def test_queue_groups_the_same_text_ignoring_case_and_spacing(session: Session) 
     assert (dog.count, dog.text) == (1, "can I bring my dog")
     assert queue_size(session) == 2
     assert len(review_queue(session, limit=1)) == 1
+
+
+def test_a_button_can_carry_just_a_message_id(session: Session) -> None:
+    first = turn(session, "Is there parking?")
+    turn(session, "is there parking?", chat="chat-2", at=NOW + dt.timedelta(minutes=1))
+    session.commit()
+    item = queue_item(session, first.id)
+    assert item is not None and item == review_queue(session)[0] and item.count == 2
+    label(session, item, intent="find_hub", staff_id="s", now=NOW)
+    assert queue_item(session, first.id) is None and queue_item(session, 10**6) is None
 
 
 def test_labelling_with_an_intent_takes_the_group_out_of_the_queue(session: Session) -> None:
