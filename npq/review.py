@@ -59,6 +59,11 @@ def utc(moment: dt.datetime) -> dt.datetime:
         else moment.astimezone(dt.timezone.utc)
 
 
+def storable(text: str) -> str:
+    """Text every database takes: no NUL (PostgreSQL refuses it), lone surrogates replaced."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")[:MAX_TEXT_CHARS]
+
+
 def normalise(text: str) -> str:
     """The grouping key: case-folded, whitespace collapsed."""
     return " ".join(text.casefold().split())
@@ -113,12 +118,13 @@ def record_turn(session: Session, *, chat_id: str | int, text: str, parse: Mappi
                 reply: str | None, now: dt.datetime, threshold: float) -> MessageLog:
     """Log one turn; it joins the review queue when the model was unsure, fell back or found it
     out of scope (threshold: the FallbackClassifier's, from config.yml)."""
-    intent = parse.get("intent") or {}
-    row = _logged_by_the_action(session, str(chat_id), text[:MAX_TEXT_CHARS], utc(now)) \
-        or MessageLog(chat_id=str(chat_id), text=text[:MAX_TEXT_CHARS])
+    intent, text = parse.get("intent") or {}, storable(text)
+    row = _logged_by_the_action(session, str(chat_id), text, utc(now)) \
+        or MessageLog(chat_id=str(chat_id), text=text)
     row.intent, row.confidence = intent.get("name"), intent.get("confidence")
     row.entities = stored_entities(parse.get("entities") or [])
-    row.ranking, row.reply, row.created_at = top_intents(parse), reply, utc(now)
+    row.ranking, row.created_at = top_intents(parse), utc(now)
+    row.reply = storable(reply) if reply is not None else None
     row.needs_review = review_reason(parse, threshold) is not None
     session.add(row)
     session.flush()

@@ -32,6 +32,7 @@ import getpass
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -320,7 +321,10 @@ def _measure_both(rasa_url: str, candidate: Path, root: Path, heldout: Path,
             server.wait_ready()
             after = measure(server.rasa_url, heldout, config)
         except StackError as error:
-            raise RetrainError(f"The candidate would not load: {error}") from error
+            kept = root / "var" / "log" / "retrain-candidate.log"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(Path(scratch) / "rasa.log", kept)
+            raise RetrainError(f"The candidate would not load; see {kept}") from error
         finally:
             server.stop()
     return before, after

@@ -137,6 +137,19 @@ def test_record_turn_cuts_very_long_text(session: Session) -> None:
     assert len(row.text or "") == 4096
 
 
+def test_record_turn_stores_any_text(session: Session) -> None:
+    for text in HOSTILE:
+        turn(session, text, chat="hostile")
+    session.commit()
+    session.expire_all()
+    stored = session.scalars(select(MessageLog.text).where(MessageLog.chat_id == "hostile")
+                             .order_by(MessageLog.id)).all()
+    assert len(stored) == len(HOSTILE)
+    assert stored[HOSTILE.index("\ud800 lone surrogate")] == "? lone surrogate"
+    assert stored[HOSTILE.index("emoji 😀 👩‍🏫 🫠 🇬🇧 and a BOM \ufeff here")] == HOSTILE[11]
+    assert not any("\x00" in text for text in stored)  # PostgreSQL refuses NUL
+
+
 # --- retention ----------------------------------------------------------------------------------
 
 def test_purge_removes_what_people_wrote_after_the_retention_period(session: Session) -> None:
