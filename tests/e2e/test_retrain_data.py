@@ -44,8 +44,9 @@ def test_hostile_messages_pass_rasa_data_validate(session: Session, project: Pat
                     threshold=0.4, parse={"intent": {"name": "nlu_fallback", "confidence": 0.3}})
     session.commit()
     for item in review_queue(session, limit=100):
-        label(session, item, intent="find_hub" if "Leeds" in item.text else "out_of_scope",
-              staff_id="s", now=NOW)
+        annotated = item.text.startswith("is there a hub near Leeds??")
+        label(session, item, intent="find_hub" if annotated else "out_of_scope", staff_id="s",
+              now=NOW)
     session.commit()
 
     export = export_reviewed(session, root=project)  # raises DataInvalid on any Rasa error
