@@ -11,6 +11,7 @@ import datetime as dt
 import io
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -58,9 +59,9 @@ def collect_stats(session: Session, *, now: dt.datetime, days: int = 30, top: in
     intents = Counter(intent for _, intent, _ in rows if intent and intent != FALLBACK)
     feedback = Counter(fb for _, _, fb in rows if fb)
 
-    def count(column: object, *where: object) -> int:
+    def count(column: Any, *where: Any) -> int:
         return int(session.scalar(select(func.count()).where(
-            column >= since, column <= until, *where)) or 0)  # type: ignore[operator]
+            column >= since, column <= until, *where)) or 0)
 
     return Stats(
         first_day=first_day, last_day=last_day,

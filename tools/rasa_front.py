@@ -102,6 +102,9 @@ def _renice(group: int, niceness: int) -> None:
 
 @dataclass
 class RasaFront:
+    """Listens on `port` and forwards to `current`; PUT /model swaps in a server `launch`
+    starts. Owns its servers: stop() stops the current one too."""
+
     port: int
     current: Backend
     launch: Callable[[Path], Backend]
@@ -111,6 +114,9 @@ class RasaFront:
     _idle: dict[int, asyncio.Event] = field(default_factory=dict)
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
+    _swap_lock: asyncio.Lock = field(init=False)
+    _client: httpx.AsyncClient = field(init=False)
+    _server: HTTPServer = field(init=False)
 
     @property
     def url(self) -> str:
