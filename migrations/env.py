@@ -7,6 +7,14 @@ from npq.db.models import Base
 from npq.settings import Settings
 
 url = context.config.attributes.get("database_url") or Settings.from_env().database_url
+# Rasa's SQL tracker store keeps conversations in a table of its own beside ours (on
+# PostgreSQL); autogenerate must never offer to drop it.
+FOREIGN_TABLES = frozenset({"events"})
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool,
+                   compare_to: object) -> bool:
+    return not (type_ == "table" and reflected and compare_to is None and name in FOREIGN_TABLES)
 
 
 def run_migrations_online() -> None:
@@ -17,6 +25,7 @@ def run_migrations_online() -> None:
             target_metadata=Base.metadata,
             render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER much
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()
