@@ -2,6 +2,7 @@
 
 Inside a form these actions run only when the form could not use the message; they answer, and
 the rules in nlu_data/rules/forms.yml return to the form, which asks its question again.
+Messages are logged for review by the front end (bot/turns.py), which sees every turn.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.orm import Session
 
-from actions.support import ask_next, end_form, in_session, latest_intent, latest_text
-from npq.review import record_for_review
+from actions.support import ask_next, end_form, latest_intent
 
 # What each intent means to a user, for "Did you mean ...?" buttons.
 INTENT_TITLES = {
@@ -50,11 +49,9 @@ class ActionSmallTalk(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        """Greet, thank, say what the assistant is and can do; queue out-of-scope for review."""
+        """Greet, thank, say what the assistant is and can do."""
         intent = latest_intent(tracker)
         dispatcher.utter_message(response=f"utter_{intent if intent in SMALL_TALK else 'help'}")
-        if intent == "out_of_scope":
-            await _record(tracker, reply="utter_out_of_scope")
         return []
 
 
@@ -76,20 +73,17 @@ class ActionClarify(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         """Offer the likeliest meanings as buttons; after a second miss in a row, the menu and
-        a person. Either way the message is queued for staff review."""
+        a person."""
         if tracker.active_loop_name:  # the form asks its question again
             dispatcher.utter_message(text=NOT_UNDERSTOOD_IN_FORM)
-            await _record(tracker, reply=NOT_UNDERSTOOD_IN_FORM)
             return []
         suggestions = suggested_buttons(tracker.latest_message)
         if previous_action(tracker) == "action_clarify" or not suggestions:
             dispatcher.utter_message(response="utter_default")
-            await _record(tracker, reply="utter_default")
             return []
         text = "Sorry, I'm not sure I understood. Did you mean one of these?"
         buttons = [*suggestions, {"title": "Something else", "payload": "/deny"}]
         dispatcher.utter_message(text=text, buttons=buttons)
-        await _record(tracker, reply=text)
         return [ask_next("clarify")]
 
 
@@ -120,15 +114,3 @@ def previous_action(tracker: Tracker) -> str | None:
             return str(event.get("name"))
     return None
 
-
-async def _record(tracker: Tracker, *, reply: str) -> None:
-    message = tracker.latest_message
-    intent = message.get("intent_ranking") or [message.get("intent") or {}]
-    top = next((i for i in intent if i.get("name") != "nlu_fallback"), {})
-
-    def write(session: Session) -> None:
-        record_for_review(session, chat_id=tracker.sender_id, text=latest_text(tracker),
-                          intent=top.get("name"), confidence=top.get("confidence"),
-                          entities=message.get("entities") or [], reply=reply)
-
-    await in_session(write)

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
+from sqlalchemy.orm import Session
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -17,7 +18,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import commands, handlers
+from bot import commands, handlers, retraining, review, staff
 from bot.buttons import ButtonCodec
 from bot.chats import ChatLocks, PerChatProcessor
 from bot.context import SERVICES, BotContext, Services
@@ -27,17 +28,25 @@ from bot.handoff import Handoff
 from bot.limits import RetryingRateLimiter
 from bot.rasa_client import RasaClient
 from bot.reminders import ReminderSender
+from bot.retraining import ModelKeeper, Training
 from bot.tracker import TrackerEraser
+from bot.turns import TurnRecorder, read_threshold
+from npq.review import purge_expired
 from npq.settings import Settings
+from tools.review import known_intents
 
 log = logging.getLogger(__name__)
 App = Application  # type: ignore[type-arg]
+PURGE_EVERY = dt.timedelta(days=1)
+PURGE_FIRST = dt.timedelta(minutes=5)
 
 
 def build_application(settings: Settings, rasa: RasaClient | None = None,
                       clock: Callable[[], dt.datetime] = utcnow, *,
-                      telegram_backoff_seconds: float = 1.0) -> App:
-    """A ready-to-run Application; `rasa` and `clock` are injectable for tests."""
+                      telegram_backoff_seconds: float = 1.0,
+                      training: Training | None = None) -> App:
+    """A ready-to-run Application; `rasa`, `clock` and `training` (where the training data and
+    models are, and the staff tools) are injectable for tests."""
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds,
@@ -60,33 +69,48 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
     handoff = Handoff(app.bot, db, buttons, clock, staff_chat_id=settings.staff_chat_id,
                       office_hours=settings.office_hours)
     tracker = TrackerEraser(settings.effective_tracker_store_url)
+    training = training or Training()
+    recorder = TurnRecorder(rasa, db, clock,
+                            threshold=read_threshold(training.root / "config.yml"))
     conversation = Conversation(
-        app.bot, rasa, db, buttons, handoff, locks, clock, tracker=tracker,
+        app.bot, rasa, db, buttons, handoff, locks, clock, tracker=tracker, recorder=recorder,
         patience=settings.rasa_patience_seconds,
         give_up_after=dt.timedelta(minutes=settings.pending_give_up_minutes))
     reminders = ReminderSender(app.bot, db, buttons, clock, days=settings.reminder_days,
                                from_hour=settings.reminder_hour)
+    keeper = ModelKeeper(app.bot, db, training, rasa_url=settings.rasa_url,
+                         tolerance=settings.retrain_tolerance, clock=clock)
     # Attached at build time: post_init does not run when tests drive the application.
     app.bot_data[SERVICES] = Services(settings, rasa, db, buttons, clock, handoff, conversation,
-                                      reminders, tracker)
-    _add_handlers(app, settings.staff_chat_id)
+                                      reminders, tracker, training, keeper,
+                                      known_intents(training.root))
+    _add_handlers(app, settings)
     _schedule(app, settings)
     return app
 
 
-def _add_handlers(app: App, staff_chat_id: int | None) -> None:
+def _add_handlers(app: App, settings: Settings) -> None:
     private = filters.ChatType.PRIVATE
     message = filters.UpdateType.MESSAGE
-    if staff_chat_id is not None:
-        app.add_handler(MessageHandler(filters.Chat(staff_chat_id) & message,
+    if settings.staff_chat_id is not None:
+        app.add_handler(MessageHandler(filters.Chat(settings.staff_chat_id) & message,
                                        handlers.staff_chat), group=-2)
     app.add_handler(MessageHandler(private & message & ~filters.COMMAND,
                                    handlers.relay_to_staff), group=-1)
+    # Staff commands exist for staff users only; everyone else falls through to the ordinary
+    # handlers below (an unknown command, a file), and each handler checks again.
+    staff_only = private & filters.User(user_id=settings.staff_user_ids)
     app.add_handlers([
         CommandHandler("start", commands.start, filters=private),
         CommandHandler("help", commands.help_command, filters=private),
         CommandHandler(list(commands.JOURNEYS), commands.journey, filters=private),
         CommandHandler("done", commands.done, filters=private),
+        *(CommandHandler(name, staff.only(handler, otherwise=handlers.text), filters=staff_only)
+          for name, handler in (("review", review.start), ("stats", staff.stats),
+                                ("retrain", retraining.retrain_command),
+                                ("rollback", retraining.rollback_command))),
+        MessageHandler(filters.Document.ALL & staff_only & message,
+                       staff.only(staff.upload, otherwise=handlers.not_text)),
         MessageHandler(filters.TEXT & private & message, handlers.text),
         MessageHandler(filters.LOCATION & private & message, handlers.location),
         CallbackQueryHandler(handlers.button),
@@ -106,6 +130,8 @@ def _schedule(app: App, settings: Settings) -> None:
                        first=settings.pending_retry_seconds, name="retry kept messages")
     jobs.run_repeating(_send_reminders, interval=settings.reminder_check_seconds,
                        first=min(30.0, settings.reminder_check_seconds), name="reminders")
+    jobs.run_repeating(purge_messages, interval=PURGE_EVERY, first=PURGE_FIRST,
+                       name="purge expired messages")
 
 
 async def _retry_kept(context: BotContext) -> None:
@@ -120,12 +146,28 @@ async def _send_reminders(context: BotContext) -> None:
         log.info("sent %d deadline reminder message(s)", sent)
 
 
+async def purge_messages(context: BotContext) -> None:
+    """Daily: remove the text of messages older than MESSAGE_RETENTION_DAYS."""
+    services = context.services
+    purged = await services.db.run(_purge, services.clock(),
+                                   services.settings.message_retention_days)
+    if purged:
+        log.info("removed the text of %d message(s) past the retention period", purged)
+
+
+def _purge(session: Session, now: dt.datetime, days: int) -> int:
+    return purge_expired(session, now=now, days=days)
+
+
 async def on_startup(app: App) -> None:
-    """Register the command menu (a failure is logged: the bot works without it)."""
+    """Register the command menus, everyone's and staff's (a failure is logged: the bot works
+    without them)."""
     try:
         await commands.register_menu(app.bot)
     except TelegramError as error:
         log.warning("could not register the command menu: %s", type(error).__name__)
+    services: Services = app.bot_data[SERVICES]
+    await staff.register_menus(app.bot, commands.COMMANDS, services.settings.staff_user_ids)
 
 
 async def on_shutdown(app: App) -> None:

@@ -4,7 +4,9 @@ Telegram allows 64 bytes of callback data. Ours is ``signature + kind + body``:
 
 - ``p`` + a Rasa payload, compacted (``/find_hub{"npq":"NPQH"}``), when it fits;
 - ``d`` + the id of a stored ButtonPayload for a longer payload (kept by its digest);
-- ``h`` + a handoff id: the user ends a chat with staff; ``c`` + a handoff id: staff close it.
+- ``h`` + a handoff id: the user ends a chat with staff; ``c`` + a handoff id: staff close it;
+- ``f`` + ``u`` or ``d`` + a message_log id: thumbs up or down on an answer (bot/feedback.py);
+- ``r`` + a review action: staff labelling the review queue (bot/review.py).
 
 The signature is 8 characters of an HMAC keyed from the bot token, so a forged button, or one
 from before the token changed, is refused as expired rather than forwarded. Nothing is kept in
@@ -32,11 +34,13 @@ from npq.db.models import ButtonPayload
 LIMIT = 64
 SIGNATURE = 8
 PAYLOAD, STORED, END_HANDOFF, CLOSE_HANDOFF = "p", "d", "h", "c"
+FEEDBACK, REVIEW = "f", "r"
 
 
 @dataclass(frozen=True)
 class Pressed:
-    kind: str  # one of PAYLOAD (body is the payload), END_HANDOFF, CLOSE_HANDOFF (body an id)
+    kind: str  # PAYLOAD (body is the payload), END_HANDOFF, CLOSE_HANDOFF (body an id),
+    # FEEDBACK, REVIEW (body as bot/feedback.py and bot/review.py write it)
     body: str
 
 
@@ -62,9 +66,13 @@ class ButtonCodec:
         return base64.urlsafe_b64encode(digest).decode()[:SIGNATURE]
 
     def local(self, kind: str, body: str | int) -> str:
-        """Data for a button the bot handles itself (END_HANDOFF, CLOSE_HANDOFF)."""
+        """Data for a button the bot handles itself (END_HANDOFF, CLOSE_HANDOFF, FEEDBACK,
+        REVIEW)."""
         text = f"{kind}{body}"
-        return self._sign(text) + text
+        data = self._sign(text) + text
+        if len(data.encode()) > LIMIT:
+            raise ValueError(f"callback data over Telegram's {LIMIT} bytes: {text!r}")
+        return data
 
     async def payload(self, payload: str) -> str:
         text = PAYLOAD + compact(payload)

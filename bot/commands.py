@@ -17,6 +17,7 @@ from telegram.ext import ExtBot
 from bot.context import BotContext
 from bot.rasa_client import RasaButton, RasaUnavailable
 from bot.render import HELP_TEXT, RETURNING_BUTTONS, WELCOME_BACK, sender_id
+from bot.staff import STAFF_HELP, is_staff
 
 COMMANDS = (
     BotCommand("start", "Start, or start again"),
@@ -97,9 +98,10 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    """/help: what the assistant can do."""
+    """/help: what the assistant can do (and, for staff, the staff commands)."""
     if update.effective_message:
-        await update.effective_message.reply_text(HELP_TEXT)
+        staff = is_staff(update, context.services.settings.staff_user_ids)
+        await update.effective_message.reply_text(HELP_TEXT + (STAFF_HELP if staff else ""))
 
 
 async def journey(update: Update, context: BotContext) -> None:

@@ -16,6 +16,7 @@ from bot.db import Database
 from bot.handoff import Handoff
 from bot.rasa_client import RasaClient
 from bot.reminders import ReminderSender
+from bot.retraining import ModelKeeper, Training
 from bot.tracker import TrackerEraser
 from npq.settings import Settings
 
@@ -33,6 +34,9 @@ class Services:
     conversation: Conversation
     reminders: ReminderSender
     tracker: TrackerEraser
+    training: Training  # where staff tooling reads and writes training data and models
+    keeper: ModelKeeper  # /retrain and /rollback
+    intents: list[str]  # domain.yml's, for labelling
 
 
 class BotContext(CallbackContext[ExtBot[None], dict, dict, dict]):  # type: ignore[type-arg]

@@ -1,5 +1,7 @@
-"""One turn with the assistant: ask Rasa (typing shown, an apology if it is slow), send its
-replies, and keep the message for later when Rasa or the action server cannot answer.
+"""One turn with the assistant: ask Rasa (typing shown, an apology if it is slow), log what the
+model made of a typed message (bot/turns.py), send the replies (with thumbs up/down under an
+answer to a question), and keep the message for later when Rasa or the action server cannot
+answer.
 
 Handlers call `turn` while the update processor holds the chat's lock; the retry job takes the
 same lock before answering kept messages, so a chat's answers stay in order.
@@ -23,6 +25,7 @@ from bot import pending
 from bot.buttons import ButtonCodec
 from bot.chats import ChatLocks
 from bot.db import Database
+from bot.feedback import PROMPT, thumbs, with_thumbs
 from bot.handoff import Handoff
 from bot.rasa_client import RasaClient, RasaReply, RasaUnavailable, wants_erasure, wants_location
 from bot.render import (
@@ -38,6 +41,7 @@ from bot.render import (
     split_text,
 )
 from bot.tracker import TrackerEraser
+from bot.turns import TurnRecorder
 
 log = logging.getLogger(__name__)
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 seconds
@@ -48,8 +52,10 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 class Conversation:
     def __init__(self, bot: ExtBot[Any], rasa: RasaClient, db: Database, buttons: ButtonCodec,
                  handoff: Handoff, locks: ChatLocks, clock: Callable[[], dt.datetime], *,
-                 tracker: TrackerEraser, patience: float, give_up_after: dt.timedelta) -> None:
+                 tracker: TrackerEraser, recorder: TurnRecorder, patience: float,
+                 give_up_after: dt.timedelta) -> None:
         self.bot, self.rasa, self.db, self.buttons, self.tracker = bot, rasa, db, buttons, tracker
+        self.recorder = recorder
         self.handoff, self.locks, self.clock = handoff, locks, clock
         self.patience, self.give_up_after = patience, give_up_after
         self._asked_location: set[int] = set()  # chats showing the share-location keyboard
@@ -75,7 +81,8 @@ class Conversation:
             await self.db.run(pending.keep, sender, message, typed=typed, now=self.clock())
             await self.bot.send_message(chat_id, UNAVAILABLE)
             return
-        await self.deliver(chat_id, replies, name=name)
+        await self.deliver(chat_id, replies, name=name,
+                           rate=await self._record(chat_id, message, replies, typed=typed))
 
     async def retry_kept(self) -> None:
         """The retry job: give up on messages kept too long, then answer the rest if Rasa (and
@@ -120,7 +127,8 @@ class Conversation:
                 return False
             if message.id != fresh:
                 await self.bot.send_message(chat_id, LATE_ANSWER.format(what=_what(message)))
-            await self.deliver(chat_id, replies)
+            await self.deliver(chat_id, replies, rate=await self._record(
+                chat_id, message.message, replies, typed=message.typed))
             await self.db.run(pending.answered, message.id)
         return True
 
@@ -138,6 +146,14 @@ class Conversation:
                 return await asking
         finally:
             asking.cancel()
+
+    async def _record(self, chat_id: int, message: str, replies: list[RasaReply], *,
+                      typed: bool) -> int | None:
+        """Log a typed message; the message_log id when its answer should offer thumbs."""
+        if not typed:
+            return None
+        recorded = await self.recorder.record(sender_id(chat_id), message, replies)
+        return recorded.message_id if recorded and recorded.offer_feedback else None
 
     async def _actions_down(self) -> bool:
         """An empty answer means an action failed; worth keeping only if the action server is
@@ -163,9 +179,10 @@ class Conversation:
             task.cancel()
 
     async def deliver(self, chat_id: int, replies: list[RasaReply], *,
-                      name: str | None = None) -> None:
+                      name: str | None = None, rate: int | None = None) -> None:
         """Send Rasa's replies: long texts split, buttons under the last piece, the location
-        keyboard offered when asked for and removed on the next answer."""
+        keyboard offered when asked for and removed on the next answer; with `rate` (the
+        message_log id of the question) thumbs up/down under the last piece."""
         outgoing: list[tuple[str, Markup]] = []
         visible = [r for r in replies if r.text or r.buttons]
         if not visible:
@@ -185,6 +202,13 @@ class Conversation:
         elif chat_id in self._asked_location:
             self._asked_location.discard(chat_id)
             _remove_location_keyboard(outgoing)
+        if rate is not None and visible:
+            text, markup = outgoing[-1]
+            row = thumbs(self.buttons, rate)
+            if markup is None or isinstance(markup, InlineKeyboardMarkup):
+                outgoing[-1] = (text, with_thumbs(markup, row))
+            else:  # it removes the location keyboard: a message carries one keyboard
+                outgoing.append((PROMPT, InlineKeyboardMarkup([row])))
         for text, markup in outgoing:
             await self.bot.send_message(chat_id, text, reply_markup=markup)
         if wants_erasure(replies):

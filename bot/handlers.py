@@ -9,7 +9,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.buttons import CLOSE_HANDOFF, END_HANDOFF, PAYLOAD
+from bot import feedback, review
+from bot.buttons import CLOSE_HANDOFF, END_HANDOFF, FEEDBACK, PAYLOAD, REVIEW
 from bot.context import BotContext
 from bot.rasa_client import is_command
 from bot.render import (
@@ -58,6 +59,12 @@ async def button(update: Update, context: BotContext) -> None:
     if query is None or chat is None:
         return
     pressed = await context.services.buttons.decode(query.data)
+    if pressed is not None and pressed.kind == FEEDBACK:
+        await feedback.rated(update, context, pressed.body)
+        return
+    if pressed is not None and pressed.kind == REVIEW:
+        await review.pressed(update, context, pressed.body)
+        return
     await query.answer()
     if query.message is not None and pressed is not None and pressed.kind == PAYLOAD:
         await _show_choice(update)

@@ -88,15 +88,26 @@ class RasaClient:
     def knows_action_server(self) -> bool:
         return self._action_health is not None
 
-    async def has_history(self, sender: str) -> bool:
-        """Whether Rasa remembers this person saying anything (a returning user)."""
+    async def tracker_state(self, sender: str) -> dict[str, Any]:
+        """The conversation's current state without its events: `latest_message` (the parse of
+        the user's last message: text, intent, intent_ranking, entities), `active_loop`
+        (the form asking questions, if any), `slots`."""
         try:
             response = await self._http.get(f"/conversations/{quote(sender, safe='')}/tracker",
                                             params={"include_events": "NONE"}, timeout=5.0)
             response.raise_for_status()
-            latest = response.json().get("latest_message") or {}
-        except (httpx.HTTPError, ValueError, AttributeError) as error:
+            state = response.json()
+        except (httpx.HTTPError, ValueError) as error:
             raise RasaUnavailable(f"{type(error).__name__}: {error}") from error
+        if not isinstance(state, dict):
+            raise RasaUnavailable(f"unexpected tracker from Rasa: {type(state).__name__}")
+        return state
+
+    async def has_history(self, sender: str) -> bool:
+        """Whether Rasa remembers this person saying anything (a returning user)."""
+        latest = (await self.tracker_state(sender)).get("latest_message") or {}
+        if not isinstance(latest, dict):
+            return False
         return bool(latest.get("text") or (latest.get("intent") or {}).get("name"))
 
     async def send_text(self, sender: str, text: str) -> list[RasaReply]:

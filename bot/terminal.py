@@ -1,7 +1,8 @@
 """Chat with the assistant in a terminal: the same Rasa conversation, no Telegram token needed.
 
 Buttons are shown as numbered options: type the number to press one. `/location LAT LON`
-stands in for sharing a location, `/help` shows examples, `/quit` (or Ctrl-D) leaves.
+stands in for sharing a location, `/help` shows examples, `/quit` (or Ctrl-D) leaves. Typed
+messages are logged for review like Telegram's (bot/turns.py).
 """
 
 from __future__ import annotations
@@ -20,9 +21,12 @@ from bot.rasa_client import (
     wants_erasure,
     wants_location,
 )
+from bot.db import Database, utcnow
 from bot.render import HELP_TEXT, NO_ANSWER, TRY_AGAIN, UNKNOWN_COMMAND, location_payload
 from bot.tracker import TrackerEraser
+from bot.turns import TurnRecorder, read_threshold
 from npq.settings import Settings
+from tools.model import ROOT
 
 PROMPT = "you> "
 BANNER = ("Chatting with the NPQ assistant in the terminal. Try \"Is there a hub near "
@@ -57,6 +61,8 @@ async def chat(settings: Settings, read: Callable[[], Awaitable[str | None]] = _
     """Run the conversation until /quit or end of input."""
     rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds)
     tracker = TrackerEraser(settings.effective_tracker_store_url)
+    db = Database(settings.database_url)
+    recorder = TurnRecorder(rasa, db, utcnow, threshold=read_threshold(ROOT / "config.yml"))
     sender = f"terminal-{uuid.uuid4().hex[:12]}"
     buttons: list[RasaButton] = []
     write(BANNER)
@@ -88,10 +94,14 @@ async def chat(settings: Settings, read: Callable[[], Awaitable[str | None]] = _
             try:
                 replies = await (rasa.send_text(sender, message) if typed
                                  else rasa.send_payload(sender, message))
-                text, buttons = render(replies)
             except RasaUnavailable:
-                text, buttons, replies = TRY_AGAIN, [], []  # nothing is kept here
+                write(TRY_AGAIN)  # nothing is kept here
+                buttons = []
+                continue
+            text, buttons = render(replies)
             write(text or f"bot> {NO_ANSWER}")
+            if typed:
+                await recorder.record(sender, message, replies)
             if wants_erasure(replies):
                 with contextlib.suppress(RasaUnavailable):  # the rows are gone already
                     await rasa.erase_conversation(sender)
@@ -99,4 +109,5 @@ async def chat(settings: Settings, read: Callable[[], Awaitable[str | None]] = _
     finally:
         await rasa.aclose()
         tracker.dispose()
+        db.dispose()
     return 0

@@ -31,7 +31,6 @@ OUT_OF_SCOPE = "out_of_scope"
 NOT_RELEVANT = "not_relevant"
 SKIP = "skip"
 TOP_INTENTS = 5
-ACTION_LOG_WINDOW = dt.timedelta(minutes=5)
 INTENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
@@ -118,38 +117,13 @@ def record_turn(session: Session, *, chat_id: str | int, text: str, parse: Mappi
                 reply: str | None, now: dt.datetime, threshold: float) -> MessageLog:
     """Log one turn; it joins the review queue when the model was unsure, fell back or found it
     out of scope (threshold: the FallbackClassifier's, from config.yml)."""
-    intent, text = parse.get("intent") or {}, storable(text)
-    row = _logged_by_the_action(session, str(chat_id), text, utc(now)) \
-        or MessageLog(chat_id=str(chat_id), text=text)
+    intent = parse.get("intent") or {}
+    row = MessageLog(chat_id=str(chat_id), text=storable(text))
     row.intent, row.confidence = intent.get("name"), intent.get("confidence")
     row.entities = stored_entities(parse.get("entities") or [])
     row.ranking, row.created_at = top_intents(parse), utc(now)
     row.reply = storable(reply) if reply is not None else None
     row.needs_review = review_reason(parse, threshold) is not None
-    session.add(row)
-    session.flush()
-    return row
-
-
-def _logged_by_the_action(session: Session, chat_id: str, text: str,
-                          now: dt.datetime) -> MessageLog | None:
-    """The row the action server wrote for this very turn (record_for_review), if any: the
-    turn is then completed rather than logged twice."""
-    rows = session.scalars(select(MessageLog).where(
-        MessageLog.chat_id == chat_id, MessageLog.text == text,
-        MessageLog.created_at >= now - ACTION_LOG_WINDOW,
-        MessageLog.created_at <= now + ACTION_LOG_WINDOW).order_by(MessageLog.id.desc()))
-    return next((r for r in rows if r.ranking is None and r.review_label is None), None)
-
-
-def record_for_review(session: Session, *, chat_id: str, text: str, intent: str | None,
-                      confidence: float | None, entities: Sequence[dict[str, Any]] = (),
-                      reply: str | None = None) -> MessageLog:
-    """Queue a message the assistant was unsure about (the action server does, for fallbacks
-    and out-of-scope messages; record_turn later completes the same row)."""
-    row = MessageLog(chat_id=chat_id, text=text[:MAX_TEXT_CHARS], intent=intent,
-                     confidence=confidence, entities=stored_entities(entities), reply=reply,
-                     needs_review=True)
     session.add(row)
     session.flush()
     return row

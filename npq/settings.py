@@ -67,6 +67,11 @@ class Settings:
     # Rasa's stores.
     tracker_store_url: str | None = None  # None: derived from database_url
     redis_url: str | None = None
+    # Staff keep the assistant sharp: who they are (Telegram user ids), how long message text
+    # is kept, how much lower a held-out score a promoted model may have.
+    staff_user_ids: frozenset[int] = frozenset()
+    message_retention_days: int = 90
+    retrain_tolerance: float = 0.01
 
     @property
     def effective_tracker_store_url(self) -> str:
@@ -109,6 +114,11 @@ class Settings:
             webhook_port=int(read.number("WEBHOOK_PORT", cls.webhook_port, upper=65535)),
             tracker_store_url=env.get("TRACKER_STORE_URL") or None,
             redis_url=env.get("REDIS_URL") or None,
+            staff_user_ids=read.user_ids("STAFF_USER_IDS"),
+            message_retention_days=read.whole("MESSAGE_RETENTION_DAYS",
+                                              cls.message_retention_days, lower=1),
+            retrain_tolerance=read.number("RETRAIN_TOLERANCE", cls.retrain_tolerance,
+                                          upper=0.5),
         )
 
 
@@ -150,3 +160,20 @@ class _Reader:
         except ValueError:
             raise ValueError(f"{name} must be a numeric Telegram chat id (a group's starts "
                              f"with -100), not {raw!r}") from None
+
+    def whole(self, name: str, default: int, *, lower: int = 0) -> int:
+        raw = (self.env.get(name) or "").strip()
+        if not raw:
+            return default
+        if not raw.isdigit() or int(raw) < lower:
+            raise ValueError(f"{name} must be a whole number of at least {lower}, not {raw!r}")
+        return int(raw)
+
+    def user_ids(self, name: str) -> frozenset[int]:
+        """Telegram user ids, comma-separated ("111, 222"); a person's id is positive."""
+        raw = self.env.get(name) or ""
+        parts = [part.strip() for part in raw.split(",") if part.strip()]
+        if not all(part.isdigit() and int(part) > 0 for part in parts):
+            raise ValueError(f"{name} must list Telegram user ids separated by commas "
+                             f"(e.g. 111111111,222222222), not {raw!r}")
+        return frozenset(int(part) for part in parts)

@@ -6,6 +6,10 @@ With TELEGRAM_BOT_TOKEN set the bot serves Telegram; without it you chat in this
 Ctrl-C (or SIGTERM) stops every process this started; if this process dies, the kernel stops
 the servers too (PR_SET_PDEATHSIG), so nothing is left running. Server logs go to var/log/.
 
+The Rasa server listens on a free internal port; RASA_PORT is a tools.rasa_front.RasaFront in
+front of it, so a model staff promote (/retrain, /rollback, make retrain) is started beside the
+one in service and switched to when ready: the assistant never pauses to load a model.
+
 Rasa reads the endpoints file rendered from endpoints.yml (the documented template) into
 var/endpoints.yml: conversations in the SQL tracker store at TRACKER_STORE_URL (derived from
 DATABASE_URL), and with REDIS_URL a Redis lock store for several Rasa replicas. Secrets stay in
@@ -195,7 +199,7 @@ class Stack:
             return False
 
     def raise_if_exited(self) -> None:
-        for name, process in self.processes.items():
+        for name, process in list(self.processes.items()):  # a swap may stop one meanwhile
             if process.poll() is not None:
                 raise StackError(f"The {name} server stopped (exit code {process.returncode}); "
                                  f"see {self.log_dir / (name + '.log')}")
@@ -231,17 +235,26 @@ class Stack:
         self.stop()
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
 def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
 def main() -> int:
+    from tools.rasa_front import RasaFront, RasaProcess, launcher  # it imports this module
+
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     env = dict(os.environ)
-    stack = Stack(rasa_port=int(env.get("RASA_PORT") or 5005),
-                  action_port=int(env.get("ACTION_SERVER_PORT") or 5055),
+    rasa_port = int(env.get("RASA_PORT") or 5005)
+    stack = Stack(rasa_port=free_port(), action_port=int(env.get("ACTION_SERVER_PORT") or 5055),
                   endpoints_file=ROOT / "var" / "endpoints.yml")
-    env["RASA_URL"] = stack.rasa_url
+    env["RASA_URL"] = f"http://{HOST}:{rasa_port}"  # the front
     env["ACTION_SERVER_URL"] = stack.action_url  # the bot checks its health before retrying
     bot_command = [str(APP_PYTHON), "-m", "bot"]
     if not env.get("TELEGRAM_BOT_TOKEN"):
@@ -249,18 +262,31 @@ def main() -> int:
     print(f"==> starting the action server and the Rasa server on {HOST} "
           f"(logs in {stack.log_dir.relative_to(ROOT)}/)")
     try:
+        check_port_free(rasa_port, "Rasa server")
         with stack:
-            print(f"==> Rasa {stack.rasa_url}, actions {stack.action_url}; Ctrl-C stops everything")
-            bot = subprocess.Popen(bot_command, cwd=ROOT, env=env, preexec_fn=_die_with_parent)
+            front = RasaFront(port=rasa_port, current=RasaProcess(stack),
+                              launch=launcher(action_port=stack.action_port, env=stack.env,
+                                              log_dir=stack.log_dir, free_port=free_port))
+            front.start()
             try:
-                while bot.poll() is None:
-                    stack.raise_if_exited()
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        bot.wait(timeout=1.0)
+                print(f"==> Rasa {front.url} (new models load beside the one in service), "
+                      f"actions {stack.action_url}; Ctrl-C stops everything")
+                bot = subprocess.Popen(bot_command, cwd=ROOT, env=env,
+                                       preexec_fn=_die_with_parent)
+                try:
+                    while bot.poll() is None:
+                        stack.raise_if_exited()  # the action server
+                        serving = front.current  # the Rasa server in service, after any swap
+                        if isinstance(serving, RasaProcess):
+                            serving.stack.raise_if_exited()
+                        with contextlib.suppress(subprocess.TimeoutExpired):
+                            bot.wait(timeout=1.0)
+                finally:
+                    if bot.poll() is None:
+                        bot.terminate()
+                        bot.wait()
             finally:
-                if bot.poll() is None:
-                    bot.terminate()
-                    bot.wait()
+                front.stop()  # and the Rasa server in service
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -10,7 +10,6 @@ import pytest
 from rasa_sdk.events import ActiveLoop, SlotSet
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.conversation import ActionClarify, ActionSmallTalk
 from actions.follow_up import ActionFollowUp
 from actions.partners import ActionPartnerFit
 from actions.people import (
@@ -24,6 +23,7 @@ from actions.people import (
     ValidateReminderForm,
 )
 from npq.db.models import HandoffRequest, Lead, MessageLog, PartnerEnquiry, ReminderSubscription
+from npq.review import record_turn
 from tests.action_server.conftest import NOW, as_utc, entity, rows, run, tracker, validate
 
 SAM = {"lead_name": "Sam Patel", "lead_email": "sam.patel@school.org.uk"}
@@ -226,8 +226,9 @@ async def test_forget_me_asks_first_and_leaves_any_form() -> None:
     assert outcome.events == [*LEFT_FORM, SlotSet("pending", {"kind": "forget"})]
 
 
-async def hold_everything_about(chat: str) -> None:
-    """A lead, a reminder, a partner enquiry, a handoff and two messages kept for review."""
+async def hold_everything_about(database: sessionmaker[Session], chat: str) -> None:
+    """A lead, a reminder, a partner enquiry, a handoff and two messages in the log (the front
+    end logs them, bot/turns.py)."""
     await run(ActionRegisterInterest(), tracker("yes", "affirm", slots={
         **SAM, "lead_consent": "yes"}, sender=chat))
     await run(ActionSubscribeReminders(), tracker("x", "inform", slots={
@@ -237,14 +238,16 @@ async def hold_everything_about(chat: str) -> None:
     await run(ActionFollowUp(), tracker("yes", "affirm", slots={"pending": fit.slot("pending")},
                                         sender=chat))
     await run(ActionTalkToHuman(), tracker("a person please", "talk_to_human", sender=chat))
-    await run(ActionSmallTalk(), tracker("how do I get QTS", "out_of_scope", sender=chat))
-    await run(ActionClarify(), tracker("blah", "nlu_fallback", confidence=0.3, sender=chat))
+    with database.begin() as session:
+        for text, intent in (("how do I get QTS", "out_of_scope"), ("blah", "nlu_fallback")):
+            record_turn(session, chat_id=chat, text=text, reply="a reply", now=NOW,
+                        threshold=0.4, parse={"intent": {"name": intent, "confidence": 0.3}})
 
 
 async def test_yes_erases_every_row_about_the_user_and_the_conversation(
         database: sessionmaker[Session]) -> None:
-    await hold_everything_about("chat-4")
-    await hold_everything_about("someone-else")
+    await hold_everything_about(database, "chat-4")
+    await hold_everything_about(database, "someone-else")
     outcome = await run(ActionFollowUp(), tracker(
         "yes", "affirm", slots={"pending": {"kind": "forget"}}, sender="chat-4"))
 
@@ -264,7 +267,7 @@ async def test_yes_erases_every_row_about_the_user_and_the_conversation(
 
 
 async def test_no_erases_nothing(database: sessionmaker[Session]) -> None:
-    await hold_everything_about("chat-5")
+    await hold_everything_about(database, "chat-5")
     outcome = await run(ActionFollowUp(), tracker(
         "no", "deny", slots={"pending": {"kind": "forget"}}, sender="chat-5"))
     assert outcome.text == "No problem: I haven't deleted anything."

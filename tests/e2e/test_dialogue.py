@@ -18,9 +18,12 @@ from sqlalchemy.orm import Session
 from bot.rasa_client import RasaClient, parse_replies, wants_erasure
 from npq.db import make_engine, make_session_factory
 from npq.db.models import HandoffRequest, Lead, MessageLog, PartnerEnquiry, ReminderSubscription
-from tools.stack import Stack
+from npq.review import review_reason
+from tools.nlu_report import fallback_threshold
+from tools.stack import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
+CONFIG = ROOT / "config.yml"
 
 
 @dataclass
@@ -79,13 +82,17 @@ def test_a_question_in_the_middle_of_a_form_is_answered_then_the_form_continues(
     assert chat.say("head of maths in a secondary").startswith("I'd suggest NPQLT")
 
 
-def test_nonsense_gets_an_apology_a_person_and_is_queued_for_review(
+def test_nonsense_gets_an_apology_a_person_and_a_parse_the_front_end_queues(
         chat: Chat, db: Session) -> None:
     # out of scope or below the confidence threshold: either way, a way on and a person
     assert chat.say("blorp zzzk flibble").startswith("Sorry")
     assert "Talk to a person" in chat.buttons
-    queued = db.scalars(select(MessageLog).where(MessageLog.chat_id == chat.sender)).all()
-    assert [row.text for row in queued] == ["blorp zzzk flibble"]
+    # The front end logs the turn from the tracker's parse (bot/turns.py); the actions do not.
+    latest = chat.http.get(f"/conversations/{chat.sender}/tracker",
+                           params={"include_events": "NONE"}).json()["latest_message"]
+    assert latest["text"] == "blorp zzzk flibble"
+    assert review_reason(latest, fallback_threshold(CONFIG.read_text())) is not None
+    assert db.scalars(select(MessageLog).where(MessageLog.chat_id == chat.sender)).all() == []
 
 
 def test_deadlines_then_a_bare_town_gives_the_deadlines_near_it(chat: Chat) -> None:

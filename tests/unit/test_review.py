@@ -29,7 +29,6 @@ from npq.review import (
     queue_item,
     queue_size,
     record_feedback,
-    record_for_review,
     record_turn,
     retention_days,
     review_queue,
@@ -111,25 +110,6 @@ def test_record_turn_keeps_the_parse_and_decides_review(session: Session) -> Non
     assert row.entities == [{"entity": "location", "value": "Leeds", "start": 20, "end": 25}]
     assert row.created_at.replace(tzinfo=dt.timezone.utc) == NOW
     assert not session.get(MessageLog, sure.id).needs_review  # type: ignore[union-attr]
-
-
-def test_record_turn_completes_the_row_the_action_server_wrote(session: Session) -> None:
-    now = dt.datetime.now(dt.timezone.utc)
-    action_row = record_for_review(session, chat_id="chat-9", text="can I bring my dog",
-                                   intent="find_hub", confidence=0.23, reply="utter_default")
-    earlier = record_for_review(session, chat_id="chat-9", text="other text", intent=None,
-                                confidence=None)
-    session.commit()
-    row = turn(session, "can I bring my dog", chat="chat-9", at=now,
-               ranking=(("find_hub", 0.23), ("out_of_scope", 0.19)))
-    session.commit()
-    assert row.id == action_row.id and row.reply == "a reply" and row.intent == "nlu_fallback"
-    assert row.ranking == [{"name": "find_hub", "confidence": 0.23},
-                           {"name": "out_of_scope", "confidence": 0.19}]
-    again = turn(session, "can I bring my dog", chat="chat-9", at=now)  # asked twice: two rows
-    assert again.id != row.id and earlier.ranking is None
-    assert [(i.text, i.count) for i in review_queue(session)] == [("can I bring my dog", 2),
-                                                                 ("other text", 1)]
 
 
 def test_record_turn_cuts_very_long_text(session: Session) -> None:
