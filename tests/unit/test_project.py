@@ -151,3 +151,25 @@ def test_generated_form_rules_are_up_to_date() -> None:
     assert {r["condition"][0]["active_loop"] for r in generated} == forms
     assert any(r["steps"][1] == {"action": "action_find_hub"} for r in generated)
     assert not any(r["steps"][1]["action"] in form_rules.ENDING_ACTIONS for r in generated)
+
+
+SETTING_READ = re.compile(r"(?:environ\.get|env\.get|getenv|read\.[a-z_]+)\(\s*\"([A-Z][A-Z0-9_]+)\"")
+
+
+def settings_read_by_the_code() -> set[str]:
+    names: set[str] = set()
+    for folder in ("npq", "bot", "tools", "actions"):
+        for path in (ROOT / folder).rglob("*.py"):
+            names.update(SETTING_READ.findall(path.read_text()))
+    return names
+
+
+def test_every_setting_the_code_reads_is_documented() -> None:
+    names = settings_read_by_the_code()
+    assert {"TELEGRAM_BOT_TOKEN", "STAFF_USER_IDS", "DATABASE_URL"} <= names  # the scan works
+    table = {line.split("`")[1] for line in (ROOT / "README.md").read_text().splitlines()
+             if line.startswith("| `")}
+    example = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(),
+                             re.MULTILINE))
+    assert sorted(names - table) == [], "add them to README's configuration table"
+    assert sorted(names - example) == [], "add them to .env.example"
