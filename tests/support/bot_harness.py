@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,10 +25,12 @@ from sqlalchemy.orm import Session
 from bot.app import build_application
 from bot.context import SERVICES, Services
 from bot.rasa_client import RasaClient
+from bot.retraining import Training
 from npq.db import make_engine, make_session_factory
 from npq.settings import Settings
 from tests.support.fake_bot_api import ApiCall, FakeBotAPI
 from tests.support.updates import DEFAULT_USER_ID, text_update
+from tools.model import ROOT
 
 JSON = dict[str, Any]
 HUB_REPLY: list[JSON] = [
@@ -48,6 +52,11 @@ class FakeRasa:
     actions_down: bool = False  # the action server is down: Rasa answers [] to the webhook
     gate: asyncio.Event | None = None  # hold webhook answers until set
     history: set[str] = field(default_factory=set)  # senders Rasa remembers
+    # message -> the model's parse (intent, intent_ranking, entities): with it, the tracker's
+    # latest_message is the parse of the sender's last message, as Rasa keeps it
+    parse: Callable[[str], JSON] | None = None
+    state: JSON = field(default_factory=dict)  # the rest of the tracker: active_loop, slots
+    latest: dict[str, JSON] = field(default_factory=dict)  # sender -> latest_message
     received: list[JSON] = field(default_factory=list)
     replaced: list[tuple[str, Any]] = field(default_factory=list)  # .../tracker/events
     erased: asyncio.Event = field(default_factory=asyncio.Event)
@@ -63,9 +72,11 @@ class FakeRasa:
             return httpx.Response(200, text="Hello from Rasa: 3.6.21")
         if request.method == "GET" and path.endswith("/tracker"):
             sender = path.split("/")[2]
-            latest = {"text": "hello", "intent": {"name": "greet"}} \
-                if sender in self.history else {"text": None, "intent": {}}
-            return httpx.Response(200, json={"sender_id": sender, "latest_message": latest})
+            latest = self.latest.get(sender) or ({"text": "hello", "intent": {"name": "greet"}}
+                                                 if sender in self.history
+                                                 else {"text": None, "intent": {}})
+            return httpx.Response(200, json={"sender_id": sender, "latest_message": latest,
+                                             **self.state})
         if path.endswith("/tracker/events"):  # PUT replaces, POST appends
             self.replaced.append((path, json.loads(request.content)))
             self.erased.set()
@@ -74,6 +85,8 @@ class FakeRasa:
         body = json.loads(request.content)
         self.received.append(body)
         self.arrived.set()
+        if self.parse is not None:
+            self.latest[body["sender"]] = {"text": body["message"], **self.parse(body["message"])}
         if self.failing == "timeout":
             raise httpx.ReadTimeout("timed out", request=request)
         if self.failing == "error":
@@ -173,6 +186,17 @@ class Harness:
             engine.dispose()
 
 
+def training_copy(folder: Path, **tools: Any) -> Training:
+    """Staff tooling pointed at a copy of what Rasa reads (config.yml, domain.yml, nlu_data
+    without reviewed.yml) in `folder`: tests never write the repository's training data.
+    `tools` substitute Training's validate, retrain or rollback."""
+    for name in ("config.yml", "domain.yml"):
+        shutil.copyfile(ROOT / name, folder / name)
+    shutil.copytree(ROOT / "nlu_data", folder / "nlu_data")
+    (folder / "nlu_data" / "nlu" / "reviewed.yml").unlink(missing_ok=True)
+    return Training(root=folder, **tools)
+
+
 def settings_for(fake: FakeBotAPI, database_url: str, **overrides: Any) -> Settings:
     base = Settings(database_url=database_url, telegram_bot_token=fake.token,
                     telegram_api_base_url=fake.base_url, pending_retry_seconds=NEVER,
@@ -183,15 +207,18 @@ def settings_for(fake: FakeBotAPI, database_url: str, **overrides: Any) -> Setti
 @contextlib.asynccontextmanager
 async def running_bot(database_url: str, *, rasa: FakeRasa | None = None,
                       clock: Clock | None = None, fake: FakeBotAPI | None = None,
-                      poll: bool = True, **overrides: Any) -> AsyncIterator[Harness]:
-    """The application started (and polling, unless `poll` is False) against a stand-in."""
+                      poll: bool = True, training: Training | None = None,
+                      **overrides: Any) -> AsyncIterator[Harness]:
+    """The application started (and polling, unless `poll` is False) against a stand-in;
+    `training` points the staff tools at a copy of the training data (see training_copy)."""
     rasa = rasa or FakeRasa()
     clock = clock or Clock()
     async with contextlib.AsyncExitStack() as stack:
         if fake is None:
             fake = await stack.enter_async_context(FakeBotAPI())
         app = build_application(settings_for(fake, database_url, **overrides),
-                                rasa=rasa.client(), clock=clock, telegram_backoff_seconds=0.05)
+                                rasa=rasa.client(), clock=clock, telegram_backoff_seconds=0.05,
+                                training=training)
         harness = Harness(fake, rasa, clock, database_url, app)
         harness._watch()
         async with app:

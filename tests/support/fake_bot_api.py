@@ -27,7 +27,9 @@ Wait only with ``await``: ``subprocess.run`` or ``time.sleep`` would block the l
 the bot. PTB sends parameters as form fields (multipart when uploading); ``str`` values go as
 they are, everything else JSON-encoded. ``ApiCall.params`` therefore holds JSON-decoded values,
 except free-text fields (``text``, ``caption``...) which stay strings, and uploads, which are
-:class:`UploadedFile`. ``parse_mode`` is not interpreted. Unknown methods answer 404, which PTB
+:class:`UploadedFile`. A file a user sends is made with ``fake.user_file(content, name)``
+(the ``document`` of an update); ``getFile`` and the file URL serve it, as they serve what the
+bot uploaded. ``parse_mode`` is not interpreted. Unknown methods answer 404, which PTB
 reports as ``InvalidToken`` (``EndPointNotFound`` from ``bot.do_api_request``). A long poll the
 client abandoned is answered 409 when the next getUpdates arrives, as Telegram does.
 """
@@ -115,6 +117,22 @@ class _Handler(RequestHandler):
     get = post
 
 
+class _FileHandler(RequestHandler):
+    """Downloads: GET {base_file_url}{token}/{file_path}, file_path as getFile gave it."""
+
+    def initialize(self, fake: FakeBotAPI) -> None:
+        self.fake = fake
+
+    def get(self, token: str, file_path: str) -> None:
+        upload = self.fake.uploads.get(file_path.rpartition("/")[2])
+        if token != self.fake.token or upload is None:
+            self.set_status(404)
+            self.finish(json.dumps({"ok": False, "error_code": 404, "description": "Not Found"}))
+            return
+        self.set_header("Content-Type", upload.content_type)
+        self.finish(upload.content)
+
+
 class FakeBotAPI:
     """A stand-in for the Telegram Bot API on 127.0.0.1 for one bot token."""
 
@@ -150,13 +168,15 @@ class FakeBotAPI:
             "copymessage": self._copy_message,
             "sendphoto": lambda p: self._send_file(p, "photo"),
             "senddocument": lambda p: self._send_file(p, "document"),
+            "getfile": self._get_file,
             "close": lambda p: True, "logout": lambda p: True,
         }
 
     async def start(self) -> None:
         sockets = bind_sockets(0, "127.0.0.1")
         self._port = sockets[0].getsockname()[1]
-        app = Application([(r"/bot([^/]*)/(\w+)/?", _Handler, {"fake": self})],
+        app = Application([(r"/bot([^/]*)/(\w+)/?", _Handler, {"fake": self}),
+                           (r"/file/bot([^/]*)/(.+)", _FileHandler, {"fake": self})],
                           log_function=lambda handler: None)
         self._server, self._stopping = HTTPServer(app), False
         self._server.add_sockets(sockets)
@@ -202,6 +222,16 @@ class FakeBotAPI:
         self.updates.append(update)
         self._notify()
         return int(update["update_id"])
+
+    def user_file(self, content: bytes, file_name: str, *,
+                  mime_type: str = "text/csv") -> JSON:
+        """A file a user sends: the ``document`` for an update (see updates.document_update);
+        getFile and the file URL then serve ``content``."""
+        n = next(self._file_ids)
+        file_id = f"BQACAgQAAxkBAAIF{n:06d}"
+        self.uploads[file_id] = UploadedFile(file_name, mime_type, len(content), content)
+        return {"file_id": file_id, "file_unique_id": f"U{n}", "file_name": file_name,
+                "mime_type": mime_type, "file_size": len(content)}
 
     def fail_next(self, method: str, *, error_code: int, description: str,
                   retry_after: int | None = None, times: int = 1,
@@ -370,6 +400,14 @@ class FakeBotAPI:
         if msg["reply_markup"] is None:
             del msg["reply_markup"]
         return msg
+
+    def _get_file(self, p: JSON) -> JSON:
+        file_id = str(p.get("file_id") or "")
+        upload = self.uploads.get(file_id)
+        if upload is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {"file_id": file_id, "file_unique_id": f"U{file_id}", "file_size": upload.size,
+                "file_path": f"documents/{file_id}"}
 
     def _answer_callback(self, p: JSON) -> bool:
         if p.get("callback_query_id") not in self._callback_ids:

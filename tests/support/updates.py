@@ -121,13 +121,15 @@ def voice_update(*, chat_id: int | None = None, user_id: int = DEFAULT_USER_ID,
 
 
 def document_update(*, file_name: str = "cv.pdf", chat_id: int | None = None,
-                    user_id: int = DEFAULT_USER_ID, first_name: str = "Sam") -> JSON:
-    """A file sent as a document."""
+                    user_id: int = DEFAULT_USER_ID, first_name: str = "Sam",
+                    chat_type: str = "private", document: JSON | None = None) -> JSON:
+    """A file sent as a document (``document``: one FakeBotAPI.user_file made, to download)."""
     n = next(_ids)
-    document = {"file_id": f"BQACAgQAAxkBAAID{n:06d}", "file_unique_id": f"AgADD{n:06d}",
-                "file_name": file_name, "mime_type": "application/pdf", "file_size": 54_321}
+    document = document or {
+        "file_id": f"BQACAgQAAxkBAAID{n:06d}", "file_unique_id": f"AgADD{n:06d}",
+        "file_name": file_name, "mime_type": "application/pdf", "file_size": 54_321}
     return {"message": _message(chat_id=chat_id, user_id=user_id, first_name=first_name,
-                                chat_type="private", message_id=None, document=document)}
+                                chat_type=chat_type, message_id=None, document=document)}
 
 
 def edited_text_update(

@@ -241,6 +241,17 @@ async def test_uploads_and_parameter_encoding(bot: Bot, fake: FakeBotAPI) -> Non
         await bot.edit_message_text("Pick one", chat_id=42, message_id=sent.message_id)
 
 
+async def test_a_file_a_user_sent_can_be_fetched_and_downloaded(bot: Bot,
+                                                                fake: FakeBotAPI) -> None:
+    document = fake.user_file(b"slug,name\n", "hubs.csv")
+    update = Update.de_json({"update_id": 1, **U.document_update(document=document)}, bot)
+    assert update.message is not None and update.message.document is not None
+    file = await update.message.document.get_file()
+    assert file.file_size == 10 and bytes(await file.download_as_bytearray()) == b"slug,name\n"
+    with pytest.raises(BadRequest, match="(?i)invalid file_id"):
+        await bot.get_file("no-such-file")
+
+
 async def test_unimplemented_methods_are_recorded_and_answer_404(
     bot: Bot, fake: FakeBotAPI
 ) -> None:
