@@ -111,10 +111,10 @@ class ModelKeeper:
                 text = f"The {what} did not go ahead: {error}"
             else:
                 text = await self.db.run(_summary, outcome, name)
+        finally:  # also on an unexpected error (the error handler apologises)
             await progress.close()
-            await self.bot.send_message(chat_id, text)
-        finally:
-            self.running = None
+            self.running = None  # before the summary: once it is read, a new one may start
+        await self.bot.send_message(chat_id, text)
 
     def _work(self, what: str, staff: str, progress: Progress) -> Outcome:
         common: dict[str, Any] = dict(rasa_url=self.rasa_url, staff_id=staff, progress=progress,
