@@ -165,11 +165,11 @@ async def _label(update: Update, context: BotContext, message_id: int, intent: s
     except ValueError:
         await _edit(update, note=f"{intent!r} is not an intent of domain.yml.")
         return
-    if labelled is None:
-        await _edit(update, note="Already reviewed by someone else.")
-    else:
-        decision = {NOT_RELEVANT: "not relevant", SKIP: "skipped"}.get(intent, title(intent))
-        await _edit(update, note=f"» {decision} ({labelled} message{'s' * (labelled != 1)})")
+    if labelled is None:  # a second press, here or by another reviewer: the next item is out
+        await _edit(update, note="Already reviewed.")
+        return
+    decision = {NOT_RELEVANT: "not relevant", SKIP: "skipped"}.get(intent, title(intent))
+    await _edit(update, note=f"» {decision} ({labelled} message{'s' * (labelled != 1)})")
     await _show_next(chat.id, context, fresh_only=True, reviewer=reviewer)
 
 

@@ -353,8 +353,12 @@ async def test_two_presses_on_one_item_label_it_once(bot: Harness) -> None:
     first = await review(bot)
     await decide(bot, first, GUESSES[0])
     labelled = labels(bot)
-    edited, _ = await decide(bot, first, GUESSES[1])  # the same keyboard, pressed again
-    assert edited.endswith("\n\nAlready reviewed by someone else.")
+    mark = bot.mark()
+    again = press(bot, first, GUESSES[1])  # the same keyboard, pressed again
+    edit = await bot.fake.wait_for("editMessageText", after=mark)
+    await bot.handled(again)
+    assert edit.params["text"].endswith("\n\nAlready reviewed.")
+    assert bot.sent(after=mark) == []  # the next item is not shown twice
     assert labels(bot) == labelled
     assert labelled["is there parking at the venue"][0] == "find_hub"
 
