@@ -11,10 +11,10 @@ import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.support import ask_next, end_form, latest_intent
+from actions.support import ask_next, end_form, latest_intent, say
 
 # What each intent means to a user, for "Did you mean ...?" buttons.
 INTENT_TITLES = {
@@ -51,7 +51,7 @@ class ActionSmallTalk(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         """Greet, thank, say what the assistant is and can do."""
         intent = latest_intent(tracker)
-        dispatcher.utter_message(response=f"utter_{intent if intent in SMALL_TALK else 'help'}")
+        say(dispatcher, intent if intent in SMALL_TALK else "help")
         return []
 
 
@@ -62,7 +62,7 @@ class ActionGoodbye(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         """Say goodbye, leaving any form."""
-        dispatcher.utter_message(response="utter_goodbye")
+        say(dispatcher, "goodbye")
         return end_form(tracker)
 
 
@@ -79,12 +79,27 @@ class ActionClarify(Action):
             return []
         suggestions = suggested_buttons(tracker.latest_message)
         if previous_action(tracker) == "action_clarify" or not suggestions:
-            dispatcher.utter_message(response="utter_default")
+            say(dispatcher, "default")
             return []
         text = "Sorry, I'm not sure I understood. Did you mean one of these?"
         buttons = [*suggestions, {"title": "Something else", "payload": "/deny"}]
         dispatcher.utter_message(text=text, buttons=buttons)
         return [ask_next("clarify")]
+
+
+class ActionDefaultFallback(Action):
+    """Rasa's core fallback (config.yml core_fallback_action_name), overridden because its
+    built-in version utters the domain response utter_default, which lives in
+    actions/replies.yml instead."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """The menu and a person; the message is then forgotten, as the built-in one does."""
+        say(dispatcher, "default")
+        return [UserUtteranceReverted()]
 
 
 def suggested_buttons(message: dict[str, Any]) -> list[dict[str, str]]:

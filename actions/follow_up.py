@@ -26,6 +26,7 @@ from actions.support import (
     latest_entity,
     latest_intent,
     pending,
+    say,
     typed_text,
 )
 from npq.funding import parse_setting
@@ -57,7 +58,7 @@ class ActionFollowUp(Action):
                     SlotSet("pending", None)]
         if kind == "forget":
             return await erase_everything(dispatcher, tracker)
-        dispatcher.utter_message(response="utter_help")
+        say(dispatcher, "help")
         return _forget_pending(tracker)
 
     def _no(self, dispatcher: CollectingDispatcher, kind: str | None) -> list[EventType]:
@@ -67,7 +68,7 @@ class ActionFollowUp(Action):
             "forget": "No problem: I haven't deleted anything.",
         }
         if kind == "clarify":
-            dispatcher.utter_message(response="utter_default")
+            say(dispatcher, "default")
         elif kind in replies:
             dispatcher.utter_message(text=replies[kind])
         else:

@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.support import (
+    AskInFixedWords,
     ask_next,
     coordinates,
     in_session,
@@ -190,6 +191,41 @@ def _yes_no(tracker: Tracker, slot: str) -> dict[str, Any]:
         return {slot: "yes" if latest_intent(tracker) == "affirm" else "no"}
     read = parse_yes_no(typed_text(tracker))
     return {slot: YES_NO[read]} if read is not None else {}
+
+
+class ActionAskOrganisationType(AskInFixedWords):
+    """What kind of organisation are you? (a button for each kind)"""
+
+    def name(self) -> str:
+        return "action_ask_organisation_type"
+
+
+class ActionAskPartnerArea(AskInFixedWords):
+    """Which town or postcode? (front ends may offer to share a location: ask_location)"""
+
+    def name(self) -> str:
+        return "action_ask_partner_area"
+
+
+class ActionAskFacilities(AskInFixedWords):
+    """A training room for about 20 adults? (yes, no)"""
+
+    def name(self) -> str:
+        return "action_ask_facilities"
+
+
+class ActionAskFacilitators(AskInFixedWords):
+    """Senior leaders who run CPD, or would like to? (experienced, keen, not yet)"""
+
+    def name(self) -> str:
+        return "action_ask_facilitators"
+
+
+class ActionAskCapacity(AskInFixedWords):
+    """Could a senior leader be released to facilitate? (yes, no)"""
+
+    def name(self) -> str:
+        return "action_ask_capacity"
 
 
 class ActionAskFirstProgramme(Action):

@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.support import (
+    AskInFixedWords,
     ask_next,
     end_form,
     in_session,
@@ -101,6 +102,27 @@ def _typed_answer(tracker: Tracker, slot: str) -> dict[str, Any]:
     if tracker.get_slot("requested_slot") != slot or not text or not is_answer(tracker):
         return {}
     return {slot: text}
+
+
+class ActionAskLeadName(AskInFixedWords):
+    """What's your name?"""
+
+    def name(self) -> str:
+        return "action_ask_lead_name"
+
+
+class ActionAskLeadEmail(AskInFixedWords):
+    """What email address should we use?"""
+
+    def name(self) -> str:
+        return "action_ask_lead_email"
+
+
+class ActionAskLeadConsent(AskInFixedWords):
+    """May we keep your name and email? (yes, no)"""
+
+    def name(self) -> str:
+        return "action_ask_lead_consent"
 
 
 class ActionRegisterInterest(Action):

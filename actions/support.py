@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from rasa_sdk import Tracker
+import yaml
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session, sessionmaker
@@ -69,6 +72,40 @@ def utter(dispatcher: CollectingDispatcher, answer: Answer) -> None:
     )
     if answer.asks_location:
         dispatcher.utter_message(json_message=ASK_LOCATION)
+
+
+REPLIES = Path(__file__).with_name("replies.yml")
+
+
+@cache
+def replies() -> dict[str, dict[str, Any]]:
+    """The fixed replies of actions/replies.yml, by name (read once)."""
+    loaded = yaml.safe_load(REPLIES.read_text(encoding="utf-8"))
+    return {str(name): dict(reply) for name, reply in loaded.items()}
+
+
+def say(dispatcher: CollectingDispatcher, name: str) -> None:
+    """Utter a fixed reply of actions/replies.yml: its text, buttons and custom JSON in one
+    message, as a domain response would be."""
+    reply = replies()[name]
+    dispatcher.utter_message(
+        text=reply["text"],
+        buttons=[dict(button) for button in reply.get("buttons") or []],
+        json_message=dict(reply["custom"]) if reply.get("custom") else None,
+    )
+
+
+class AskInFixedWords(Action, ABC):
+    """A form's question that never changes: `action_ask_<slot>` says replies.yml's
+    `ask_<slot>` (Rasa's forms run action_ask_<slot> to ask for <slot>)."""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        say(dispatcher, self.name().removeprefix("action_"))
+        return []
 
 
 def latest_entity(tracker: Tracker, name: str) -> str | None:

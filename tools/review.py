@@ -194,8 +194,10 @@ def plan_export(labelled: Iterable[Labelled], current: dict[str, list[str]],
 
 
 def validate_data(root: Path, rasa: Path = RASA) -> list[str]:
-    """`rasa data validate` on root's nlu_data, config and domain: its errors ([] when valid;
-    warnings, e.g. responses only custom actions use, are expected and ignored)."""
+    """`rasa data validate` on root's nlu_data, config and domain: its errors ([] when valid).
+    Our data validates without warnings (tests/e2e/test_validate_data.py); only errors block an
+    export, so a warning about a labelled message (e.g. the same text under two intents) is
+    left for `make validate` to show."""
     done = subprocess.run([str(rasa), "data", "validate", "--data", "nlu_data", "--config",
                            "config.yml", "--domain", "domain.yml"], cwd=root,
                           capture_output=True, text=True)

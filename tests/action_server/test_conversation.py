@@ -3,7 +3,12 @@ logs every turn for review, bot/turns.py.)"""
 
 from __future__ import annotations
 
-from actions.conversation import ActionClarify, ActionGoodbye, ActionSmallTalk
+from actions.conversation import (
+    ActionClarify,
+    ActionDefaultFallback,
+    ActionGoodbye,
+    ActionSmallTalk,
+)
 from tests.action_server.conftest import entity, run, tracker
 
 UNSURE = [("nlu_fallback", 0.5), ("find_hub", 0.41), ("ask_deadlines", 0.22),
@@ -12,27 +17,34 @@ UNSURE = [("nlu_fallback", 0.5), ("find_hub", 0.41), ("ask_deadlines", 0.22),
 
 async def test_small_talk_answers_with_the_intents_response() -> None:
     outcome = await run(ActionSmallTalk(), tracker("are you a robot", "bot_challenge"))
-    assert outcome.responses == ["utter_bot_challenge"]
+    assert outcome.text.startswith("I'm an automated assistant, not a person.")
+    assert outcome.buttons == [{"title": "Talk to a person", "payload": "/talk_to_human"},
+                               {"title": "What can you do?", "payload": "/help"}]
     assert outcome.events == []
 
 
 async def test_small_talk_inside_a_form_answers_and_leaves_the_form_active() -> None:
     outcome = await run(ActionSmallTalk(), tracker("what can you do", "help",
                                                    form="recommend_form", requested_slot="role"))
-    assert outcome.responses == ["utter_help"]
+    assert outcome.text == "Here's what I can help with. Tap one, or just ask in your own words."
+    assert len(outcome.buttons) == 8 and outcome.buttons[0] == {
+        "title": "Which NPQ suits me?", "payload": "/recommend_npq"}
     assert outcome.events == []  # nlu_data/rules/forms.yml returns to the form
 
 
 async def test_out_of_scope_is_answered() -> None:
     outcome = await run(ActionSmallTalk(), tracker("how do I get QTS", "out_of_scope",
                                                    sender="chat-7"))
-    assert outcome.responses == ["utter_out_of_scope"]
+    assert outcome.text.startswith("Sorry, that's outside what I can help with")
+    assert "Get Into Teaching (getintoteaching.education.gov.uk)" in outcome.text
+    assert [b["payload"] for b in outcome.buttons] == ["/help", "/talk_to_human"]
 
 
 async def test_goodbye_leaves_the_form() -> None:
     outcome = await run(ActionGoodbye(), tracker("bye", "goodbye", form="interest_form",
                                                  requested_slot="lead_email"))
-    assert outcome.responses == ["utter_goodbye"]
+    assert outcome.text == ("Goodbye, and good luck! Message me any time if you have more "
+                            "questions about NPQs.")
     assert {"event": "active_loop", "name": None, "timestamp": None} in outcome.events
 
 
@@ -55,4 +67,13 @@ async def test_a_second_miss_in_a_row_offers_the_menu_and_a_person() -> None:
                {"event": "action", "name": "action_listen"}]
     outcome = await run(ActionClarify(), tracker("blah blah", "nlu_fallback", confidence=0.3,
                                                  ranking=UNSURE, events=earlier))
-    assert outcome.responses == ["utter_default"]
+    assert outcome.text.startswith("Sorry, I'm still not sure what you mean.")
+    assert outcome.buttons == [{"title": "Show me the menu", "payload": "/help"},
+                               {"title": "Talk to a person", "payload": "/talk_to_human"}]
+
+
+async def test_rasas_core_fallback_offers_the_menu_and_a_person_and_forgets_the_message() -> None:
+    outcome = await run(ActionDefaultFallback(), tracker("what now", "inform"))
+    assert outcome.text.startswith("Sorry, I'm still not sure what you mean.")
+    assert [b["payload"] for b in outcome.buttons] == ["/help", "/talk_to_human"]
+    assert outcome.events == [{"event": "rewind", "timestamp": None}]

@@ -108,7 +108,9 @@ async def test_a_setting_question_answered_with_nonsense_is_clarified() -> None:
 async def test_yes_with_nothing_to_confirm_shows_what_the_assistant_can_do(
         pending: Any, events: list[Any]) -> None:
     outcome = await run(ActionFollowUp(), tracker("yes", "affirm", slots={"pending": pending}))
-    assert outcome.responses == ["utter_help"]
+    assert outcome.text == ("Here's what I can help with. Tap one, or just ask in your own "
+                            "words.")
+    assert len(outcome.buttons) == 8
     assert outcome.events == events
 
 
@@ -127,7 +129,8 @@ async def test_no_declines_what_was_offered(pending: Any, reply: str) -> None:
 async def test_no_after_a_clarifying_question_offers_the_menu_and_a_person() -> None:
     outcome = await run(ActionFollowUp(), tracker("no", "deny", slots={"pending": {
         "kind": "clarify"}}))
-    assert outcome.responses == ["utter_default"]
+    assert outcome.text.startswith("Sorry, I'm still not sure what you mean.")
+    assert [b["payload"] for b in outcome.buttons] == ["/help", "/talk_to_human"]
     assert outcome.events == [SlotSet("pending", None)]
 
 

@@ -4,6 +4,7 @@ assessment, and the enquiry stored for staff when the user says yes."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -13,7 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions.follow_up import ActionFollowUp
 from actions.partners import (
     FORM_SLOTS,
+    ActionAskCapacity,
+    ActionAskFacilitators,
+    ActionAskFacilities,
     ActionAskFirstProgramme,
+    ActionAskOrganisationType,
+    ActionAskPartnerArea,
     ActionBecomePartner,
     ActionPartnerBenefits,
     ActionPartnerFit,
@@ -139,6 +145,58 @@ async def test_a_question_about_hubs_mid_form_is_not_taken_as_the_area(slot: str
         "is there a hub near Leeds?", "find_hub", [entity("location", "Leeds")], **asked(slot)))
     assert outcome.slots == {}
     assert outcome.messages == []
+
+
+YES_NO = [{"title": "Yes", "payload": '/inform{"answer": "yes"}'},
+          {"title": "No", "payload": '/inform{"answer": "no"}'}]
+# (question, slot, text, buttons, answer each button's payload fills the slot with)
+QUESTIONS = [
+    (ActionAskOrganisationType(), "organisation_type",
+     "Let's see whether a partnership would suit you. What kind of organisation are you?", [
+         {"title": "Teaching school hub",
+          "payload": '/inform{"organisation_type": "teaching_school_hub"}'},
+         {"title": "Multi-academy trust", "payload": '/inform{"organisation_type": "trust"}'},
+         {"title": "Federation", "payload": '/inform{"organisation_type": "federation"}'},
+         {"title": "Alliance or network of schools",
+          "payload": '/inform{"organisation_type": "alliance"}'},
+         {"title": "A single school", "payload": '/inform{"organisation_type": "single_school"}'},
+     ]),
+    (ActionAskFacilities(), "facilities",
+     "Do you have a training room that could host a group of about 20 adults?", YES_NO),
+    (ActionAskFacilitators(), "facilitators",
+     "Do you have senior leaders who run CPD for other staff, or who'd like to learn to "
+     "facilitate?", [{"title": "Yes, experienced", "payload": '/inform{"answer": "yes"}'},
+                     {"title": "Keen to learn", "payload": '/inform{"answer": "keen"}'},
+                     {"title": "Not yet", "payload": '/inform{"answer": "no"}'}]),
+    (ActionAskCapacity(), "capacity",
+     "Could you release a senior leader for a few sessions each term to facilitate?", YES_NO),
+]
+
+
+@pytest.mark.parametrize("action, slot, text, buttons", QUESTIONS,
+                         ids=[q[1] for q in QUESTIONS])
+async def test_each_fit_question_offers_answers_the_form_accepts(
+        action: Any, slot: str, text: str, buttons: list[dict[str, str]]) -> None:
+    outcome = await run(action, tracker("yes", "partner_fit_check", **asked(slot)))
+    assert outcome.text == text and outcome.buttons == buttons
+    assert len(outcome.messages) == 1 and outcome.custom == [] and outcome.events == []
+    for button in buttons:  # the form reads every button's answer
+        name, value = next(iter(json.loads(button["payload"].removeprefix("/inform")).items()))
+        answered = await validate(ValidatePartnerFitForm(), tracker(
+            button["payload"], "inform", [entity(name, value)],
+            mapped={name: value} if name == "organisation_type" else None, **asked(slot)))
+        assert answered.slots == {slot: value}, button
+
+
+async def test_the_area_question_asks_for_a_town_or_postcode_and_offers_a_shared_location(
+) -> None:
+    outcome = await run(ActionAskPartnerArea(), tracker("trust", "inform", **asked(
+        "partner_area", organisation_type="trust")))
+    assert outcome.messages[0]["text"] == ("Which town or postcode are you in? (The first half "
+                                           "of the postcode, like BD21, is enough.)")
+    assert outcome.buttons == [] and outcome.events == []
+    assert outcome.custom == [{"ask_location": True}]  # bot.rasa_client.wants_location
+    assert len(outcome.messages) == 1  # one message, as the domain response was
 
 
 async def test_the_first_programme_question_lists_current_programmes_and_not_sure() -> None:

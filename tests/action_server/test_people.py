@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions.follow_up import ActionFollowUp
 from actions.partners import ActionPartnerFit
 from actions.people import (
+    ActionAskLeadConsent,
+    ActionAskLeadEmail,
+    ActionAskLeadName,
     ActionAskReminderProgramme,
     ActionForgetMe,
     ActionRegisterInterest,
@@ -69,6 +72,23 @@ async def test_the_interest_form_validates_names_and_emails_and_leaves_questions
         text, intent, entities, form="interest_form", requested_slot=slot, slots=known))
     assert outcome.slots == expected
     assert outcome.text == reply
+
+
+@pytest.mark.parametrize("action, slot, text, buttons", [
+    (ActionAskLeadName(), "lead_name", "I'll ask our team to get in touch. What's your name?", []),
+    (ActionAskLeadEmail(), "lead_email", "What email address should we use?", []),
+    (ActionAskLeadConsent(), "lead_consent",
+     "May we keep your name and email to contact you about NPQs? We use them only for that, and "
+     "you can ask me to forget you at any time (send /forget).",
+     [{"title": "Yes, that's fine", "payload": '/inform{"answer": "yes"}'},
+      {"title": "No", "payload": '/inform{"answer": "no"}'}]),
+], ids=["lead_name", "lead_email", "lead_consent"])
+async def test_the_interest_form_asks_each_question(
+        action: Any, slot: str, text: str, buttons: list[dict[str, str]]) -> None:
+    outcome = await run(action, tracker("contact me", "register_interest", form="interest_form",
+                                        requested_slot=slot))
+    assert outcome.text == text and outcome.buttons == buttons
+    assert len(outcome.messages) == 1 and outcome.custom == [] and outcome.events == []
 
 
 async def test_consent_stores_the_lead_with_its_timestamp_and_clears_the_answers(

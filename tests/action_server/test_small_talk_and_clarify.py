@@ -12,14 +12,26 @@ from npq.db.models import MessageLog
 from tests.action_server.conftest import entity, rows, run, tracker
 
 
-@pytest.mark.parametrize("intent, response", [
-    ("greet", "utter_greet"), ("thank", "utter_thank"), ("bot_challenge", "utter_bot_challenge"),
-    ("help", "utter_help"), ("out_of_scope", "utter_out_of_scope"),
-    ("nlu_fallback", "utter_help"), ("", "utter_help"),  # anything else: what it can do
+HELP = "Here's what I can help with. Tap one, or just ask in your own words."
+HELP_PAYLOADS = ["/recommend_npq", "/programme_info", "/find_hub", "/ask_deadlines",
+                 "/ask_funding", "/how_to_apply", "/become_partner", "/talk_to_human"]
+
+
+@pytest.mark.parametrize("intent, text, payloads", [
+    ("greet", "Hello! I'm the NPQ assistant.",
+     ["/recommend_npq", "/find_hub", "/ask_deadlines", "/become_partner"]),
+    ("thank", "You're welcome! Is there anything else I can help with?", ["/help", "/goodbye"]),
+    ("bot_challenge", "I'm an automated assistant", ["/talk_to_human", "/help"]),
+    ("help", HELP, HELP_PAYLOADS),
+    ("out_of_scope", "Sorry, that's outside what I can help with", ["/help", "/talk_to_human"]),
+    ("nlu_fallback", HELP, HELP_PAYLOADS), ("", HELP, HELP_PAYLOADS),  # else: what it can do
 ])
-async def test_small_talk_answers_with_the_intents_response(intent: str, response: str) -> None:
+async def test_small_talk_answers_with_the_intents_reply(intent: str, text: str,
+                                                         payloads: list[str]) -> None:
     outcome = await run(ActionSmallTalk(), tracker("hello there", intent))
-    assert outcome.responses == [response]
+    assert len(outcome.messages) == 1 and outcome.text.startswith(text)
+    assert [b["payload"] for b in outcome.buttons] == payloads
+    assert outcome.custom == [] and outcome.responses == []
     assert outcome.events == []
 
 
@@ -34,7 +46,7 @@ async def test_the_actions_log_nothing_themselves(database: sessionmaker[Session
 
 async def test_goodbye_outside_a_form_changes_nothing() -> None:
     outcome = await run(ActionGoodbye(), tracker("bye", "goodbye"))
-    assert outcome.responses == ["utter_goodbye"]
+    assert outcome.text.startswith("Goodbye, and good luck!") and outcome.buttons == []
     assert outcome.events == []
 
 
@@ -56,7 +68,8 @@ async def test_clarify_with_nothing_to_offer_gives_the_menu_and_a_person(
         ranking: list[tuple[str, float]]) -> None:
     outcome = await run(ActionClarify(), tracker("zzz", "nlu_fallback", confidence=0.3,
                                                  ranking=ranking))
-    assert outcome.responses == ["utter_default"]
+    assert outcome.text.startswith("Sorry, I'm still not sure what you mean.")
+    assert [b["title"] for b in outcome.buttons] == ["Show me the menu", "Talk to a person"]
     assert outcome.events == []
 
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.rasa_client import RasaClient, parse_replies, wants_erasure
+from bot.rasa_client import RasaClient, parse_replies, wants_erasure, wants_location
 from npq.db import make_engine, make_session_factory
 from npq.db.models import HandoffRequest, Lead, MessageLog, PartnerEnquiry, ReminderSubscription
 from npq.review import review_reason
@@ -123,6 +123,19 @@ def test_partner_fit_check_assesses_and_records_an_enquiry(chat: Chat, db: Sessi
     [enquiry] = db.scalars(select(PartnerEnquiry).where(PartnerEnquiry.chat_id == chat.sender))
     assert (enquiry.organisation_type, enquiry.area) == ("trust", "Bradford")
     assert enquiry.answers["facilitators"] == "keen"
+
+
+def test_the_fit_check_asks_with_answer_buttons_and_offers_a_shared_location(chat: Chat) -> None:
+    """The forms' questions come from custom actions (action_ask_<slot>, actions/replies.yml)."""
+    assert "What kind of organisation are you?" in chat.say(
+        "would we make a good delivery partner?")
+    assert "Multi-academy trust" in chat.buttons
+    area = chat.say('/inform{"organisation_type": "trust"}').strip()  # + the custom message
+    assert area == ("Which town or postcode are you in? (The first half of the postcode, like "
+                    "BD21, is enough.)")
+    assert wants_location(parse_replies(chat.last))  # the bot offers "share my location"
+    assert chat.say("Bradford").startswith("Do you have a training room")
+    assert chat.buttons == ["Yes", "No"]
 
 
 def test_register_interest_validates_the_email_and_keeps_consent(chat: Chat, db: Session) -> None:

@@ -65,7 +65,7 @@ def test_training_data_uses_exactly_the_domain_intents_and_entities() -> None:
 
 
 def test_rules_use_only_known_actions_and_responses() -> None:
-    known = (set(DOMAIN["actions"]) | set(DOMAIN["responses"]) | set(DOMAIN["forms"])
+    known = (set(DOMAIN["actions"]) | set(DOMAIN.get("responses") or {}) | set(DOMAIN["forms"])
              | {"action_listen"})
     for rule in nlu_items("rules"):
         for step in rule["steps"]:
@@ -73,6 +73,33 @@ def test_rules_use_only_known_actions_and_responses() -> None:
                 assert step["action"] in known, rule["rule"]
             for option in step.get("or", []):
                 assert option.get("intent") in DOMAIN["intents"], rule["rule"]
+
+
+def test_every_form_question_is_asked_by_a_custom_action() -> None:
+    """domain.yml has no responses: `rasa data validate` warns about every response that no
+    story or rule uses (tests/e2e/test_validate_data.py), and ours are all said by custom
+    actions, from actions/replies.yml. So each form asks for a slot with action_ask_<slot>."""
+    assert not DOMAIN.get("responses")
+    for form in DOMAIN["forms"].values():
+        for slot in form["required_slots"]:
+            assert f"action_ask_{slot}" in DOMAIN["actions"]
+
+
+def test_the_actions_say_exactly_the_fixed_replies_there_are() -> None:
+    from actions.conversation import SMALL_TALK
+    from actions.support import AskInFixedWords, replies
+
+    said = {"help", *SMALL_TALK}  # action_small_talk: the intent's reply, else help
+    for path in (ROOT / "actions").glob("*.py"):
+        said.update(re.findall(r"say\(dispatcher, \"(\w+)\"\)", path.read_text()))
+    said.update(cls().name().removeprefix("action_") for cls in action_classes()
+                if issubclass(cls, AskInFixedWords))
+    assert said == set(replies())
+    for name, reply in replies().items():  # the shape of a domain response
+        assert set(reply) <= {"text", "buttons", "custom"} and reply["text"].strip(), name
+        for button in reply.get("buttons") or []:
+            assert set(button) == {"title", "payload"} and button["payload"].startswith("/")
+        assert isinstance(reply.get("custom", {}), dict), name
 
 
 def test_synonyms_map_to_programme_codes() -> None:
