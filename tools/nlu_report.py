@@ -23,6 +23,7 @@ import os
 import re
 import socket
 import sys
+import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -211,6 +212,9 @@ def format_report(report: dict) -> str:
         f"entity F1         {entities['f1']:.3f}",
         f"below the fallback threshold ({report['fallback_threshold']}): "
         f"{report['below_threshold']} of {n} (they would get a clarifying question)",
+        *([f"parse latency     median {report['parse_ms']['median']} ms, p95 "
+           f"{report['parse_ms']['p95']} ms (one message at a time, through Rasa's HTTP API)"]
+          if "parse_ms" in report else []),
         "", "entity" + header[6:], *(row.format(k, **m) for k, m in entities["per_entity"].items()),
         "", "intent" + header[6:], *(row.format(k, **m) for k, m in intents["per_intent"].items()),
         "", "worst confusions (true -> predicted, count, one example):",
@@ -241,20 +245,29 @@ def plot_confusion_matrix(report: dict, path: Path) -> None:
     plt.close(figure)
 
 
-def run_evaluation(rasa_url: str | None = None) -> dict:
-    """Parse every held-out message with the Rasa server at `rasa_url` (default: train if
-    needed and start one for the current model) and return the report."""
+def run_evaluation(rasa_url: str | None = None, model_file: Path | None = None) -> dict:
+    """Parse every held-out message with the Rasa server at `rasa_url` (default: start one for
+    `model_file`, or for the current model, trained if needed) and return the report, with the
+    parse latency (one message at a time) as seen from here."""
     if rasa_url is None:
-        model_file = model.ensure()
+        model_file = model_file or model.ensure()
         print(f"==> parsing the held-out messages with {model_file.name}")
         with Stack(rasa_port=_free_port(), action_port=_free_port(), model=model_file,
                    log_dir=ROOT / "var" / "log" / "nlu-report") as stack:
             return run_evaluation(stack.rasa_url)
     examples = load_examples(HELDOUT.read_text())
+    parses, seconds = [], []
     with httpx.Client(base_url=rasa_url, timeout=60.0) as client:
-        parses = [client.post("/model/parse", json={"text": e.text}).raise_for_status().json()
-                  for e in examples]
-    return evaluate(examples, parses, fallback_threshold((ROOT / "config.yml").read_text()))
+        for example in examples:
+            started = time.perf_counter()
+            parses.append(client.post("/model/parse", json={"text": example.text})
+                          .raise_for_status().json())
+            seconds.append(time.perf_counter() - started)
+    report = evaluate(examples, parses, fallback_threshold((ROOT / "config.yml").read_text()))
+    ordered = sorted(seconds)
+    report["parse_ms"] = {"median": round(1000 * ordered[len(ordered) // 2], 1),
+                          "p95": round(1000 * ordered[int(len(ordered) * 0.95)], 1)}
+    return report
 
 
 def _free_port() -> int:
@@ -266,14 +279,18 @@ def _free_port() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Measure the NLU model on tests/nlu/heldout.yml")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
-    check = parser.parse_args(argv).check
-    report = run_evaluation()
+    parser.add_argument("--model", type=Path,
+                        help="measure this model file (e.g. one trained with another config) "
+                             "instead of the current one; results go to a folder named after it")
+    args = parser.parse_args(argv)
+    report = run_evaluation(model_file=args.model) if args.model else run_evaluation()
     print(format_report(report))
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    (OUT_DIR / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    plot_confusion_matrix(report, OUT_DIR / "confusion_matrix.png")
-    print(f"==> wrote {os.path.relpath(OUT_DIR, ROOT)}/report.json and confusion_matrix.png")
-    return 1 if check and not all(report["met"].values()) else 0
+    out = OUT_DIR / args.model.name.split(".")[0] if args.model else OUT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    plot_confusion_matrix(report, out / "confusion_matrix.png")
+    print(f"==> wrote {os.path.relpath(out, ROOT)}/report.json and confusion_matrix.png")
+    return 1 if args.check and not all(report["met"].values()) else 0
 
 
 if __name__ == "__main__":
