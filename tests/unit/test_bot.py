@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -43,13 +42,6 @@ from tests.support.updates import (
 
 ASK_PLACE = [{"text": "Where are you? A town, city or postcode will do."},
              {"custom": {"ask_location": True}}]
-
-
-@pytest.fixture
-def database(seeded_sqlite_file: Path, tmp_path: Path) -> str:
-    copy = tmp_path / "npq.db"
-    shutil.copyfile(seeded_sqlite_file, copy)
-    return f"sqlite:///{copy}"
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +13,6 @@ from tests.support.bot_harness import Harness, running_bot
 from tests.support.updates import DEFAULT_USER_ID, text_update
 
 MENU = ["start", "help", "programmes", "hubs", "deadlines", "partner", "remind", "stop", "forget"]
-
-
-@pytest.fixture
-def database(seeded_sqlite_file: Path, tmp_path: Path) -> str:
-    copy = tmp_path / "npq.db"
-    shutil.copyfile(seeded_sqlite_file, copy)
-    return f"sqlite:///{copy}"
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ the user out of hours or with no staff chat."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,13 +94,6 @@ def test_the_staff_card_escapes_what_people_wrote_and_keeps_the_latest_context()
 
 
 # --- the bot ---------------------------------------------------------------------------------
-
-@pytest.fixture
-def database(seeded_sqlite_file: Path, tmp_path: Path) -> str:
-    copy = tmp_path / "npq.db"
-    shutil.copyfile(seeded_sqlite_file, copy)
-    return f"sqlite:///{copy}"
-
 
 def assistant(database: str) -> FakeRasa:
     """Rasa whose talk_to_human action stores the request, as actions/people.py does."""

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -30,13 +28,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def database(seeded_sqlite_file: Path, tmp_path: Path) -> str:
-    copy = tmp_path / "npq.db"
-    shutil.copyfile(seeded_sqlite_file, copy)
-    return f"sqlite:///{copy}"
 
 
 @asynccontextmanager

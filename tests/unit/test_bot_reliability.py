@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import shutil
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,13 +22,6 @@ from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import DEFAULT_USER_ID, text_update
 
 FAST_RETRY = {"pending_retry_seconds": 0.2}
-
-
-@pytest.fixture
-def database(seeded_sqlite_file: Path, tmp_path: Path) -> str:
-    copy = tmp_path / "npq.db"
-    shutil.copyfile(seeded_sqlite_file, copy)
-    return f"sqlite:///{copy}"
 
 
 def kept(bot: Harness) -> list[tuple[str, str]]:

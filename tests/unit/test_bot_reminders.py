@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -141,13 +139,6 @@ def test_a_claim_left_by_a_sender_that_died_is_taken_over(session: Session) -> N
 
 
 # --- the bot ---------------------------------------------------------------------------------
-
-@pytest.fixture
-def database(seeded_sqlite_file: Path, tmp_path: Path) -> str:
-    copy = tmp_path / "npq.db"
-    shutil.copyfile(seeded_sqlite_file, copy)
-    return f"sqlite:///{copy}"
-
 
 def with_subscription(database: str, **kwargs: Any) -> None:
     engine = make_engine(database)

@@ -6,7 +6,6 @@ are written into a copy of the training data."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -65,13 +64,6 @@ def parse(message: str) -> JSON:
 def assistant() -> FakeRasa:
     return FakeRasa(parse=parse, answer=lambda sender, message: REPLIES.get(
         message, [{"text": f"answer to {message}"}]))
-
-
-@pytest.fixture
-def database(seeded_sqlite_file: Path, tmp_path: Path) -> str:
-    copy = tmp_path / "npq.db"
-    shutil.copyfile(seeded_sqlite_file, copy)
-    return f"sqlite:///{copy}"
 
 
 @pytest.fixture

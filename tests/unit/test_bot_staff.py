@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import shutil
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -86,13 +85,6 @@ class Trainer:
             raise self.error
         assert self.outcome is not None
         return self.outcome
-
-
-@pytest.fixture
-def database(seeded_sqlite_file: Path, tmp_path: Path) -> str:
-    copy = tmp_path / "npq.db"
-    shutil.copyfile(seeded_sqlite_file, copy)
-    return f"sqlite:///{copy}"
 
 
 @pytest.fixture
