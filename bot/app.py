@@ -7,7 +7,6 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from sqlalchemy.orm import Session
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -149,14 +148,10 @@ async def _send_reminders(context: BotContext) -> None:
 async def purge_messages(context: BotContext) -> None:
     """Daily: remove the text of messages older than MESSAGE_RETENTION_DAYS."""
     services = context.services
-    purged = await services.db.run(_purge, services.clock(),
-                                   services.settings.message_retention_days)
+    purged = await services.db.run(purge_expired, now=services.clock(),
+                                   days=services.settings.message_retention_days)
     if purged:
         log.info("removed the text of %d message(s) past the retention period", purged)
-
-
-def _purge(session: Session, now: dt.datetime, days: int) -> int:
-    return purge_expired(session, now=now, days=days)
 
 
 async def on_startup(app: App) -> None:

@@ -92,16 +92,13 @@ async def stats(update: Update, context: BotContext) -> None:
     if chat is None:
         return
     services = context.services
-    figures: Stats = await services.db.run(_collect, services.clock())
+    figures: Stats = await services.db.run(collect_stats, now=services.clock(),
+                                           days=STATS_DAYS)
     await context.bot.send_message(chat.id, format_stats(figures))
     png = await asyncio.to_thread(_chart, figures)
     await context.bot.send_photo(chat.id, photo=png, filename="stats.png",
                                  caption=f"Messages per day and top intents, "
                                          f"{figures.first_day:%d %b} to {figures.last_day:%d %b}")
-
-
-def _collect(session: Any, now: Any) -> Stats:
-    return collect_stats(session, now=now, days=STATS_DAYS)
 
 
 def _chart(figures: Stats) -> bytes:
