@@ -35,6 +35,8 @@ from tools import model
 from tools.stack import HOST, ROOT, Stack
 
 HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
+HELDOUT_PHONE = ROOT / "tests" / "nlu" / "heldout_phone.yml"  # phone-style, written 2026-12-05
+HELDOUT_FILES = (HELDOUT, HELDOUT_PHONE)  # never trained or tuned on, never written to nlu_data
 OUT_DIR = ROOT / "results" / "nlu-report"
 TARGETS = {"intent_accuracy": 0.95, "macro_f1": 0.93, "entity_recall": 0.95}
 FALLBACK = "nlu_fallback"

@@ -10,8 +10,9 @@ For each message: a number picks one of the model's top intents, a name any inte
 not relevant (never trained on), `s` skips it, `?` lists the intents, `q` stops.
 
 Labelled messages go to ONE file, nlu_data/nlu/reviewed.yml, once each: a message already in
-nlu_data (ignoring case, spacing and punctuation), in the held-out set (tests/nlu/heldout.yml,
-never trained on) or holding an e-mail address or phone number is left out, with the reason.
+nlu_data (ignoring case, spacing and punctuation), in a held-out set (tests/nlu/heldout.yml and
+heldout_phone.yml, never trained on) or holding an e-mail address or phone number is left out,
+with the reason.
 Text is cleaned so it cannot break the YAML or Rasa's annotation syntax; then `rasa data
 validate` checks the data, and the file is put back as it was if Rasa finds an error.
 """
@@ -49,7 +50,7 @@ from npq.review import (
 )
 from npq.settings import Settings
 from tools.model import RASA, ROOT
-from tools.nlu_report import HELDOUT, load_examples, parse_annotated
+from tools.nlu_report import HELDOUT, HELDOUT_FILES, load_examples, parse_annotated
 
 REVIEWED = Path("nlu_data") / "nlu" / "reviewed.yml"
 HEADER = """version: "3.1"
@@ -218,13 +219,14 @@ def export_reviewed(session: Session, *, root: Path = ROOT, heldout: Path = HELD
                     validate: Callable[[Path], list[str]] | None = validate_data) -> Export:
     """Write every labelled message not yet in the training data to reviewed.yml (under root,
     whose nlu_data, config.yml and domain.yml Rasa reads), then validate. Raises DataInvalid
-    (with the file put back) when Rasa finds an error."""
+    (with the file put back) when Rasa finds an error. A message in `heldout` or in any of the
+    repository's held-out files is never written, whichever file the caller measures with."""
     target = root / REVIEWED
     before = target.read_text() if target.exists() else None
     current = read_reviewed(before or "")
     merged, export = plan_export(
         labelled_examples(session), current, known_examples(root / "nlu_data", skip=target),
-        {dedup_key(e.text) for e in load_examples(heldout.read_text())}, known_intents(root))
+        heldout_keys((heldout, *HELDOUT_FILES)), known_intents(root))
     if not export.added:
         return export
     rendered = render_reviewed(merged)
@@ -240,6 +242,12 @@ def export_reviewed(session: Session, *, root: Path = ROOT, heldout: Path = HELD
             _write(target, before)
         raise DataInvalid(errors)
     return export
+
+
+def heldout_keys(paths: Iterable[Path]) -> set[str]:
+    """The dedup keys of every message in the held-out files (each file read once)."""
+    return {dedup_key(e.text) for path in dict.fromkeys(paths)
+            for e in load_examples(path.read_text())}
 
 
 def _write(path: Path, text: str) -> None:

@@ -222,27 +222,44 @@ def test_check_exits_non_zero_only_when_a_target_is_missed(
     assert "intent_errors" in (tmp_path / "report.json").read_text()
 
 
-# --- the held-out file itself ------------------------------------------------------------------
+# --- the held-out files themselves -------------------------------------------------------------
 
-HELDOUT = load_examples(nlu_report.HELDOUT.read_text())
+# Each file covers every intent of domain.yml: the first with ten examples at least, the phone-style
+# one (real traffic's proportions, so rare intents are few) with six.
+FEWEST_PER_INTENT = {nlu_report.HELDOUT: 10, nlu_report.HELDOUT_PHONE: 6}
+EACH_FILE = pytest.mark.parametrize("path", nlu_report.HELDOUT_FILES, ids=lambda path: path.name)
 
 
-def test_heldout_covers_every_domain_intent_with_ten_examples() -> None:
+def heldout(path: Path) -> list[Example]:
+    return load_examples(path.read_text())
+
+
+@EACH_FILE
+def test_heldout_covers_every_domain_intent(path: Path) -> None:
     intents = yaml.safe_load((ROOT / "domain.yml").read_text())["intents"]
-    counts = {intent: sum(e.intent == intent for e in HELDOUT) for intent in intents}
-    assert {intent for intent, n in counts.items() if n < 10} == set()
-    assert {e.intent for e in HELDOUT} <= set(intents)
+    examples = heldout(path)
+    counts = {intent: sum(e.intent == intent for e in examples) for intent in intents}
+    assert {intent for intent, n in counts.items() if n < FEWEST_PER_INTENT[path]} == set()
+    assert {e.intent for e in examples} <= set(intents)
 
 
-def test_heldout_entity_values_are_the_fixed_vocabulary() -> None:
+@EACH_FILE
+def test_heldout_entity_values_are_the_fixed_vocabulary(path: Path) -> None:
     allowed = {"npq": CODES, "role": set(ROLES), "phase": set(PHASES)}
-    wrong = [(e.text, x) for e in HELDOUT for x in e.entities
+    wrong = [(e.text, x) for e in heldout(path) for x in e.entities
              if x.entity not in {"npq", "role", "phase", "location", "postcode"}
              or (x.entity in allowed and x.value not in allowed[x.entity])]
     assert wrong == []
 
 
-def test_heldout_has_no_duplicates_and_stays_out_of_the_training_folder() -> None:
-    texts = [e.text.casefold() for e in HELDOUT]
+@EACH_FILE
+def test_heldout_annotations_are_all_well_formed(path: Path) -> None:
+    """A mistyped annotation would be left in the text as brackets and not counted."""
+    assert [e.text for e in heldout(path) if set(e.text) & set("[]{}")] == []
+
+
+@EACH_FILE
+def test_heldout_has_no_duplicates_and_stays_out_of_the_training_folder(path: Path) -> None:
+    texts = [e.text.casefold() for e in heldout(path)]
     assert len(texts) == len(set(texts))
-    assert ROOT / "nlu_data" not in nlu_report.HELDOUT.parents
+    assert ROOT / "nlu_data" not in path.parents

@@ -37,7 +37,7 @@ from npq.review import (
 )
 from npq.uploads import format_upload, import_upload
 from tools import review as tools_review
-from tools.nlu_report import load_examples, parse_annotated
+from tools.nlu_report import HELDOUT, HELDOUT_FILES, load_examples, parse_annotated
 from tools.review import (
     DataInvalid,
     dedup_key,
@@ -474,6 +474,25 @@ def test_export_puts_the_file_back_when_rasa_finds_errors(session: Session, proj
     with pytest.raises(DataInvalid, match="broken"):
         export_reviewed(session, root=project, validate=lambda root: ["ERROR broken"])
     assert target.read_text() == before
+
+
+def test_export_never_writes_a_message_of_either_heldout_file(session: Session,
+                                                               project: Path) -> None:
+    """Whichever held-out file the caller measures with, no held-out message is trained on."""
+    held = {path.name: next(e for e in load_examples(path.read_text()) if len(e.text.split()) > 5)
+            for path in HELDOUT_FILES}
+    for example in held.values():
+        turn(session, example.text)
+    session.commit()
+    intents = {example.text: example.intent for example in held.values()}
+    for item in review_queue(session):
+        label(session, item, intent=intents[item.text], staff_id="s", now=NOW)
+    session.commit()
+    export = export_reviewed(session, root=project, heldout=HELDOUT, validate=lambda root: [])
+    assert len(held) == 2 and export.added == []
+    assert sorted(export.skipped) == sorted(
+        (example.text, "held-out message (never trained on)") for example in held.values())
+    assert not (project / "nlu_data" / "nlu" / "reviewed.yml").exists()
 
 
 # --- the terminal -------------------------------------------------------------------------------
