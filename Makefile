@@ -23,7 +23,7 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 run: setup  ## set everything up, then start Rasa, the action server and the bot (terminal chat without TELEGRAM_BOT_TOKEN)
-	@$(PY) -m tools.stack
+	@$(PY) -m ops.stack
 
 test: setup  ## set everything up, then run every test
 	@$(PY) -m pytest
@@ -43,13 +43,13 @@ db: $(APP_READY)  ## migrate the database, and seed it from data/catalogue when 
 	@$(PY) -m npq seed
 
 model: env  ## train the model when config, domain or nlu_data changed (reuse it otherwise)
-	@$(PY) -m tools.model ensure
+	@$(PY) -m ops.model ensure
 
 validate: $(ENGINE_READY)  ## check the training data, domain and config with Rasa
 	@$(RASA) data validate $(RASA_DATA)
 
 nlu-report: setup  ## train if needed, then measure the model on the held-out messages (tests/nlu/heldout.yml)
-	@$(PY) -m tools.nlu_report
+	@$(PY) -m ops.nlu_report
 
 import: $(APP_READY)  ## validate and import the staff-edited files in data/catalogue (all or nothing)
 	@$(PY) -m npq import data/catalogue
@@ -57,16 +57,16 @@ import: $(APP_READY)  ## validate and import the staff-edited files in data/cata
 .PHONY: review retrain rollback stats
 
 review: env db  ## label the messages waiting for review, then write them to nlu_data/nlu/reviewed.yml
-	@$(PY) -m tools.review
+	@$(PY) -m ops.review
 
 retrain: env db  ## train on what staff labelled; promote only if not worse on held-out (needs `make run`)
-	@$(PY) -m tools.retrain
+	@$(PY) -m ops.retrain
 
 rollback: env db  ## put the model in service before the last promotion back (needs `make run`)
-	@$(PY) -m tools.retrain rollback
+	@$(PY) -m ops.retrain rollback
 
 stats: db  ## the staff report (messages per day, top intents, fallback rate...), chart in var/stats.png
-	@$(PY) -m tools.stats --chart var/stats.png
+	@$(PY) -m npq stats --chart var/stats.png
 
 lock-app:  ## re-resolve the app environment's pins from pyproject.toml
 	@scripts/lock app

@@ -1,11 +1,11 @@
-"""/retrain and /rollback on Telegram, with progress in the chat (tools/retrain.py does the work).
+"""/retrain and /rollback on Telegram, with progress in the chat (ops/retrain.py does the work).
 
 Both are long and blocking (training takes minutes), so they run in a worker thread
 (asyncio.to_thread) from a task of the Application: the event loop keeps answering everyone
 meanwhile, the staff member's chat included. `progress` lines come from that thread; they are
 handed to the loop and sent in order, the training components as one message that is edited as
 training moves on. One retrain or rollback at a time: here (a second one is told who is busy at
-once) and across processes (tools.retrain.exclusive's lock, e.g. against `make retrain`).
+once) and across processes (ops.retrain.exclusive's lock, e.g. against `make retrain`).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from telegram.ext import ExtBot
 from bot.db import Database
 from bot.staff import staff_id
 from npq.review import model_actions
-from tools import retrain as tools_retrain
-from tools.model import ROOT
-from tools.nlu_report import HELDOUT
-from tools.retrain import Outcome, RetrainBusy, RetrainError, Scores
-from tools.review import validate_data
+from ops import retrain as ops_retrain
+from ops.model import ROOT
+from ops.nlu_report import HELDOUT
+from ops.retrain import Outcome, RetrainBusy, RetrainError, Scores
+from ops.review import validate_data
 
 if TYPE_CHECKING:
     from bot.context import BotContext
@@ -47,8 +47,8 @@ class Training:
     root: Path = ROOT
     heldout: Path = HELDOUT
     validate: Callable[[Path], list[str]] | None = validate_data
-    retrain: Callable[..., Outcome] = tools_retrain.retrain
-    rollback: Callable[..., Outcome] = tools_retrain.rollback
+    retrain: Callable[..., Outcome] = ops_retrain.retrain
+    rollback: Callable[..., Outcome] = ops_retrain.rollback
 
 
 class Progress:

@@ -6,7 +6,7 @@ GET /conversations/{id}/tracker?include_events=NONE) and `record_feedback` for a
 down; a daily job calls `purge_expired`, which removes the text, reply and entities of messages
 older than the retention period (MESSAGE_RETENTION_DAYS, default 90) and unlinks them from the
 chat, keeping only what the statistics count. Staff work through `review_queue` and `label` each
-item; tools/review.py writes the labelled messages into the training data.
+item; ops/review.py writes the labelled messages into the training data.
 
 The caller owns the session (and commits). `now` is always a parameter.
 """
@@ -271,7 +271,7 @@ def log_model_action(session: Session, *, action: str, model_file: str,
                      scores_before: Mapping[str, float] | None,
                      scores_after: Mapping[str, float] | None, reasons: Sequence[str] = (),
                      now: dt.datetime) -> ModelPromotion:
-    """Record a promotion, a refused candidate or a rollback (tools/retrain.py does)."""
+    """Record a promotion, a refused candidate or a rollback (ops/retrain.py does)."""
     row = ModelPromotion(action=action, model_file=model_file, previous_model=previous_model,
                          staff_id=str(staff_id), reasons=list(reasons), created_at=utc(now),
                          scores_before=dict(scores_before) if scores_before else None,

@@ -1,4 +1,4 @@
-"""The staff report (/stats, `python -m tools.stats`): messages per day, what people ask, how
+"""The staff report (/stats, `python -m npq stats`): messages per day, what people ask, how
 often the model falls back, the review queue, leads, reminders sent and partner enquiries.
 
 `collect_stats` reads the database for the `days` up to `now` (days in England's time);

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.model import model_path
-from tools.stack import Stack
+from ops.model import model_path
+from ops.stack import Stack
 
 
 def free_port() -> int:

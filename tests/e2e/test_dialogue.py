@@ -19,8 +19,8 @@ from bot.rasa_client import RasaClient, parse_replies, wants_erasure, wants_loca
 from npq.db import make_engine, make_session_factory
 from npq.db.models import HandoffRequest, Lead, MessageLog, PartnerEnquiry, ReminderSubscription
 from npq.review import review_reason
-from tools.nlu_report import fallback_threshold
-from tools.stack import ROOT, Stack
+from ops.nlu_report import fallback_threshold
+from ops.stack import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 CONFIG = ROOT / "config.yml"

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from tools.nlu_report import TARGETS, format_report, run_evaluation
-from tools.stack import Stack
+from ops.nlu_report import TARGETS, format_report, run_evaluation
+from ops.stack import Stack
 
 pytestmark = pytest.mark.e2e
 

@@ -41,11 +41,11 @@ from npq.db import make_engine, make_session_factory, session_scope
 from npq.db.models import MessageLog
 from npq.review import model_actions
 from npq.settings import Settings
-from tools import model
-from tools.nlu_report import HELDOUT, load_examples
-from tools.rasa_front import RasaFront, RasaProcess, launcher
-from tools.retrain import retrain
-from tools.stack import Stack
+from ops import model
+from ops.nlu_report import HELDOUT, load_examples
+from ops.rasa_front import RasaFront, RasaProcess, launcher
+from ops.retrain import retrain
+from ops.stack import Stack
 
 from tests.e2e.conftest import free_port
 from tests.support.fake_bot_api import FakeBotAPI

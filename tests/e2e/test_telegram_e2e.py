@@ -15,7 +15,7 @@ import pytest
 from bot.render import STILL_WORKING, WELCOME_BACK
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import DEFAULT_USER_ID, location_update, text_update
-from tools.stack import APP_PYTHON, ROOT, Stack
+from ops.stack import APP_PYTHON, ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 REPLY_TIMEOUT = 120.0

@@ -25,8 +25,8 @@ from npq.db import make_engine, make_session_factory
 from npq.db.models import PendingMessage
 from tests.support.fake_bot_api import ApiCall, FakeBotAPI
 from tests.support.updates import callback_update, text_update
-from tools.model import model_path
-from tools.stack import APP_PYTHON, ROOT, Stack
+from ops.model import model_path
+from ops.stack import APP_PYTHON, ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 REPLY_TIMEOUT = 120.0

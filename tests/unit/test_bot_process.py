@@ -18,7 +18,7 @@ from bot.render import UNAVAILABLE
 from bot.webhook import SECRET_HEADER
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import text_update
-from tools.stack import APP_PYTHON, ROOT
+from ops.stack import APP_PYTHON, ROOT
 
 MENU = ["start", "help", "programmes", "hubs", "deadlines", "partner", "remind", "stop", "forget"]
 SECRET_TEXT = "my email is sam.patel@school.org.uk"

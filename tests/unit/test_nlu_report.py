@@ -1,4 +1,4 @@
-"""The held-out evaluation's pure parts (tools/nlu_report.py): annotation parsing and metrics on
+"""The held-out evaluation's pure parts (ops/nlu_report.py): annotation parsing and metrics on
 small hand-made cases with known answers, and the held-out file's own consistency."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from npq.vocabulary import PHASES, ROLES
-from tools import nlu_report
-from tools.nlu_report import (
+from ops import nlu_report
+from ops.nlu_report import (
     Entity,
     Example,
     best_intent,

@@ -18,7 +18,7 @@ import yaml
 from rasa_sdk import Action
 
 import actions
-from tools.stack import StackError, check_port_free
+from ops.stack import StackError, check_port_free
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
@@ -169,10 +169,10 @@ def test_endpoint_variables_are_plain_scalars_rasa_substitutes() -> None:
 
 
 def test_generated_form_rules_are_up_to_date() -> None:
-    from tools import form_rules
+    from ops import form_rules
 
     assert form_rules.TARGET.read_text() == form_rules.expected(), (
-        "nlu_data/rules/forms.yml is out of date: run `.venv/bin/python -m tools.form_rules`")
+        "nlu_data/rules/forms.yml is out of date: run `.venv/bin/python -m ops.form_rules`")
     generated = yaml.safe_load(form_rules.TARGET.read_text())["rules"]
     forms = set(DOMAIN["forms"])
     assert {r["condition"][0]["active_loop"] for r in generated} == forms
@@ -185,7 +185,7 @@ SETTING_READ = re.compile(r"(?:environ\.get|env\.get|getenv|read\.[a-z_]+)\(\s*\
 
 def settings_read_by_the_code() -> set[str]:
     names: set[str] = set()
-    for folder in ("npq", "bot", "tools", "actions"):
+    for folder in ("npq", "bot", "ops", "actions"):
         for path in (ROOT / folder).rglob("*.py"):
             names.update(SETTING_READ.findall(path.read_text()))
     return names

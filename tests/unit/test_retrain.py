@@ -1,6 +1,6 @@
 """Retraining's parts without the engine: the quality gate, the lock, the registry `make run`
 follows, rollback and the model log against a stand-in Rasa server on loopback, and the front
-that swaps models without a pause (tools/rasa_front.py) with stand-in servers."""
+that swaps models without a pause (ops/rasa_front.py) with stand-in servers."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ from tornado.netutil import bind_sockets
 
 from npq.db import session_scope
 from npq.review import model_actions
-from tools import model
-from tools.nlu_report import Entity, Example, evaluate
-from tools.rasa_front import SWAP_HEADER, RasaFront
-from tools.retrain import (
+from ops import model
+from ops.nlu_report import Entity, Example, evaluate
+from ops.rasa_front import SWAP_HEADER, RasaFront
+from ops.retrain import (
     Decision,
     RetrainBusy,
     RetrainError,
@@ -40,7 +40,7 @@ from tools.retrain import (
     serving_model,
     tolerance_from_env,
 )
-from tools.stack import StackError
+from ops.stack import StackError
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 30  # seconds: only a bound for a broken test, never a pause
@@ -119,7 +119,7 @@ def test_a_second_retrain_in_the_same_process_is_refused(tmp_path: Path) -> None
 def test_the_lock_holds_across_processes(tmp_path: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys; from pathlib import Path; "
-         "from tools.retrain import exclusive\n"
+         "from ops.retrain import exclusive\n"
          f"with exclusive(Path({str(tmp_path)!r}), 'telegram:99'):\n"
          "    print('held', flush=True); sys.stdin.read()"],
         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

@@ -1,4 +1,4 @@
-"""Messages kept for review (npq/review.py) and written into the training data (tools/review.py),
+"""Messages kept for review (npq/review.py) and written into the training data (ops/review.py),
 on SQLite and (with TEST_DATABASE_URL) PostgreSQL; catalogue uploads (npq/uploads.py)."""
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from npq.review import (
     top_intents,
 )
 from npq.uploads import format_upload, import_upload
-from tools import review as tools_review
-from tools.nlu_report import load_examples, parse_annotated
-from tools.review import (
+from ops import review as tools_review
+from ops.nlu_report import load_examples, parse_annotated
+from ops.review import (
     DataInvalid,
     dedup_key,
     decide,

@@ -1,14 +1,14 @@
 """Train the Rasa model only when its inputs changed.
 
-    python -m tools.model ensure     train unless models/ already holds the model for these inputs
-    python -m tools.model path       print the model for the current inputs (fails if not trained)
+    python -m ops.model ensure     train unless models/ already holds the model for these inputs
+    python -m ops.model path       print the model for the current inputs (fails if not trained)
 
 The inputs are config.yml, domain.yml, every file under nlu_data/ and the engine's pins; their
 SHA-256 names the model file (models/npq-<fingerprint>.tar.gz). A trained model is also kept in
 a cache folder (NPQ_MODEL_CACHE, default ~/.cache/npq-assistant/models; `off` disables it) so a
 fresh clone with the same inputs reuses it. CI turns the cache off so every run trains.
 
-Staff retraining (tools/retrain.py) records the model it put in service in models/serving.json,
+Staff retraining (ops/retrain.py) records the model it put in service in models/serving.json,
 with the fingerprint of the inputs at the time: while the inputs are unchanged, that model (a
 promoted candidate, or the model kept or rolled back to) is the one to serve, so `make run`
 starts with it; once a developer changes the inputs, the model trained on them is.

@@ -1,20 +1,20 @@
 """Retrain the model from what staff labelled, behind a quality gate, and roll back.
 
-    python -m tools.retrain              write labelled messages to nlu_data (tools.review), train a
+    python -m ops.retrain              write labelled messages to nlu_data (ops.review), train a
                                          candidate, measure it and the model in service on the
                                          held-out messages, promote it only if it is not worse,
                                          then load it into the running Rasa server (make retrain)
-    python -m tools.retrain rollback     put the model in service before the last one back
-    python -m tools.retrain history      the latest promotions, refusals and rollbacks
+    python -m ops.retrain rollback     put the model in service before the last one back
+    python -m ops.retrain history      the latest promotions, refusals and rollbacks
 
 The running Rasa server is RASA_URL (as for the bot; `--rasa-url` overrides). The gate compares
 intent accuracy, macro F1 and entity F1 on tests/nlu/heldout.yml (never trained on, never
 written): the candidate is promoted unless one of them is lower than the model in service's by
 more than RETRAIN_TOLERANCE (default 0.01). The model in service is measured through the running
 server's POST /model/parse, the candidate through a temporary Rasa server on a free loopback
-port, both with tools.nlu_report's metrics. Promotion loads the model with PUT /model: Rasa
+port, both with ops.nlu_report's metrics. Promotion loads the model with PUT /model: Rasa
 itself answers nothing while it loads one (about 25 s here), so the assistant's Rasa should sit
-behind tools/rasa_front.py, which starts the new model beside the old one and switches when it
+behind ops/rasa_front.py, which starts the new model beside the old one and switches when it
 is ready. Every promotion, refusal and rollback goes to the model_promotions table with who and
 the scores, and models/serving.json records the model in service so `make run` starts with it.
 
@@ -49,11 +49,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from npq.db import make_engine, make_session_factory, session_scope
 from npq.review import known_scores, log_model_action, model_actions
 from npq.settings import Settings
-from tools import model
-from tools.nlu_report import HELDOUT, evaluate, fallback_threshold, format_report, load_examples
-from tools.rasa_front import SWAP_HEADER
-from tools.review import DataInvalid, Export, export_reviewed
-from tools.stack import HOST, Stack, StackError
+from ops import model
+from ops.nlu_report import HELDOUT, evaluate, fallback_threshold, format_report, load_examples
+from ops.rasa_front import SWAP_HEADER
+from ops.review import DataInvalid, Export, export_reviewed
+from ops.stack import HOST, Stack, StackError
 
 TOLERANCE = 0.01
 LOCK_FILE = ".retrain.lock"
@@ -83,7 +83,7 @@ class Scores:
 
     @classmethod
     def of(cls, report: Mapping[str, Any]) -> Scores:
-        """From a tools.nlu_report report."""
+        """From a ops.nlu_report report."""
         return cls(float(report["intent"]["accuracy"]), float(report["intent"]["macro_f1"]),
                    float(report["entities"]["f1"]))
 
@@ -177,7 +177,7 @@ def train_candidate(root: Path, out: Path, progress: Progress, *, log: Path,
 
 
 def measure(rasa_url: str, heldout: Path, config: Path) -> dict:
-    """The held-out report of the model a Rasa server runs (tools.nlu_report's figures)."""
+    """The held-out report of the model a Rasa server runs (ops.nlu_report's figures)."""
     examples = load_examples(heldout.read_text())
     with httpx.Client(base_url=rasa_url, timeout=60.0) as client:
         parses = [client.post("/model/parse", json={"text": e.text}).raise_for_status().json()
@@ -372,7 +372,7 @@ def format_history(rows: list[Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.retrain", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ops.retrain", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", choices=("retrain", "rollback", "history"),
                         default="retrain")

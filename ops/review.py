@@ -1,10 +1,10 @@
 """Review in the terminal, and write what staff labelled into the training data.
 
-    python -m tools.review              label the queue one message at a time, then write the
+    python -m ops.review              label the queue one message at a time, then write the
                                         labelled messages to nlu_data/nlu/reviewed.yml (make review)
-    python -m tools.review --limit 50   at most 50 messages this time
-    python -m tools.review export       only write the labelled messages (and validate)
-    python -m tools.review purge        apply MESSAGE_RETENTION_DAYS now (the bot does it daily)
+    python -m ops.review --limit 50   at most 50 messages this time
+    python -m ops.review export       only write the labelled messages (and validate)
+    python -m ops.review purge        apply MESSAGE_RETENTION_DAYS now (the bot does it daily)
 
 For each message: a number picks one of the model's top intents, a name any intent, `n` marks it
 not relevant (never trained on), `s` skips it, `?` lists the intents, `q` stops.
@@ -48,14 +48,14 @@ from npq.review import (
     review_queue,
 )
 from npq.settings import Settings
-from tools.model import RASA, ROOT
-from tools.nlu_report import HELDOUT, load_examples, parse_annotated
+from ops.model import RASA, ROOT
+from ops.nlu_report import HELDOUT, load_examples, parse_annotated
 
 REVIEWED = Path("nlu_data") / "nlu" / "reviewed.yml"
 HEADER = """version: "3.1"
 
 # Messages staff labelled in review (`make review`, or /review in Telegram), written by
-# tools/review.py: one example per line, each once across nlu_data, never a held-out message.
+# ops/review.py: one example per line, each once across nlu_data, never a held-out message.
 """
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
 # A UK phone number: 0 or +44, then 9 or 10 digits in up to three groups ("0113 496 0000").
@@ -318,7 +318,7 @@ def _report(export: Export, say: Callable[[str], None]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.review", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ops.review", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", choices=("review", "export", "purge"),
                         default="review")

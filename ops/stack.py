@@ -1,12 +1,12 @@
 """Start the whole assistant on loopback: the action server, the Rasa server, then the bot.
 
-    python -m tools.stack        (what `make run` runs after set-up)
+    python -m ops.stack        (what `make run` runs after set-up)
 
 With TELEGRAM_BOT_TOKEN set the bot serves Telegram; without it you chat in this terminal.
 Ctrl-C (or SIGTERM) stops every process this started; if this process dies, the kernel stops
 the servers too (PR_SET_PDEATHSIG), so nothing is left running. Server logs go to var/log/.
 
-The Rasa server listens on a free internal port; RASA_PORT is a tools.rasa_front.RasaFront in
+The Rasa server listens on a free internal port; RASA_PORT is a ops.rasa_front.RasaFront in
 front of it, so a model staff promote (/retrain, /rollback, make retrain) is started beside the
 one in service and switched to when ready: the assistant never pauses to load a model.
 
@@ -35,7 +35,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from npq.settings import Settings
-from tools.model import model_path
+from ops.model import model_path
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -247,7 +247,7 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 
 
 def main() -> int:
-    from tools.rasa_front import RasaFront, RasaProcess, launcher  # it imports this module
+    from ops.rasa_front import RasaFront, RasaProcess, launcher  # it imports this module
 
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     env = dict(os.environ)

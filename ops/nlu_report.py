@@ -1,8 +1,8 @@
 """Measure the trained NLU model on the held-out messages (tests/nlu/heldout.yml).
 
-    python -m tools.nlu_report [--check]     (make nlu-report; --check: exit 1 on a missed target)
+    python -m ops.nlu_report [--check]     (make nlu-report; --check: exit 1 on a missed target)
 
-Trains the model only if its inputs changed (tools.model.ensure), starts the Rasa server alone on
+Trains the model only if its inputs changed (ops.model.ensure), starts the Rasa server alone on
 a free loopback port, sends every held-out message to POST /model/parse (what users get: every
 extractor combined, synonyms applied), stops the server, prints the figures beside their targets
 and writes results/nlu-report/report.json (every figure and error) and confusion_matrix.png.
@@ -31,8 +31,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tools import model
-from tools.stack import HOST, ROOT, Stack
+from ops import model
+from ops.stack import HOST, ROOT, Stack
 
 HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
 OUT_DIR = ROOT / "results" / "nlu-report"
