@@ -23,7 +23,7 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 run: setup  ## set everything up, then start Rasa, the action server and the bot (terminal chat without TELEGRAM_BOT_TOKEN)
-	@$(PY) -m ops.stack
+	@$(PY) -m ops.supervisor
 
 test: setup  ## set everything up, then run every test
 	@$(PY) -m pytest

@@ -17,7 +17,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import commands, handlers, retraining, review, staff
+from bot import commands, handlers, review, staff
 from bot.buttons import ButtonCodec
 from bot.chats import ChatLocks, PerChatProcessor
 from bot.context import SERVICES, BotContext, Services
@@ -106,8 +106,8 @@ def _add_handlers(app: App, settings: Settings) -> None:
         CommandHandler("done", commands.done, filters=private),
         *(CommandHandler(name, staff.only(handler, otherwise=handlers.text), filters=staff_only)
           for name, handler in (("review", review.start), ("stats", staff.stats),
-                                ("retrain", retraining.retrain_command),
-                                ("rollback", retraining.rollback_command))),
+                                ("retrain", staff.retrain_command),
+                                ("rollback", staff.rollback_command))),
         MessageHandler(filters.Document.ALL & staff_only & message,
                        staff.only(staff.upload, otherwise=handlers.not_text)),
         MessageHandler(filters.TEXT & private & message, handlers.text),

@@ -1,4 +1,5 @@
-"""/retrain and /rollback on Telegram, with progress in the chat (ops/retrain.py does the work).
+"""Retraining and rolling back for staff on Telegram (/retrain and /rollback in bot/staff.py),
+with progress in the chat (ops/retrain.py does the work).
 
 Both are long and blocking (training takes minutes), so they run in a worker thread
 (asyncio.to_thread) from a task of the Application: the event loop keeps answering everyone
@@ -16,24 +17,20 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
-from telegram import Message, Update
+from telegram import Message
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.db import Database
-from bot.staff import staff_id
 from npq.review import model_actions
 from ops import retrain as ops_retrain
-from ops.model import ROOT
+from ops.paths import ROOT
 from ops.nlu_report import HELDOUT
 from ops.retrain import Outcome, RetrainBusy, RetrainError, Scores
 from ops.review import validate_data
-
-if TYPE_CHECKING:
-    from bot.context import BotContext
 
 log = logging.getLogger(__name__)
 TRAINING = "training: "
@@ -157,23 +154,3 @@ def _summary(session: Session, outcome: Outcome, name: str) -> str:
                       f"scored worse on the held-out messages.", *lines,
                       *(f"• {reason}" for reason in outcome.reasons),
                       f"{outcome.serving} stays in service."])
-
-
-async def retrain_command(update: Update, context: BotContext) -> None:
-    """/retrain: train a candidate, gate it, put it in service if it is not worse."""
-    _begin(update, context, "retrain")
-
-
-async def rollback_command(update: Update, context: BotContext) -> None:
-    """/rollback: put the model in service before the last promotion back."""
-    _begin(update, context, "rollback")
-
-
-def _begin(update: Update, context: BotContext, what: str) -> None:
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None:
-        return
-    name = user.first_name if user else "staff"
-    context.application.create_task(
-        context.services.keeper.run(chat.id, what, staff=staff_id(update), name=name),
-        update=update)

@@ -18,22 +18,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from typing import TYPE_CHECKING
-
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.buttons import REVIEW, ButtonCodec
+from bot.context import BotContext
 from bot.render import EXPIRED_BUTTON
 from bot.staff import is_staff, staff_id
 from npq.db import session_scope
 from npq.review import NOT_RELEVANT, SKIP, QueueItem, label, queue_item, queue_size, review_queue
 from ops.retrain import RetrainBusy, exclusive
 from ops.review import REVIEWED, DataInvalid, Export, export_reviewed
-
-if TYPE_CHECKING:
-    from bot.context import BotContext
 
 LABEL, OTHER, TOP, STOP = "l", "o", "t", "x"
 GUESSES = 3

@@ -26,7 +26,7 @@ from bot.render import HELP_TEXT, NO_ANSWER, TRY_AGAIN, UNKNOWN_COMMAND, locatio
 from bot.tracker import TrackerEraser
 from bot.turns import TurnRecorder, read_threshold
 from npq.settings import Settings
-from ops.model import ROOT
+from ops.paths import ROOT
 
 PROMPT = "you> "
 BANNER = ("Chatting with the NPQ assistant in the terminal. Try \"Is there a hub near "

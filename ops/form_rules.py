@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from ops.paths import ROOT
+
 RULES = ROOT / "nlu_data" / "rules"
 TARGET = RULES / "forms.yml"
 # These leave the form (goodbye, a person, stop, forget): nothing to return to.

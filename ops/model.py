@@ -25,9 +25,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from ops.paths import RASA, ROOT
+
 MODELS = ROOT / "models"
-RASA = ROOT / ".venv-engine" / "bin" / "rasa"
 INPUTS = ("config.yml", "domain.yml", "nlu_data", "requirements/engine.txt")
 REGISTRY = "serving.json"
 

@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import re
-import socket
 import sys
 import time
 from collections import Counter
@@ -32,7 +31,9 @@ import httpx
 import yaml
 
 from ops import model
-from ops.stack import HOST, ROOT, Stack
+from ops.paths import ROOT
+from ops.ports import free_port
+from ops.stack import Stack
 
 HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
 OUT_DIR = ROOT / "results" / "nlu-report"
@@ -252,7 +253,7 @@ def run_evaluation(rasa_url: str | None = None, model_file: Path | None = None) 
     if rasa_url is None:
         model_file = model_file or model.ensure()
         print(f"==> parsing the held-out messages with {model_file.name}")
-        with Stack(rasa_port=_free_port(), action_port=_free_port(), model=model_file,
+        with Stack(rasa_port=free_port(), action_port=free_port(), model=model_file,
                    log_dir=ROOT / "var" / "log" / "nlu-report") as stack:
             return run_evaluation(stack.rasa_url)
     examples = load_examples(HELDOUT.read_text())
@@ -268,12 +269,6 @@ def run_evaluation(rasa_url: str | None = None, model_file: Path | None = None) 
     report["parse_ms"] = {"median": round(1000 * ordered[len(ordered) // 2], 1),
                           "p95": round(1000 * ordered[int(len(ordered) * 0.95)], 1)}
     return report
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,7 +36,8 @@ from tornado.httpserver import HTTPServer
 from tornado.iostream import StreamClosedError
 from tornado.netutil import bind_sockets
 
-from ops.stack import HOST, Stack, StackError
+from ops.ports import HOST
+from ops.stack import Stack, StackError
 
 SWAP_HEADER = "X-Model-Swap"
 DRAIN_TIMEOUT = 120.0  # longest a request may still run on the old server before it stops
@@ -71,7 +72,7 @@ class RasaProcess:
 
 def launcher(*, action_port: int, env: Mapping[str, str], log_dir: Path,
              free_port: Callable[[], int]) -> Callable[[Path], Backend]:
-    """Start Rasa servers like ops.stack does (same action server, endpoints and
+    """Start Rasa servers like `make run` does (same action server, endpoints and
     environment), each on a free port with its own log folder, ready when returned."""
     count = 0
 

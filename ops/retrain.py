@@ -33,7 +33,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,9 +50,11 @@ from npq.review import known_scores, log_model_action, model_actions
 from npq.settings import Settings
 from ops import model
 from ops.nlu_report import HELDOUT, evaluate, fallback_threshold, format_report, load_examples
+from ops.paths import RASA, ROOT
+from ops.ports import free_port
 from ops.rasa_front import SWAP_HEADER
 from ops.review import DataInvalid, Export, export_reviewed
-from ops.stack import HOST, Stack, StackError
+from ops.stack import Stack, StackError
 
 TOLERANCE = 0.01
 LOCK_FILE = ".retrain.lock"
@@ -156,7 +157,7 @@ def exclusive(models_dir: Path, holder: str) -> Iterator[None]:
 # --- Training, measuring, loading ---------------------------------------------------------------
 
 def train_candidate(root: Path, out: Path, progress: Progress, *, log: Path,
-                    rasa: Path = model.RASA) -> float:
+                    rasa: Path = RASA) -> float:
     """`rasa train` in the engine environment, relaying which component it trains; the full
     output goes to `log`. Returns the seconds it took."""
     started = time.monotonic()
@@ -213,18 +214,12 @@ def load_into_service(rasa_url: str, model_file: Path) -> str:
     return response.headers.get(SWAP_HEADER, "in place")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
 def scratch_server(model_file: Path, log_dir: Path, env: Mapping[str, str] | None = None) -> Stack:
     """A Rasa server alone (no action server, its own tracker file) to measure a model with;
     started, not yet ready: call wait_ready(), then stop()."""
     tracker = log_dir / "tracker.db"
     environment = {**(env or os.environ), "TRACKER_STORE_URL": f"sqlite:///{tracker}"}
-    stack = Stack(rasa_port=_free_port(), action_port=_free_port(), model=model_file,
+    stack = Stack(rasa_port=free_port(), action_port=free_port(), model=model_file,
                   log_dir=log_dir, env=environment)
     stack.start_server("rasa")
     return stack
@@ -250,7 +245,7 @@ def _registry(root: Path, *, serving: str, history: list[str]) -> None:
 
 
 def retrain(factory: sessionmaker[Session], *, rasa_url: str, staff_id: str,
-            progress: Progress = print, root: Path = model.ROOT, heldout: Path = HELDOUT,
+            progress: Progress = print, root: Path = ROOT, heldout: Path = HELDOUT,
             tolerance: float = TOLERANCE, export: bool = True,
             clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
             ) -> Outcome:
@@ -331,7 +326,7 @@ def _measure_both(rasa_url: str, candidate: Path, root: Path, heldout: Path,
 
 
 def rollback(factory: sessionmaker[Session], *, rasa_url: str, staff_id: str,
-             progress: Progress = print, root: Path = model.ROOT,
+             progress: Progress = print, root: Path = ROOT,
              clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
              ) -> Outcome:
     """Put the model in service before the current one back (models/serving.json's history)."""

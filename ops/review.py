@@ -48,7 +48,7 @@ from npq.review import (
     review_queue,
 )
 from npq.settings import Settings
-from ops.model import RASA, ROOT
+from ops.paths import RASA, ROOT
 from ops.nlu_report import HELDOUT, load_examples, parse_annotated
 
 REVIEWED = Path("nlu_data") / "nlu" / "reviewed.yml"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from ops.model import model_path
-from ops.stack import RASA, ROOT
+from ops.paths import RASA, ROOT
 
 pytestmark = pytest.mark.e2e
 STORIES = ROOT / "tests" / "conversations"

@@ -20,7 +20,8 @@ from npq.db import make_engine, make_session_factory
 from npq.db.models import HandoffRequest, Lead, MessageLog, PartnerEnquiry, ReminderSubscription
 from npq.review import review_reason
 from ops.nlu_report import fallback_threshold
-from ops.stack import ROOT, Stack
+from ops.paths import ROOT
+from ops.stack import Stack
 
 pytestmark = pytest.mark.e2e
 CONFIG = ROOT / "config.yml"

@@ -43,11 +43,11 @@ from npq.review import model_actions
 from npq.settings import Settings
 from ops import model
 from ops.nlu_report import HELDOUT, load_examples
+from ops.ports import free_port
 from ops.rasa_front import RasaFront, RasaProcess, launcher
 from ops.retrain import retrain
 from ops.stack import Stack
 
-from tests.e2e.conftest import free_port
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import callback_update, text_update
 

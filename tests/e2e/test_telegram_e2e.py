@@ -15,7 +15,8 @@ import pytest
 from bot.render import STILL_WORKING, WELCOME_BACK
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import DEFAULT_USER_ID, location_update, text_update
-from ops.stack import APP_PYTHON, ROOT, Stack
+from ops.paths import APP_PYTHON, ROOT
+from ops.stack import Stack
 
 pytestmark = pytest.mark.e2e
 REPLY_TIMEOUT = 120.0

@@ -30,7 +30,7 @@ from npq.db import make_engine, make_session_factory
 from npq.settings import Settings
 from tests.support.fake_bot_api import ApiCall, FakeBotAPI
 from tests.support.updates import DEFAULT_USER_ID, text_update
-from ops.model import ROOT
+from ops.paths import ROOT
 
 JSON = dict[str, Any]
 HUB_REPLY: list[JSON] = [

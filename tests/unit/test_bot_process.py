@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,16 +17,12 @@ from bot.render import UNAVAILABLE
 from bot.webhook import SECRET_HEADER
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import text_update
-from ops.stack import APP_PYTHON, ROOT
+from ops.paths import APP_PYTHON, ROOT
+from ops.ports import free_port
 
 MENU = ["start", "help", "programmes", "hubs", "deadlines", "partner", "remind", "stop", "forget"]
 SECRET_TEXT = "my email is sam.patel@school.org.uk"
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @asynccontextmanager

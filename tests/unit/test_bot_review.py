@@ -20,7 +20,7 @@ from npq.review import record_turn, review_queue
 from tests.support.bot_harness import FakeRasa, Harness, running_bot, training_copy
 from tests.support.fake_bot_api import ApiCall
 from tests.support.updates import DEFAULT_USER_ID, callback_update, text_update
-from ops.model import ROOT
+from ops.paths import ROOT
 from ops.retrain import exclusive
 from ops.review import REVIEWED, known_intents, read_reviewed
 

@@ -34,7 +34,7 @@ from tests.support.updates import (
     group_text_update,
     text_update,
 )
-from ops.model import ROOT
+from ops.paths import ROOT
 from ops.nlu_report import HELDOUT
 from ops.retrain import Outcome, RetrainError, Scores
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -40,6 +39,7 @@ from ops.retrain import (
     serving_model,
     tolerance_from_env,
 )
+from ops.ports import free_port
 from ops.stack import StackError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -301,11 +301,6 @@ def test_nothing_to_train_when_the_model_in_service_saw_this_data(
 
 
 # --- the front: swapping without a pause --------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
