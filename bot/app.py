@@ -32,7 +32,7 @@ from bot.tracker import TrackerEraser
 from bot.turns import TurnRecorder, read_threshold
 from npq.review import purge_expired
 from npq.settings import Settings
-from ops.review import known_intents
+from ops.training_data import known_intents
 
 log = logging.getLogger(__name__)
 App = Application  # type: ignore[type-arg]

@@ -28,9 +28,10 @@ from bot.db import Database
 from npq.review import model_actions
 from ops import retrain as ops_retrain
 from ops.paths import ROOT
-from ops.nlu_report import HELDOUT
-from ops.retrain import Outcome, RetrainBusy, RetrainError, Scores
-from ops.review import validate_data
+from ops.evaluation import HELDOUT
+from ops.gate import Scores
+from ops.retrain import Outcome, RetrainBusy, RetrainError
+from ops.training_data import validate_data
 
 log = logging.getLogger(__name__)
 TRAINING = "training: "

@@ -4,7 +4,7 @@ messages are written into the training data.
 Each item shows the text, how often it was sent and why it waits, with the model's top guesses
 as buttons, then "Other intent…" (every intent of domain.yml), "Not relevant" (never trained on),
 "Skip" (it stays, after the others) and "Stop". After a decision the message shows it and the
-next item follows. When the queue is done (or on "Stop") ops.review.export_reviewed writes the
+next item follows. When the queue is done (or on "Stop") ops.training_data.export_reviewed writes the
 labels to nlu_data/nlu/reviewed.yml (once each, validated with `rasa data validate`; if Rasa
 finds an error the file is put back and the staff member is told), holding the retrain lock so
 it never changes the data under a training.
@@ -29,7 +29,7 @@ from bot.staff import is_staff, staff_id
 from npq.db import session_scope
 from npq.review import NOT_RELEVANT, SKIP, QueueItem, label, queue_item, queue_size, review_queue
 from ops.retrain import RetrainBusy, exclusive
-from ops.review import REVIEWED, DataInvalid, Export, export_reviewed
+from ops.training_data import REVIEWED, DataInvalid, Export, export_reviewed
 
 LABEL, OTHER, TOP, STOP = "l", "o", "t", "x"
 GUESSES = 3

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from bot.db import Database
 from bot.rasa_client import RasaClient, RasaReply, RasaUnavailable, wants_erasure, wants_location
 from npq.review import record_turn
-from ops.nlu_report import fallback_threshold
+from ops.evaluation import fallback_threshold
 
 log = logging.getLogger(__name__)
 # Intents whose answer is not an answer to a question: no thumbs under them.

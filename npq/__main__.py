@@ -8,6 +8,8 @@
                                        the staff report (what /stats shows on Telegram): the last
                                        30 days by default, with a chart of messages per day and
                                        the top intents (make stats)
+    python -m npq purge                remove what people wrote from messages older than
+                                       MESSAGE_RETENTION_DAYS now (the bot does it daily)
 
 The database is DATABASE_URL (default: an SQLite file in var/).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from alembic.config import Config
 from npq import geo
 from npq.catalogue import CatalogueInvalid, import_catalogue, read_only, unseeded_files
 from npq.db import make_engine, make_session_factory, session_scope
+from npq.review import purge_expired, retention_days
 from npq.settings import PROJECT_ROOT, Settings
 from npq.stats import chart_png, collect_stats, format_stats
 
@@ -85,6 +89,18 @@ def _stats(database_url: str, days: int, chart: Path | None) -> int:
     return 0
 
 
+def _purge(database_url: str) -> int:
+    days = retention_days(os.environ)
+    engine = make_engine(database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            purged = purge_expired(session, now=dt.datetime.now(dt.timezone.utc), days=days)
+    finally:
+        engine.dispose()
+    print(f"Removed the text of {purged} message(s) older than {days} days.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m npq", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -97,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     report = sub.add_parser("stats", help="the staff report (what /stats shows on Telegram)")
     report.add_argument("--days", type=int, default=30, help="how many days, today included")
     report.add_argument("--chart", type=Path, help="write a PNG chart to this path")
+    sub.add_parser("purge", help="apply MESSAGE_RETENTION_DAYS to the message log now")
     args = parser.parse_args(argv)
     if args.command == "stats" and args.days < 1:
         parser.error("--days must be at least 1")
@@ -112,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         return _import(settings.database_url, args.paths)
     if args.command == "stats":
         return _stats(settings.database_url, args.days, args.chart)
+    if args.command == "purge":
+        return _purge(settings.database_url)
     return _check(args.paths)
 
 

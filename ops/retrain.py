@@ -1,6 +1,6 @@
 """Retrain the model from what staff labelled, behind a quality gate, and roll back.
 
-    python -m ops.retrain              write labelled messages to nlu_data (ops.review), train a
+    python -m ops.retrain              write labelled messages to nlu_data (ops.training_data), train a
                                          candidate, measure it and the model in service on the
                                          held-out messages, promote it only if it is not worse,
                                          then load it into the running Rasa server (make retrain)
@@ -12,7 +12,7 @@ intent accuracy, macro F1 and entity F1 on tests/nlu/heldout.yml (never trained 
 written): the candidate is promoted unless one of them is lower than the model in service's by
 more than RETRAIN_TOLERANCE (default 0.01). The model in service is measured through the running
 server's POST /model/parse, the candidate through a temporary Rasa server on a free loopback
-port, both with ops.nlu_report's metrics. Promotion loads the model with PUT /model: Rasa
+port, both with ops.evaluation's metrics. Promotion loads the model with PUT /model: Rasa
 itself answers nothing while it loads one (about 25 s here), so the assistant's Rasa should sit
 behind ops/rasa_front.py, which starts the new model beside the old one and switches when it
 is ready. Every promotion, refusal and rollback goes to the model_promotions table with who and
@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +49,15 @@ from npq.db import make_engine, make_session_factory, session_scope
 from npq.review import known_scores, log_model_action, model_actions
 from npq.settings import Settings
 from ops import model
-from ops.nlu_report import HELDOUT, evaluate, fallback_threshold, format_report, load_examples
+from ops.evaluation import HELDOUT, evaluate, fallback_threshold, load_examples
+from ops.gate import TOLERANCE, Scores, gate, tolerance_from_env
+from ops.nlu_report import format_report
 from ops.paths import RASA, ROOT
 from ops.ports import free_port
 from ops.rasa_front import SWAP_HEADER
-from ops.review import DataInvalid, Export, export_reviewed
+from ops.training_data import DataInvalid, Export, export_reviewed
 from ops.stack import Stack, StackError
 
-TOLERANCE = 0.01
 LOCK_FILE = ".retrain.lock"
 LOAD_TIMEOUT = 900.0  # PUT /model: a new server beside the old one takes about a minute here
 COMPONENT = re.compile(r"Starting to train component '(\w+)'")
@@ -69,65 +70,6 @@ class RetrainError(Exception):
 
 class RetrainBusy(RetrainError):
     """Another retrain or rollback holds the lock."""
-
-
-# --- The quality gate (pure) --------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Scores:
-    intent_accuracy: float
-    macro_f1: float
-    entity_f1: float
-
-    LABELS = {"intent_accuracy": "intent accuracy", "macro_f1": "macro F1",
-              "entity_f1": "entity F1"}
-
-    @classmethod
-    def of(cls, report: Mapping[str, Any]) -> Scores:
-        """From a ops.nlu_report report."""
-        return cls(float(report["intent"]["accuracy"]), float(report["intent"]["macro_f1"]),
-                   float(report["entities"]["f1"]))
-
-    def as_dict(self) -> dict[str, float]:
-        return {key: round(value, 4) for key, value in asdict(self).items()}
-
-    def __str__(self) -> str:
-        return ", ".join(f"{self.LABELS[k]} {v:.3f}" for k, v in asdict(self).items())
-
-
-@dataclass(frozen=True)
-class Decision:
-    promote: bool
-    reasons: tuple[str, ...]
-
-
-def gate(before: Scores, after: Scores, tolerance: float) -> Decision:
-    """Promote unless a score fell by more than `tolerance`; the reasons say which and by how
-    much (or, when promoting, what changed)."""
-    falls, changes = [], []
-    for key, label in Scores.LABELS.items():
-        old, new = getattr(before, key), getattr(after, key)
-        change = f"{label} {old:.3f} -> {new:.3f} ({new - old:+.3f})"
-        changes.append(change)
-        if new < old - tolerance - 1e-9:
-            falls.append(f"{change}, more than the tolerance of {tolerance:.3f}")
-    if falls:
-        return Decision(False, tuple(falls))
-    return Decision(True, tuple(changes))
-
-
-def tolerance_from_env(environ: Mapping[str, str]) -> float:
-    """RETRAIN_TOLERANCE: how much lower a score may be (0 to 0.5; 0.01 when unset)."""
-    raw = environ.get("RETRAIN_TOLERANCE") or ""
-    if not raw:
-        return TOLERANCE
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"RETRAIN_TOLERANCE must be a number such as 0.01, not {raw!r}") from None
-    if not 0 <= value <= 0.5:
-        raise ValueError(f"RETRAIN_TOLERANCE must be between 0 and 0.5, not {raw!r}")
-    return value
 
 
 # --- One at a time ------------------------------------------------------------------------------
@@ -178,7 +120,7 @@ def train_candidate(root: Path, out: Path, progress: Progress, *, log: Path,
 
 
 def measure(rasa_url: str, heldout: Path, config: Path) -> dict:
-    """The held-out report of the model a Rasa server runs (ops.nlu_report's figures)."""
+    """The held-out report of the model a Rasa server runs (ops.evaluation's figures)."""
     examples = load_examples(heldout.read_text())
     with httpx.Client(base_url=rasa_url, timeout=60.0) as client:
         parses = [client.post("/model/parse", json={"text": e.text}).raise_for_status().json()

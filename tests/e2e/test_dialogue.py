@@ -19,7 +19,7 @@ from bot.rasa_client import RasaClient, parse_replies, wants_erasure, wants_loca
 from npq.db import make_engine, make_session_factory
 from npq.db.models import HandoffRequest, Lead, MessageLog, PartnerEnquiry, ReminderSubscription
 from npq.review import review_reason
-from ops.nlu_report import fallback_threshold
+from ops.evaluation import fallback_threshold
 from ops.paths import ROOT
 from ops.stack import Stack
 

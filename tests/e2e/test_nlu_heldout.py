@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from ops.nlu_report import TARGETS, format_report, run_evaluation
+from ops.evaluation import TARGETS
+from ops.nlu_report import format_report, run_evaluation
 from ops.stack import Stack
 
 pytestmark = pytest.mark.e2e

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from npq.review import label, record_turn, review_queue
-from ops.nlu_report import load_examples
-from ops.review import REVIEWED, DataInvalid, export_reviewed, validate_data
+from ops.evaluation import load_examples
+from ops.training_data import REVIEWED, DataInvalid, export_reviewed, validate_data
 
 from tests.unit.test_review import HOSTILE
 

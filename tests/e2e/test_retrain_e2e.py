@@ -42,7 +42,7 @@ from npq.db.models import MessageLog
 from npq.review import model_actions
 from npq.settings import Settings
 from ops import model
-from ops.nlu_report import HELDOUT, load_examples
+from ops.evaluation import HELDOUT, load_examples
 from ops.ports import free_port
 from ops.rasa_front import RasaFront, RasaProcess, launcher
 from ops.retrain import retrain

@@ -22,7 +22,7 @@ from tests.support.fake_bot_api import ApiCall
 from tests.support.updates import DEFAULT_USER_ID, callback_update, text_update
 from ops.paths import ROOT
 from ops.retrain import exclusive
-from ops.review import REVIEWED, known_intents, read_reviewed
+from ops.training_data import REVIEWED, known_intents, read_reviewed
 
 JSON = dict[str, Any]
 STAFF, STAFF_NAME = 31337, "Jo"

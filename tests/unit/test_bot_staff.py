@@ -35,8 +35,9 @@ from tests.support.updates import (
     text_update,
 )
 from ops.paths import ROOT
-from ops.nlu_report import HELDOUT
-from ops.retrain import Outcome, RetrainError, Scores
+from ops.evaluation import HELDOUT
+from ops.gate import Scores
+from ops.retrain import Outcome, RetrainError
 
 STAFF, STAFF_NAME = 31337, "Jo"
 STAFF_ID = f"telegram:{STAFF} {STAFF_NAME}"

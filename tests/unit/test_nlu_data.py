@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ops.nlu_report import HELDOUT, load_examples
+from ops.evaluation import HELDOUT, load_examples
 
 ROOT = Path(__file__).resolve().parents[2]
 SHORT_WORDS = 3

@@ -1,4 +1,4 @@
-"""The held-out evaluation's pure parts (ops/nlu_report.py): annotation parsing and metrics on
+"""The held-out evaluation's pure parts (ops/evaluation.py): annotation parsing and metrics on
 small hand-made cases with known answers, and the held-out file's own consistency."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from npq.vocabulary import PHASES, ROLES
-from ops import nlu_report
-from ops.nlu_report import (
+from ops import evaluation, nlu_report
+from ops.evaluation import (
     Entity,
     Example,
     best_intent,
@@ -224,7 +224,7 @@ def test_check_exits_non_zero_only_when_a_target_is_missed(
 
 # --- the held-out file itself ------------------------------------------------------------------
 
-HELDOUT = load_examples(nlu_report.HELDOUT.read_text())
+HELDOUT = load_examples(evaluation.HELDOUT.read_text())
 
 
 def test_heldout_covers_every_domain_intent_with_ten_examples() -> None:
@@ -245,4 +245,4 @@ def test_heldout_entity_values_are_the_fixed_vocabulary() -> None:
 def test_heldout_has_no_duplicates_and_stays_out_of_the_training_folder() -> None:
     texts = [e.text.casefold() for e in HELDOUT]
     assert len(texts) == len(set(texts))
-    assert ROOT / "nlu_data" not in nlu_report.HELDOUT.parents
+    assert ROOT / "nlu_data" not in evaluation.HELDOUT.parents

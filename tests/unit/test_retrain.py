@@ -24,22 +24,19 @@ from tornado.netutil import bind_sockets
 from npq.db import session_scope
 from npq.review import model_actions
 from ops import model
-from ops.nlu_report import Entity, Example, evaluate
+from ops.evaluation import Entity, Example, evaluate
+from ops.gate import Decision, Scores, gate, tolerance_from_env
+from ops.ports import free_port
 from ops.rasa_front import SWAP_HEADER, RasaFront
 from ops.retrain import (
-    Decision,
     RetrainBusy,
     RetrainError,
-    Scores,
     exclusive,
-    gate,
     load_into_service,
     retrain,
     rollback,
     serving_model,
-    tolerance_from_env,
 )
-from ops.ports import free_port
 from ops.stack import StackError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -36,18 +36,17 @@ from npq.review import (
     top_intents,
 )
 from npq.uploads import format_upload, import_upload
-from ops import review as tools_review
-from ops.nlu_report import load_examples, parse_annotated
-from ops.review import (
+from ops.evaluation import load_examples, parse_annotated
+from ops.review import decide, review_in_terminal
+from ops.training_data import (
     DataInvalid,
     dedup_key,
-    decide,
     example_line,
     export_reviewed,
+    known_intents,
     plan_export,
     read_reviewed,
     render_reviewed,
-    review_in_terminal,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -511,7 +510,7 @@ def test_terminal_review_labels_one_item_at_a_time(
 
 
 def test_known_intents_are_those_of_the_domain() -> None:
-    intents = tools_review.known_intents(ROOT)
+    intents = known_intents(ROOT)
     assert "find_hub" in intents and "out_of_scope" in intents and len(intents) == len(set(intents))
 
 
