@@ -30,7 +30,7 @@ from bot.reminders import ReminderSender
 from bot.retraining import ModelKeeper, Training
 from bot.tracker import TrackerEraser
 from bot.turns import TurnRecorder, read_threshold
-from npq.review import purge_expired
+from npq.message_log import purge_expired
 from npq.settings import Settings
 from ops.training_data import known_intents
 

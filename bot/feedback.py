@@ -1,7 +1,7 @@
 """Thumbs up or down under an answer (bot/turns.py decides which answers get them).
 
 The buttons carry the message_log id of the question, signed (bot/buttons.py), so they keep
-working after a restart. A press is recorded (npq.review.record_feedback: only the chat that
+working after a restart. A press is recorded (npq.message_log.record_feedback: only the chat that
 sent the message can rate it; a thumbs-down puts it in the review queue), thanked with a short
 notice and the two buttons are removed; the answer's own buttons stay.
 """
@@ -15,7 +15,7 @@ from telegram.error import BadRequest
 
 from bot.buttons import FEEDBACK, ButtonCodec
 from bot.db import Database
-from npq.review import record_feedback
+from npq.message_log import record_feedback
 
 UP, DOWN = "u", "d"
 PROMPT = "Was this helpful?"  # only when the answer itself cannot carry the buttons

@@ -25,11 +25,11 @@ from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.db import Database
-from npq.review import model_actions
+from npq.model_history import model_actions
 from ops import retrain as ops_retrain
-from ops.paths import ROOT
 from ops.evaluation import HELDOUT
 from ops.gate import Scores
+from ops.paths import ROOT
 from ops.retrain import Outcome, RetrainBusy, RetrainError
 from ops.training_data import validate_data
 

@@ -9,7 +9,7 @@ labels to nlu_data/nlu/reviewed.yml (once each, validated with `rasa data valida
 finds an error the file is put back and the staff member is told), holding the retrain lock so
 it never changes the data under a training.
 
-The buttons carry the id of the item's latest message (npq.review.queue_item rebuilds the item
+The buttons carry the id of the item's latest message (npq.review_queue.queue_item rebuilds the item
 from it), so they work after a restart; two reviewers never label one item twice.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -27,7 +28,8 @@ from bot.context import BotContext
 from bot.render import EXPIRED_BUTTON
 from bot.staff import is_staff, staff_id
 from npq.db import session_scope
-from npq.review import NOT_RELEVANT, SKIP, QueueItem, label, queue_item, queue_size, review_queue
+from npq.message_log import NOT_RELEVANT, SKIP
+from npq.review_queue import QueueItem, label, queue_item, queue_size, review_queue
 from ops.retrain import RetrainBusy, exclusive
 from ops.training_data import REVIEWED, DataInvalid, Export, export_reviewed
 

@@ -1,5 +1,5 @@
 """Every typed message is logged with what the model made of it, for review and the statistics
-(npq.review.record_turn); and the rule for which answers ask "was this helpful?".
+(npq.message_log.record_turn); and the rule for which answers ask "was this helpful?".
 
 After Rasa answers, the bot reads the parse back from the conversation's state (GET
 /conversations/{id}/tracker?include_events=NONE: `latest_message` holds the text, intent,
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import Database
 from bot.rasa_client import RasaClient, RasaReply, RasaUnavailable, wants_erasure, wants_location
-from npq.review import record_turn
+from npq.message_log import record_turn
 from ops.evaluation import fallback_threshold
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from alembic.config import Config
 from npq import geo
 from npq.catalogue import CatalogueInvalid, import_catalogue, read_only, unseeded_files
 from npq.db import make_engine, make_session_factory, session_scope
-from npq.review import purge_expired, retention_days
+from npq.message_log import purge_expired, retention_days
 from npq.settings import PROJECT_ROOT, Settings
 from npq.stats import chart_png, collect_stats, format_stats
 

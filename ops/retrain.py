@@ -46,7 +46,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from npq.db import make_engine, make_session_factory, session_scope
-from npq.review import known_scores, log_model_action, model_actions
+from npq.model_history import known_scores, log_model_action, model_actions
 from npq.settings import Settings
 from ops import model
 from ops.evaluation import HELDOUT, evaluate, fallback_threshold, load_examples
@@ -55,8 +55,8 @@ from ops.nlu_report import format_report
 from ops.paths import RASA, ROOT
 from ops.ports import free_port
 from ops.rasa_front import SWAP_HEADER
-from ops.training_data import DataInvalid, Export, export_reviewed
 from ops.stack import Stack, StackError
+from ops.training_data import DataInvalid, Export, export_reviewed
 
 LOCK_FILE = ".retrain.lock"
 LOAD_TIMEOUT = 900.0  # PUT /model: a new server beside the old one takes about a minute here

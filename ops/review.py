@@ -22,7 +22,8 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from npq.db import make_engine, make_session_factory, session_scope
-from npq.review import NOT_RELEVANT, SKIP, QueueItem, label, review_queue
+from npq.message_log import NOT_RELEVANT, SKIP
+from npq.review_queue import QueueItem, label, review_queue
 from npq.settings import Settings
 from ops.training_data import REVIEWED, DataInvalid, Export, export_reviewed, known_intents
 

@@ -1,6 +1,6 @@
 """Write what staff labelled into the training data, and check it with Rasa.
 
-Labelled messages (npq.review's labelled_examples) go to ONE file, nlu_data/nlu/reviewed.yml,
+Labelled messages (npq.review_queue.labelled_examples) go to ONE file, nlu_data/nlu/reviewed.yml,
 once each: a message already in nlu_data (ignoring case, spacing and punctuation), in the
 held-out set (tests/nlu/heldout.yml, never trained on) or holding an e-mail address or phone
 number is left out, with the reason. Text is cleaned so it cannot break the YAML or Rasa's
@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy.orm import Session
 
-from npq.review import Labelled, labelled_examples
+from npq.review_queue import Labelled, labelled_examples
 from ops.evaluation import HELDOUT, load_examples, parse_annotated
 from ops.paths import RASA, ROOT
 

@@ -26,7 +26,7 @@ from actions.people import (
     ValidateReminderForm,
 )
 from npq.db.models import HandoffRequest, Lead, MessageLog, PartnerEnquiry, ReminderSubscription
-from npq.review import record_turn
+from npq.message_log import record_turn
 from tests.action_server.conftest import NOW, as_utc, entity, rows, run, tracker, validate
 
 SAM = {"lead_name": "Sam Patel", "lead_email": "sam.patel@school.org.uk"}

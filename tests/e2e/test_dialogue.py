@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.rasa_client import RasaClient, parse_replies, wants_erasure, wants_location
 from npq.db import make_engine, make_session_factory
 from npq.db.models import HandoffRequest, Lead, MessageLog, PartnerEnquiry, ReminderSubscription
-from npq.review import review_reason
+from npq.message_log import review_reason
 from ops.evaluation import fallback_threshold
 from ops.paths import ROOT
 from ops.stack import Stack

@@ -39,7 +39,7 @@ from bot.retraining import Training
 from bot.review import title
 from npq.db import make_engine, make_session_factory, session_scope
 from npq.db.models import MessageLog
-from npq.review import model_actions
+from npq.model_history import model_actions
 from npq.settings import Settings
 from ops import model
 from ops.evaluation import HELDOUT, load_examples
@@ -47,7 +47,6 @@ from ops.ports import free_port
 from ops.rasa_front import RasaFront, RasaProcess, launcher
 from ops.retrain import retrain
 from ops.stack import Stack
-
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import callback_update, text_update
 

@@ -23,7 +23,12 @@ from bot.review import LABEL
 from bot.staff import STAFF_COMMANDS
 from npq.db import session_scope
 from npq.db.models import Cohort, Hub, MessageLog, ModelPromotion
-from npq.review import log_model_action, record_turn
+from npq.message_log import record_turn
+from npq.model_history import log_model_action
+from ops.evaluation import HELDOUT
+from ops.gate import Scores
+from ops.paths import ROOT
+from ops.retrain import Outcome, RetrainError
 from tests.support.bot_harness import Harness, running_bot, training_copy
 from tests.support.fake_bot_api import UploadedFile
 from tests.support.updates import (
@@ -34,10 +39,6 @@ from tests.support.updates import (
     group_text_update,
     text_update,
 )
-from ops.paths import ROOT
-from ops.evaluation import HELDOUT
-from ops.gate import Scores
-from ops.retrain import Outcome, RetrainError
 
 STAFF, STAFF_NAME = 31337, "Jo"
 STAFF_ID = f"telegram:{STAFF} {STAFF_NAME}"

@@ -22,7 +22,7 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from npq.db import session_scope
-from npq.review import model_actions
+from npq.model_history import model_actions
 from ops import model
 from ops.evaluation import Entity, Example, evaluate
 from ops.gate import Decision, Scores, gate, tolerance_from_env
