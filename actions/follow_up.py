@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import NOT_UNDERSTOOD_IN_FORM, ActionClarify
+from actions.small_talk import NOT_UNDERSTOOD_IN_FORM, ActionClarify
 from actions.deadlines import reply_with_deadlines
 from actions.funding import reply_about_funding
 from actions.hubs import reply_with_hubs

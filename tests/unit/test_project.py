@@ -86,7 +86,7 @@ def test_every_form_question_is_asked_by_a_custom_action() -> None:
 
 
 def test_the_actions_say_exactly_the_fixed_replies_there_are() -> None:
-    from actions.conversation import SMALL_TALK
+    from actions.small_talk import SMALL_TALK
     from actions.support import AskInFixedWords, replies
 
     said = {"help", *SMALL_TALK}  # action_small_talk: the intent's reply, else help
