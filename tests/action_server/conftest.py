@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions import applying, deadlines, funding, hubs, partners, people, support
+from actions import applying, deadlines, funding, handoffs, hubs, partners, people, support
 
 DOMAIN: dict[str, Any] = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "domain.yml").read_text())
@@ -39,7 +39,7 @@ def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every action module's `today()` and `now()` (imported by name from actions.support)."""
     for module in (support, applying, deadlines, funding, hubs):
         monkeypatch.setattr(module, "today", lambda: TODAY)
-    for module in (support, partners, people):
+    for module in (support, handoffs, partners, people):
         monkeypatch.setattr(module, "now", lambda: NOW)
 
 

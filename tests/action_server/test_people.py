@@ -11,6 +11,7 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.follow_up import ActionFollowUp
+from actions.handoffs import ActionTalkToHuman
 from actions.partners import ActionPartnerFit
 from actions.people import (
     ActionAskLeadConsent,
@@ -20,7 +21,6 @@ from actions.people import (
     ActionForgetMe,
     ActionRegisterInterest,
     ActionSubscribeReminders,
-    ActionTalkToHuman,
     ActionUnsubscribe,
     ValidateInterestForm,
     ValidateReminderForm,

@@ -20,14 +20,13 @@ from npq.db.models import (
     ReminderDelivery,
     ReminderSubscription,
 )
+from npq.handoffs import handoff_answer, record_handoff
 from npq.people import (
     Subscription,
     forget,
     forgotten_answer,
-    handoff_answer,
     lead_recorded_answer,
     no_consent_answer,
-    record_handoff,
     record_lead,
     subscribe_reminders,
     subscribed_answer,
