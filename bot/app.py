@@ -19,13 +19,13 @@ from telegram.ext import (
 
 from bot import commands, handlers, review, staff
 from bot.buttons import ButtonCodec
-from bot.chats import ChatLocks, PerChatProcessor
+from bot.chat_locks import ChatLocks, PerChatProcessor
 from bot.context import SERVICES, BotContext, Services
 from bot.conversation import Conversation
 from bot.db import Database, utcnow
 from bot.handoff import Handoff
-from bot.limits import RetryingRateLimiter
 from bot.rasa_client import RasaClient
+from bot.rate_limiter import RetryingRateLimiter
 from bot.reminders import ReminderSender
 from bot.retraining import ModelKeeper, Training
 from bot.tracker import TrackerEraser

@@ -23,7 +23,7 @@ from telegram.ext import ExtBot
 
 from bot import pending
 from bot.buttons import ButtonCodec
-from bot.chats import ChatLocks
+from bot.chat_locks import ChatLocks
 from bot.db import Database
 from bot.feedback import PROMPT, thumbs, with_thumbs
 from bot.handoff import Handoff
