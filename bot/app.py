@@ -24,6 +24,7 @@ from bot.context import SERVICES, BotContext, Services
 from bot.conversation import Conversation
 from bot.db import Database, utcnow
 from bot.handoff import Handoff
+from bot.pending import KeptMessages
 from bot.rasa_client import RasaClient
 from bot.rate_limiter import RetryingRateLimiter
 from bot.reminders import ReminderSender
@@ -71,17 +72,17 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
     training = training or Training()
     recorder = TurnRecorder(rasa, db, clock,
                             threshold=read_threshold(training.root / "config.yml"))
-    conversation = Conversation(
-        app.bot, rasa, db, buttons, handoff, locks, clock, tracker=tracker, recorder=recorder,
-        patience=settings.rasa_patience_seconds,
-        give_up_after=dt.timedelta(minutes=settings.pending_give_up_minutes))
+    kept = KeptMessages(app.bot, db, rasa, locks, clock,
+                        give_up_after=dt.timedelta(minutes=settings.pending_give_up_minutes))
+    conversation = Conversation(app.bot, rasa, buttons, handoff, kept, tracker=tracker,
+                                recorder=recorder, patience=settings.rasa_patience_seconds)
     reminders = ReminderSender(app.bot, db, buttons, clock, days=settings.reminder_days,
                                from_hour=settings.reminder_hour)
     keeper = ModelKeeper(app.bot, db, training, rasa_url=settings.rasa_url,
                          tolerance=settings.retrain_tolerance, clock=clock)
     # Attached at build time: post_init does not run when tests drive the application.
     app.bot_data[SERVICES] = Services(settings, rasa, db, buttons, clock, handoff, conversation,
-                                      reminders, tracker, training, keeper,
+                                      kept, reminders, tracker, training, keeper,
                                       known_intents(training.root))
     _add_handlers(app, settings)
     _schedule(app, settings)
@@ -135,7 +136,7 @@ def _schedule(app: App, settings: Settings) -> None:
 
 async def _retry_kept(context: BotContext) -> None:
     """Answer messages kept while Rasa was down; forward requests made while we were away."""
-    await context.services.conversation.retry_kept()
+    await context.services.kept.retry(context.services.conversation)
     await context.services.handoff.after_turn()
 
 
