@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from npq.answers import Answer, Button
 from npq.db import make_engine, make_session_factory, session_scope
+from npq.intents import ASKS_SOMETHING_ELSE
 from npq.settings import Settings
 
 T = TypeVar("T")
@@ -126,18 +127,7 @@ def latest_intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
-# Inside a form, a message with one of these intents is a question of its own (answered, then
-# the form asks again), not an answer to the form's question.
-QUESTION_INTENTS = frozenset({
-    "greet", "goodbye", "thank", "bot_challenge", "help", "recommend_npq", "programme_info",
-    "find_hub", "ask_deadlines", "ask_funding", "ask_eligibility", "how_to_apply",
-    "register_interest", "subscribe_reminders", "unsubscribe", "become_partner",
-    "partner_requirements", "partner_benefits", "partner_fit_check", "talk_to_human",
-    "forget_me",
-})
-
-
-def is_answer(tracker: Tracker, *, unless: frozenset[str] = QUESTION_INTENTS) -> bool:
+def is_answer(tracker: Tracker, *, unless: frozenset[str] = ASKS_SOMETHING_ELSE) -> bool:
     """Whether the latest message can be read as an answer to the form's question."""
     return latest_intent(tracker) not in unless
 

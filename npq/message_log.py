@@ -20,11 +20,10 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from npq.db.models import MessageLog
+from npq.intents import FALLBACK, OUT_OF_SCOPE
 
 MAX_TEXT_CHARS = 4096  # Telegram's own limit for one message
 RETENTION_DAYS = 90
-FALLBACK = "nlu_fallback"
-OUT_OF_SCOPE = "out_of_scope"
 # A reviewer's label other than an intent (message_log.review_label): never trained on, or
 # left in the queue after the others.
 NOT_RELEVANT = "not_relevant"

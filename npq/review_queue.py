@@ -21,7 +21,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from npq.db.models import MessageLog
-from npq.message_log import FALLBACK, NOT_RELEVANT, OUT_OF_SCOPE, SKIP, normalise, utc
+from npq.intents import FALLBACK, OUT_OF_SCOPE
+from npq.message_log import NOT_RELEVANT, SKIP, normalise, utc
 
 INTENT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 

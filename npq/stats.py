@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from npq.db.models import Lead, MessageLog, PartnerEnquiry, ReminderDelivery
-from npq.message_log import FALLBACK, OUT_OF_SCOPE, utc
+from npq.intents import FALLBACK, OUT_OF_SCOPE
+from npq.message_log import utc
 from npq.review_queue import queue_size
 
 ENGLAND = ZoneInfo("Europe/London")

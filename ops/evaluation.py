@@ -19,11 +19,11 @@ from dataclasses import asdict, dataclass, field
 
 import yaml
 
+from npq.intents import FALLBACK
 from ops.paths import ROOT
 
 HELDOUT = ROOT / "tests" / "nlu" / "heldout.yml"
 TARGETS = {"intent_accuracy": 0.95, "macro_f1": 0.93, "entity_recall": 0.95}
-FALLBACK = "nlu_fallback"
 ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<name>[^)]+)\)|(?P<spec>\{[^}]*\}))")
 
 

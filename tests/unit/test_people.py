@@ -21,6 +21,7 @@ from npq.db.models import (
     ReminderSubscription,
 )
 from npq.handoffs import handoff_answer, record_handoff
+from npq.intents import INTENTS
 from npq.people import (
     Subscription,
     forget,
@@ -38,11 +39,6 @@ from npq.people import (
 
 NOW = dt.datetime(2026, 11, 22, 9, 15, tzinfo=dt.timezone.utc)
 LATER = NOW + dt.timedelta(days=3)
-INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "help", "recommend_npq",
-           "programme_info", "find_hub", "ask_deadlines", "ask_funding", "ask_eligibility",
-           "how_to_apply", "register_interest", "subscribe_reminders", "unsubscribe",
-           "become_partner", "partner_requirements", "partner_benefits", "partner_fit_check",
-           "talk_to_human", "forget_me", "inform", "out_of_scope"}
 TABLES = {"leads": Lead, "reminder_subscriptions": ReminderSubscription,
           "reminder_deliveries": ReminderDelivery, "partner_enquiries": PartnerEnquiry,
           "handoff_requests": HandoffRequest, "message_log": MessageLog}

@@ -86,10 +86,10 @@ def test_every_form_question_is_asked_by_a_custom_action() -> None:
 
 
 def test_the_actions_say_exactly_the_fixed_replies_there_are() -> None:
-    from actions.small_talk import SMALL_TALK
+    from actions.small_talk import REPLIED_BY_NAME
     from actions.support import AskInFixedWords, replies
 
-    said = {"help", *SMALL_TALK}  # action_small_talk: the intent's reply, else help
+    said = {"help", *REPLIED_BY_NAME}  # action_small_talk: the intent's reply, else help
     for path in (ROOT / "actions").glob("*.py"):
         said.update(re.findall(r"say\(dispatcher, \"(\w+)\"\)", path.read_text()))
     said.update(cls().name().removeprefix("action_") for cls in action_classes()
