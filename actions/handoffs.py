@@ -11,7 +11,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.support import end_form, in_session, now, typed_text, utter
+from actions import clock
+from actions.support import end_form, in_session, typed_text, utter
 from npq.answers import Answer
 from npq.handoffs import handoff_answer, record_handoff
 from npq.network import load_network, office_contact
@@ -30,7 +31,7 @@ class ActionTalkToHuman(Action):
 
         def store(session: Session) -> Answer:
             record_handoff(session, chat_id=tracker.sender_id, reason=typed_text(tracker),
-                           context=context, now=now())
+                           context=context, now=clock.now())
             return handoff_answer(office_contact(load_network(session)))
 
         utter(dispatcher, await in_session(store))

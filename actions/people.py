@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
+from actions import clock
 from actions.support import (
     AskInFixedWords,
     ask_next,
@@ -19,7 +20,6 @@ from actions.support import (
     is_answer,
     latest_entity,
     latest_intent,
-    now,
     respond,
     text_slot,
     typed_text,
@@ -137,7 +137,7 @@ class ActionRegisterInterest(Action):
                 return lead_recorded_answer(record_lead(
                     session, chat_id=tracker.sender_id, name=name, email=email,
                     programme_code=text_slot(tracker, "npq"), role=text_slot(tracker, "role"),
-                    consent=True, now=now()))
+                    consent=True, now=clock.now()))
             answer = await in_session(store)
         return respond(dispatcher, tracker, answer, *[SlotSet(s, None) for s in LEAD_SLOTS])
 
@@ -203,7 +203,7 @@ class ActionSubscribeReminders(Action):
                                             Button("Remind me about deadlines",
                                                    "subscribe_reminders")))
             return subscribed_answer(subscribe_reminders(
-                session, chat_id=tracker.sender_id, programme_code=code, now=now()))
+                session, chat_id=tracker.sender_id, programme_code=code, now=clock.now()))
 
         answer = await in_session(store)
         return respond(dispatcher, tracker, answer, SlotSet("reminder_programme", None))

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import yaml
 from rasa_sdk import Action, Tracker
@@ -24,7 +22,6 @@ from npq.intents import ASKS_SOMETHING_ELSE
 from npq.settings import Settings
 
 T = TypeVar("T")
-LONDON = ZoneInfo("Europe/London")
 _override: sessionmaker[Session] | None = None
 
 
@@ -48,14 +45,6 @@ async def in_session(work: Callable[..., T], /, **kwargs: Any) -> T:
             return work(session, **kwargs)
 
     return await asyncio.to_thread(run)
-
-
-def today() -> dt.date:
-    return dt.datetime.now(LONDON).date()
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def payload(button: Button) -> str:
