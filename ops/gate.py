@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+
+from ops.evaluation import Report
 
 TOLERANCE = 0.01
 
@@ -25,10 +26,9 @@ class Scores:
               "entity_f1": "entity F1"}
 
     @classmethod
-    def of(cls, report: Mapping[str, Any]) -> Scores:
-        """From an ops.evaluation report."""
-        return cls(float(report["intent"]["accuracy"]), float(report["intent"]["macro_f1"]),
-                   float(report["entities"]["f1"]))
+    def of(cls, report: Report) -> Scores:
+        """From a held-out report."""
+        return cls(report.intent.accuracy, report.intent.macro_f1, report.entities.f1)
 
     def as_dict(self) -> dict[str, float]:
         return {key: round(value, 4) for key, value in asdict(self).items()}

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ops.paths import RASA, ROOT
@@ -53,28 +54,42 @@ def model_path(root: Path = ROOT) -> Path:
     return pinned_model(root) or trained_model_path(root)
 
 
-def read_registry(root: Path = ROOT) -> dict:
-    """models/serving.json: {"model": file name, "inputs": fingerprint, "history": [older
-    models in service, latest last]}; {} when there is none."""
+@dataclass(frozen=True)
+class Registry:
+    """models/serving.json: the model staff put in service (a file name in models/), the
+    fingerprint of the inputs when they did, and the models in service before it, latest last."""
+
+    model: str | None = None
+    inputs: str | None = None
+    history: list[str] = field(default_factory=list)
+
+
+def read_registry(root: Path = ROOT) -> Registry:
+    """What models/serving.json records; an empty Registry when there is none."""
     try:
-        return dict(json.loads((root / "models" / REGISTRY).read_text()))
-    except (FileNotFoundError, ValueError, TypeError):
-        return {}
+        recorded = json.loads((root / "models" / REGISTRY).read_text())
+    except (FileNotFoundError, ValueError):
+        return Registry()
+    if not isinstance(recorded, dict):
+        return Registry()
+    return Registry(model=str(recorded["model"]) if recorded.get("model") else None,
+                    inputs=str(recorded["inputs"]) if recorded.get("inputs") else None,
+                    history=[str(m) for m in recorded.get("history") or []])
 
 
-def write_registry(registry: dict, root: Path = ROOT) -> None:
+def write_registry(registry: Registry, root: Path = ROOT) -> None:
     target = root / "models" / REGISTRY
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_suffix(".tmp")
-    temporary.write_text(json.dumps(registry, indent=2) + "\n")
+    temporary.write_text(json.dumps(asdict(registry), indent=2) + "\n")
     os.replace(temporary, target)
 
 
 def pinned_model(root: Path = ROOT) -> Path | None:
     """The model staff put in service, while the inputs are those it was recorded with."""
     registry = read_registry(root)
-    model = root / "models" / str(registry.get("model") or "-")
-    if registry.get("inputs") == fingerprint(root) and model.is_file():
+    model = root / "models" / (registry.model or "-")
+    if registry.inputs == fingerprint(root) and model.is_file():
         return model
     return None
 

@@ -213,7 +213,7 @@ class _Relay(tornado.web.RequestHandler):
         self.front.enter(backend)
         try:
             response = await self.front._client.request(
-                self.request.method or "GET", backend.url + self.request.uri,
+                self.request.method or "GET", backend.url + (self.request.uri or ""),
                 content=self.request.body or None, headers=headers)
         except httpx.HTTPError as error:
             self.error(502, "BadGateway", f"Rasa did not answer: {type(error).__name__}")

@@ -40,16 +40,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from npq.db import make_engine, make_session_factory, session_scope
+from npq.db.models import ModelPromotion
 from npq.model_history import known_scores, log_model_action, model_actions
 from npq.settings import Settings
 from ops import model
-from ops.evaluation import HELDOUT, evaluate, fallback_threshold, load_examples
+from ops.evaluation import HELDOUT, Report, evaluate, fallback_threshold, load_examples
 from ops.gate import TOLERANCE, Scores, gate, tolerance_from_env
 from ops.nlu_report import format_report
 from ops.paths import RASA, ROOT
@@ -119,7 +119,7 @@ def train_candidate(root: Path, out: Path, progress: Progress, *, log: Path,
     return time.monotonic() - started
 
 
-def measure(rasa_url: str, heldout: Path, config: Path) -> dict:
+def measure(rasa_url: str, heldout: Path, config: Path) -> Report:
     """The held-out report of the model a Rasa server runs (ops.evaluation's figures)."""
     examples = load_examples(heldout.read_text())
     with httpx.Client(base_url=rasa_url, timeout=60.0) as client:
@@ -153,7 +153,7 @@ def load_into_service(rasa_url: str, model_file: Path) -> str:
                            f"{response.text[:300]}")
     if serving_model(rasa_url) != model_file.name:
         raise RetrainError(f"Rasa still runs another model than {model_file.name}")
-    return response.headers.get(SWAP_HEADER, "in place")
+    return str(response.headers.get(SWAP_HEADER, "in place"))
 
 
 def scratch_server(model_file: Path, log_dir: Path, env: Mapping[str, str] | None = None) -> Stack:
@@ -178,12 +178,12 @@ class Outcome:
     after: Scores | None = None
     reasons: tuple[str, ...] = ()
     export: Export | None = None
-    reports: dict[str, dict] = field(default_factory=dict)  # "before"/"after" held-out reports
+    reports: dict[str, Report] = field(default_factory=dict)  # "before"/"after" held-out
 
 
 def _registry(root: Path, *, serving: str, history: list[str]) -> None:
-    model.write_registry({"model": serving, "inputs": model.fingerprint(root),
-                          "history": history[-20:]}, root)
+    model.write_registry(model.Registry(model=serving, inputs=model.fingerprint(root),
+                                        history=history[-20:]), root)
 
 
 def retrain(factory: sessionmaker[Session], *, rasa_url: str, staff_id: str,
@@ -224,7 +224,7 @@ def retrain(factory: sessionmaker[Session], *, rasa_url: str, staff_id: str,
         before, after = Scores.of(before_report), Scores.of(after_report)
         decision = gate(before, after, tolerance)
         progress(f"In service ({serving}): {before}\nCandidate ({candidate.name}): {after}")
-        history = [str(m) for m in model.read_registry(root).get("history") or []]
+        history = model.read_registry(root).history
         outcome = Outcome("promote" if decision.promote else "refuse", serving, candidate.name,
                           before, after, decision.reasons, written,
                           {"before": before_report, "after": after_report})
@@ -246,7 +246,7 @@ def retrain(factory: sessionmaker[Session], *, rasa_url: str, staff_id: str,
 
 
 def _measure_both(rasa_url: str, candidate: Path, root: Path, heldout: Path,
-                  progress: Progress) -> tuple[dict, dict]:
+                  progress: Progress) -> tuple[Report, Report]:
     config = root / "config.yml"
     count = len(load_examples(heldout.read_text()))
     with tempfile.TemporaryDirectory(prefix="npq-candidate-") as scratch:
@@ -275,7 +275,7 @@ def rollback(factory: sessionmaker[Session], *, rasa_url: str, staff_id: str,
     models_dir = root / "models"
     with exclusive(models_dir, staff_id):
         serving = serving_model(rasa_url)
-        history = [str(m) for m in model.read_registry(root).get("history") or []]
+        history = model.read_registry(root).history
         while history and not (models_dir / history[-1]).is_file():
             progress(f"{history.pop()} is no longer in {models_dir}; skipping it.")
         if not history:
@@ -294,12 +294,12 @@ def rollback(factory: sessionmaker[Session], *, rasa_url: str, staff_id: str,
         return Outcome("rollback", target, target, reasons=(f"rolled back from {serving}",))
 
 
-def format_history(rows: list[Any]) -> str:
+def format_history(rows: list[ModelPromotion]) -> str:
     """The model log, newest first, one line each."""
     if not rows:
         return "No model has been promoted, refused or rolled back yet."
 
-    def scores(values: dict | None) -> str:
+    def scores(values: dict[str, float] | None) -> str:
         return "?" if not values else "/".join(f"{values[k]:.3f}" for k in Scores.LABELS
                                                if k in values)
     return "\n".join(

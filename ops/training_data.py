@@ -16,9 +16,10 @@ import os
 import re
 import subprocess
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sqlalchemy.orm import Session
@@ -78,7 +79,7 @@ def _plain(text: str) -> str:
     return re.sub(" +", " ", _printable(text).replace("[", "(").replace("]", ")"))
 
 
-def example_line(text: str, entities: Iterable[dict] = ()) -> str:
+def example_line(text: str, entities: Iterable[Mapping[str, Any]] = ()) -> str:
     """One training example: the user's text, cleaned, with the entities found in it annotated
     ([Leeds](location), or the JSON form when the value differs from the text)."""
     spans = sorted((e for e in entities if isinstance(e.get("start"), int)

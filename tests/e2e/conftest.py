@@ -16,7 +16,6 @@ from ops.ports import free_port
 from ops.stack import Stack
 
 
-
 @pytest.fixture(scope="session")
 def stack_database(tmp_path_factory: pytest.TempPathFactory, seeded_sqlite_file: Path) -> Path:
     database = tmp_path_factory.mktemp("stack") / "npq.db"

@@ -20,6 +20,6 @@ def test_model_meets_the_heldout_targets(stack: Stack,
     report = run_evaluation(stack.rasa_url)
     with capsys.disabled():
         print("\n[nlu] " + format_report(report).replace("\n", "\n[nlu] "), file=sys.stderr)
-    missed = {key: f"{report['figures'][key]:.3f} < {TARGETS[key]}"
-              for key, met in report["met"].items() if not met}
+    missed = {key: f"{report.figures[key]:.3f} < {TARGETS[key]}"
+              for key, met in report.met.items() if not met}
     assert not missed, f"held-out targets missed: {missed} (make nlu-report for the errors)"

@@ -15,7 +15,7 @@ from npq.message_log import record_turn
 from npq.review_queue import label, review_queue
 from ops.evaluation import load_examples
 from ops.training_data import REVIEWED, DataInvalid, export_reviewed, validate_data
-from tests.unit.test_review import HOSTILE
+from tests.support.logged_turns import HOSTILE
 
 pytestmark = pytest.mark.e2e
 

@@ -474,7 +474,7 @@ def test_a_model_trained_on_damaged_data_is_not_promoted(
     assert outcome.action == "refuse"
     assert any(reason.startswith("intent accuracy") for reason in outcome.reasons)
     assert httpx.get(f"{service.front.url}/status").json()["model_file"] == serving
-    assert model.read_registry(root)["model"] == serving  # make run keeps the model in service
+    assert model.read_registry(root).model == serving  # make run keeps the model in service
     with session_scope(service.factory) as session:
         latest = model_actions(session)[0]
         assert (latest.action, latest.model_file, latest.previous_model) == (

@@ -22,12 +22,12 @@ from sqlalchemy import select
 from bot.render import LATE_ANSWER, UNAVAILABLE
 from npq.db import make_engine, make_session_factory
 from npq.db.models import PendingMessage
-from tests.support.fake_bot_api import ApiCall, FakeBotAPI
-from tests.support.updates import callback_update, text_update
 from ops.model import model_path
 from ops.paths import APP_PYTHON, ROOT
 from ops.ports import free_port
 from ops.stack import Stack
+from tests.support.fake_bot_api import ApiCall, FakeBotAPI
+from tests.support.updates import callback_update, text_update
 
 pytestmark = pytest.mark.e2e
 REPLY_TIMEOUT = 120.0

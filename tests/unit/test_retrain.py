@@ -153,8 +153,7 @@ def test_make_run_serves_what_staff_put_in_service_while_the_data_is_unchanged(
         project: Path) -> None:
     trained = model.trained_model_path(project)
     assert model.model_path(project) == trained  # nothing recorded yet
-    model.write_registry({"model": "npq-old.tar.gz", "inputs": model.fingerprint(project),
-                          "history": []}, project)
+    model.write_registry(model.Registry("npq-old.tar.gz", model.fingerprint(project)), project)
     assert model.model_path(project) == project / "models" / "npq-old.tar.gz"
     (project / "nlu_data" / "nlu" / "greet.yml").write_text(
         'version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n      - hi\n      - hey\n')
@@ -162,11 +161,10 @@ def test_make_run_serves_what_staff_put_in_service_while_the_data_is_unchanged(
 
 
 def test_a_missing_recorded_model_falls_back_to_the_trained_one(project: Path) -> None:
-    model.write_registry({"model": "npq-gone.tar.gz", "inputs": model.fingerprint(project)},
-                         project)
+    model.write_registry(model.Registry("npq-gone.tar.gz", model.fingerprint(project)), project)
     assert model.model_path(project) == model.trained_model_path(project)
     (project / "models" / "serving.json").write_text("{not json")
-    assert model.read_registry(project) == {}
+    assert model.read_registry(project) == model.Registry()
 
 
 # --- a stand-in Rasa server ---------------------------------------------------------------------
@@ -254,14 +252,16 @@ def test_rollback_puts_the_previous_model_back_and_logs_it(
         project: Path, factory: sessionmaker[Session], fakes: list[FakeRasa]) -> None:
     rasa = FakeRasa("npq-new.tar.gz")
     fakes.append(rasa)
-    model.write_registry({"model": "npq-new.tar.gz", "inputs": model.fingerprint(project),
-                          "history": ["npq-gone.tar.gz", "npq-old.tar.gz"]}, project)
+    model.write_registry(model.Registry("npq-new.tar.gz", model.fingerprint(project),
+                                        ["npq-gone.tar.gz", "npq-old.tar.gz"]), project)
     said: list[str] = []
     outcome = rollback(factory, rasa_url=rasa.url, staff_id="telegram:5", root=project,
                        progress=said.append)
     assert (outcome.action, outcome.serving) == ("rollback", "npq-old.tar.gz")
     assert rasa.model_file == "npq-old.tar.gz"
-    assert model.read_registry(project)["model"] == "npq-old.tar.gz"
+    recorded = json.loads((project / "models" / "serving.json").read_text())
+    assert recorded == {"model": "npq-old.tar.gz", "inputs": model.fingerprint(project),
+                        "history": ["npq-gone.tar.gz"]}
     assert model.model_path(project) == project / "models" / "npq-old.tar.gz"  # make run too
     assert said[-1].startswith("Done: npq-old.tar.gz is in service again")
     with session_scope(factory) as session:
