@@ -109,10 +109,11 @@ def suggested_buttons(message: dict[str, Any]) -> list[dict[str, str]]:
     entities = {e["entity"]: e["value"] for e in message.get("entities") or []
                 if e.get("entity") in CARRIED_ENTITIES and isinstance(e.get("value"), str)}
     suffix = json.dumps(entities) if entities else ""
-    buttons = []
+    buttons: list[dict[str, str]] = []
     for candidate in ranking:
         name = candidate.get("name")
-        if (name in INTENT_TITLES and (candidate.get("confidence") or 0) >= MIN_SUGGESTION_CONFIDENCE
+        if (name in INTENT_TITLES
+                and (candidate.get("confidence") or 0) >= MIN_SUGGESTION_CONFIDENCE
                 and len(buttons) < MAX_SUGGESTIONS):
             buttons.append({"title": INTENT_TITLES[name], "payload": f"/{name}{suffix}"})
     return buttons

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -36,7 +37,7 @@ from npq.settings import Settings
 from ops.training_data import known_intents
 
 log = logging.getLogger(__name__)
-App = Application  # type: ignore[type-arg]
+App = Application[Any, Any, Any, Any, Any, Any]  # as the builder below makes it
 PURGE_EVERY = dt.timedelta(days=1)
 PURGE_FIRST = dt.timedelta(minutes=5)
 

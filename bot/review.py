@@ -4,10 +4,10 @@ messages are written into the training data.
 Each item shows the text, how often it was sent and why it waits, with the model's top guesses
 as buttons, then "Other intent…" (every intent of domain.yml), "Not relevant" (never trained on),
 "Skip" (it stays, after the others) and "Stop". After a decision the message shows it and the
-next item follows. When the queue is done (or on "Stop") ops.training_data.export_reviewed writes the
-labels to nlu_data/nlu/reviewed.yml (once each, validated with `rasa data validate`; if Rasa
-finds an error the file is put back and the staff member is told), holding the retrain lock so
-it never changes the data under a training.
+next item follows. When the queue is done (or on "Stop") ops.training_data.export_reviewed
+writes the labels to nlu_data/nlu/reviewed.yml (once each, validated with `rasa data
+validate`; if Rasa finds an error the file is put back and the staff member is told), holding
+the retrain lock so it never changes the data under a training.
 
 The buttons carry the id of the item's latest message (npq.review_queue.queue_item rebuilds the item
 from it), so they work after a restart; two reviewers never label one item twice.

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from functools import wraps
 from typing import Any
 
@@ -31,7 +31,7 @@ from npq.stats import Stats, chart_png, collect_stats, format_stats
 from npq.uploads import MAX_UPLOAD_BYTES, UploadResult, format_upload, import_upload
 
 log = logging.getLogger(__name__)
-Handler = Callable[[Update, BotContext], Awaitable[None]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 STAFF_COMMANDS = (
     BotCommand("review", "Staff: label misunderstood messages"),
     BotCommand("retrain", "Staff: train and promote a new model"),

@@ -2,7 +2,8 @@
 
     python -m npq migrate              bring the database schema up to date (Alembic)
     python -m npq seed                 import the data/catalogue files whose tables are empty
-    python -m npq import PATH...       validate and import catalogue files or a folder, all or nothing
+    python -m npq import PATH...       validate and import catalogue files or a folder, all or
+                                       nothing
     python -m npq check PATH...        validate catalogue files without writing anything
     python -m npq stats [--days N] [--chart PNG]
                                        the staff report (what /stats shows on Telegram): the last
@@ -55,7 +56,8 @@ def _import(database_url: str, paths: list[Path], *, seeding: bool = False) -> i
                     return 0
             summary = import_catalogue(session, paths)
     except CatalogueInvalid as invalid:
-        print(f"Nothing was imported: {len(invalid.problems)} problem(s) to fix first.", file=sys.stderr)
+        print(f"Nothing was imported: {len(invalid.problems)} problem(s) to fix first.",
+              file=sys.stderr)
         for problem in invalid.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1

@@ -84,8 +84,9 @@ def stored_entities(entities: Iterable[Mapping[str, Any]]) -> list[dict[str, Any
     kept = []
     for e in entities:
         value = e.get("value")
-        item: dict[str, Any] = {"entity": str(e.get("entity")),
-                                "value": value if isinstance(value, (str, int, float)) else str(value)}
+        item: dict[str, Any] = {
+            "entity": str(e.get("entity")),
+            "value": value if isinstance(value, (str, int, float)) else str(value)}
         if isinstance(e.get("start"), int) and isinstance(e.get("end"), int):
             item.update(start=e["start"], end=e["end"])
         kept.append(item)

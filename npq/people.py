@@ -1,5 +1,6 @@
 """The rows about a person: leads (with consent), reminder subscriptions, and forgetting all of
-it (handoffs to staff included; recording them: npq/handoffs.py). The caller owns the session and commits; nothing here commits.
+it (handoffs to staff included; recording them: npq/handoffs.py). The caller owns the session
+and commits; nothing here commits.
 
 Record functions raise ValueError on input a form should have caught (no consent, a bad email);
 the `*_answer` functions word the outcome for the user.
@@ -10,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from npq.answers import Answer, Button, intake_label
 from npq.db.models import (
@@ -221,5 +221,5 @@ def _chat(chat_id: str | int) -> str:
     return chat
 
 
-def _is(column: Any, value: str | None) -> ColumnElement[bool]:
+def _is(column: InstrumentedAttribute[str | None], value: str | None) -> ColumnElement[bool]:
     return column.is_(None) if value is None else column == value

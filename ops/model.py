@@ -105,7 +105,9 @@ def _cache_dir() -> Path | None:
     setting = os.environ.get("NPQ_MODEL_CACHE", "")
     if setting.lower() in ("off", "0", "false", "no"):
         return None
-    return Path(setting).expanduser() if setting else Path.home() / ".cache" / "npq-assistant" / "models"
+    if setting:
+        return Path(setting).expanduser()
+    return Path.home() / ".cache" / "npq-assistant" / "models"
 
 
 def train(out: Path, *, root: Path = ROOT, rasa: Path = RASA) -> float:

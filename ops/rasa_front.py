@@ -183,10 +183,9 @@ class RasaFront:
             new = await loop.run_in_executor(None, self.launch, model_file)
             old, self.current = self.current, new
             self.swaps += 1
-            try:
+            # a request stuck for minutes: stop the old server anyway
+            with contextlib.suppress(asyncio.TimeoutError):
                 await self.drained(old)
-            except asyncio.TimeoutError:
-                pass  # a request stuck for minutes: stop the old server anyway
             await loop.run_in_executor(None, old.stop)
 
 
@@ -228,10 +227,9 @@ class _Relay(tornado.web.RequestHandler):
                 seen.add(key.lower())
         if response.status_code not in (204, 304) and self.request.method != "HEAD":
             self.write(response.content)
-        try:
+        # the client may have stopped waiting (the bot has its own timeout)
+        with contextlib.suppress(StreamClosedError):
             await self.finish()
-        except StreamClosedError:
-            pass  # the client stopped waiting (the bot has its own timeout)
 
     async def load_model(self) -> None:
         try:

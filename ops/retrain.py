@@ -1,9 +1,9 @@
 """Retrain the model from what staff labelled, behind a quality gate, and roll back.
 
-    python -m ops.retrain              write labelled messages to nlu_data (ops.training_data), train a
-                                         candidate, measure it and the model in service on the
-                                         held-out messages, promote it only if it is not worse,
-                                         then load it into the running Rasa server (make retrain)
+    python -m ops.retrain            write labelled messages to nlu_data (ops.training_data),
+                                     train a candidate, measure it and the model in service on
+                                     the held-out messages, promote it only if it is not worse,
+                                     then load it into the running Rasa server (make retrain)
     python -m ops.retrain rollback     put the model in service before the last one back
     python -m ops.retrain history      the latest promotions, refusals and rollbacks
 
@@ -335,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
                           tolerance=tolerance_from_env(os.environ))
         if args.report and outcome.reports:
             for which, report in outcome.reports.items():
-                print(f"\n=== {which}: {outcome.serving if which == 'before' else outcome.candidate}")
+                measured = outcome.serving if which == "before" else outcome.candidate
+                print(f"\n=== {which}: {measured}")
                 print(format_report(report))
         print(json.dumps({"action": outcome.action, "serving": outcome.serving,
                           "candidate": outcome.candidate,

@@ -11,7 +11,6 @@ from actions.small_talk import ActionClarify, ActionGoodbye, ActionSmallTalk
 from npq.db.models import MessageLog
 from tests.action_server.conftest import entity, rows, run, tracker
 
-
 HELP = "Here's what I can help with. Tap one, or just ask in your own words."
 HELP_PAYLOADS = ["/recommend_npq", "/programme_info", "/find_hub", "/ask_deadlines",
                  "/ask_funding", "/how_to_apply", "/become_partner", "/talk_to_human"]

@@ -318,7 +318,8 @@ class TelegramTraffic:
                 f"median {latencies[len(latencies) // 2]:.2f} s, max {latencies[-1]:.2f} s")
 
 
-async def staff_command(fake: FakeBotAPI, command: str, during: Any = None) -> tuple[str, list[str]]:
+async def staff_command(fake: FakeBotAPI, command: str,
+                        during: Any = None) -> tuple[str, list[str]]:
     """A staff member sends /retrain or /rollback; `during(fake)` (an async context) runs from
     the moment the new model starts going into service until the outcome is reported. The
     outcome, and every message the staff chat showed meanwhile (edits applied)."""

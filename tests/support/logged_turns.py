@@ -48,6 +48,7 @@ def parse(name: str, confidence: float, *ranking: tuple[str, float],
 
 
 def turn(session: Session, text: str, name: str = "nlu_fallback", confidence: float = 0.4, *,
-         chat: str = "chat-1", at: dt.datetime = NOW, ranking: tuple[tuple[str, float], ...] = ()) -> MessageLog:
+         chat: str = "chat-1", at: dt.datetime = NOW,
+         ranking: tuple[tuple[str, float], ...] = ()) -> MessageLog:
     return record_turn(session, chat_id=chat, text=text, reply="a reply", now=at,
                        threshold=THRESHOLD, parse=parse(name, confidence, *ranking))

@@ -11,14 +11,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-import pytest
 
 from bot.render import UNAVAILABLE
 from bot.webhook import SECRET_HEADER
-from tests.support.fake_bot_api import FakeBotAPI
-from tests.support.updates import text_update
 from ops.paths import APP_PYTHON, ROOT
 from ops.ports import free_port
+from tests.support.fake_bot_api import FakeBotAPI
+from tests.support.updates import text_update
 
 MENU = ["start", "help", "programmes", "hubs", "deadlines", "partner", "remind", "stop", "forget"]
 SECRET_TEXT = "my email is sam.patel@school.org.uk"

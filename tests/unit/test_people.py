@@ -120,8 +120,8 @@ def test_record_lead_stores_consent_and_its_time(session_factory: sessionmaker[S
     assert answer.text.startswith("Thank you, Sam. I've noted your interest in NPQH, and our team "
                                   "will email you at Sam@school.org.")
     assert "forget your details" in answer.text
-    assert ("subscribe_reminders", {"npq": "NPQH"}) == (answer.buttons[0].intent,
-                                                        answer.buttons[0].entities)
+    assert (answer.buttons[0].intent, answer.buttons[0].entities) == (
+        "subscribe_reminders", {"npq": "NPQH"})
     assert_phone_sized_with_buttons(answer)
 
 

@@ -114,7 +114,8 @@ def test_our_code_never_imports_rasa_and_the_core_imports_no_framework() -> None
     probe = (
         "import sys, pkgutil, importlib, npq;"
         "[importlib.import_module(m.name) for m in pkgutil.walk_packages(npq.__path__, 'npq.')];"
-        "assert not [m for m in sys.modules if m.split('.')[0] in ('rasa_sdk', 'telegram', 'rasa')];"
+        "assert not [m for m in sys.modules"
+        " if m.split('.')[0] in ('rasa_sdk', 'telegram', 'rasa')];"
         "import bot.app, bot.terminal;"
         "[importlib.import_module(f'actions.{m.name}') for m in pkgutil.iter_modules(['actions'])];"
         "assert 'rasa' not in sys.modules"
@@ -180,7 +181,8 @@ def test_generated_form_rules_are_up_to_date() -> None:
     assert not any(r["steps"][1]["action"] in form_rules.ENDING_ACTIONS for r in generated)
 
 
-SETTING_READ = re.compile(r"(?:environ\.get|env\.get|getenv|read\.[a-z_]+)\(\s*\"([A-Z][A-Z0-9_]+)\"")
+SETTING_READ = re.compile(
+    r"(?:environ\.get|env\.get|getenv|read\.[a-z_]+)\(\s*\"([A-Z][A-Z0-9_]+)\"")
 
 
 def settings_read_by_the_code() -> set[str]:
