@@ -17,16 +17,26 @@ include .env
 export
 endif
 
-.PHONY: help run test setup env db model validate import lock-app lock-engine clean
+.PHONY: help run test check lint e2e setup env db model validate import lock-app lock-engine clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 run: setup  ## set everything up, then start Rasa, the action server and the bot (terminal chat without TELEGRAM_BOT_TOKEN)
 	@$(PY) -m ops.supervisor
 
 test: setup  ## set everything up, then run every test
 	@$(PY) -m pytest
+
+check: lint  ## the fast tier: ruff, mypy and every test that needs no Rasa process (no model, no engine)
+	@$(PY) -m pytest -m "not e2e"
+
+lint: $(APP_READY)  ## ruff and mypy --strict, as CI runs them
+	@$(PY) -m ruff check .
+	@$(PY) -m mypy
+
+e2e: setup  ## the end-to-end tier only: the trained model, Rasa, the action server and the bot
+	@$(PY) -m pytest -m e2e
 
 setup: env db model  ## environments, database and model, each only when out of date
 
