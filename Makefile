@@ -17,16 +17,26 @@ include .env
 export
 endif
 
-.PHONY: help run test setup env db model validate import lock-app lock-engine clean
+.PHONY: help run test check lint e2e setup env db model validate import lock-app lock-engine clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 run: setup  ## set everything up, then start Rasa, the action server and the bot (terminal chat without TELEGRAM_BOT_TOKEN)
-	@$(PY) -m tools.stack
+	@$(PY) -m ops.supervisor
 
 test: setup  ## set everything up, then run every test
 	@$(PY) -m pytest
+
+check: lint  ## the fast tier: ruff, mypy and every test that needs no Rasa process (no model, no engine)
+	@$(PY) -m pytest -m "not e2e"
+
+lint: $(APP_READY)  ## ruff and mypy --strict, as CI runs them
+	@$(PY) -m ruff check .
+	@$(PY) -m mypy
+
+e2e: setup  ## the end-to-end tier only: the trained model, Rasa, the action server and the bot
+	@$(PY) -m pytest -m e2e
 
 setup: env db model  ## environments, database and model, each only when out of date
 
@@ -43,13 +53,13 @@ db: $(APP_READY)  ## migrate the database, and seed it from data/catalogue when 
 	@$(PY) -m npq seed
 
 model: env  ## train the model when config, domain or nlu_data changed (reuse it otherwise)
-	@$(PY) -m tools.model ensure
+	@$(PY) -m ops.model ensure
 
 validate: $(ENGINE_READY)  ## check the training data, domain and config with Rasa
 	@$(RASA) data validate $(RASA_DATA)
 
 nlu-report: setup  ## train if needed, then measure the model on the held-out messages (tests/nlu/heldout.yml)
-	@$(PY) -m tools.nlu_report
+	@$(PY) -m ops.nlu_report
 
 import: $(APP_READY)  ## validate and import the staff-edited files in data/catalogue (all or nothing)
 	@$(PY) -m npq import data/catalogue
@@ -57,16 +67,16 @@ import: $(APP_READY)  ## validate and import the staff-edited files in data/cata
 .PHONY: review retrain rollback stats
 
 review: env db  ## label the messages waiting for review, then write them to nlu_data/nlu/reviewed.yml
-	@$(PY) -m tools.review
+	@$(PY) -m ops.review
 
 retrain: env db  ## train on what staff labelled; promote only if not worse on held-out (needs `make run`)
-	@$(PY) -m tools.retrain
+	@$(PY) -m ops.retrain
 
 rollback: env db  ## put the model in service before the last promotion back (needs `make run`)
-	@$(PY) -m tools.retrain rollback
+	@$(PY) -m ops.retrain rollback
 
 stats: db  ## the staff report (messages per day, top intents, fallback rate...), chart in var/stats.png
-	@$(PY) -m tools.stats --chart var/stats.png
+	@$(PY) -m npq stats --chart var/stats.png
 
 lock-app:  ## re-resolve the app environment's pins from pyproject.toml
 	@scripts/lock app

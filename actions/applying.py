@@ -8,7 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.support import in_session, programme_mentioned, respond, today
+from actions import clock
+from actions.support import in_session, programme_mentioned, respond
 from npq.applying import how_to_apply_answer
 
 
@@ -19,6 +20,6 @@ class ActionHowToApply(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         """How to apply, for the programme the conversation is about if there is one."""
-        answer = await in_session(how_to_apply_answer, today=today(),
+        answer = await in_session(how_to_apply_answer, today=clock.today(),
                                   programme_code=programme_mentioned(tracker))
         return respond(dispatcher, tracker, answer)

@@ -8,15 +8,15 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import clock
 from actions.support import (
     ask_next,
-    coordinates,
     button_code,
+    coordinates,
     in_session,
     latest_entity,
     programme_mentioned,
     respond,
-    today,
     typed_text,
 )
 from npq.deadlines import deadlines_answer
@@ -28,7 +28,7 @@ async def reply_with_deadlines(dispatcher: CollectingDispatcher, tracker: Tracke
     shows the deadlines near it."""
     programme = programme_mentioned(tracker)
     answer = await in_session(
-        deadlines_answer, today=today(), programme_code=programme,
+        deadlines_answer, today=clock.today(), programme_code=programme,
         place_text=place_text or latest_entity(tracker, "postcode")
         or latest_entity(tracker, "location"),
         message_text=typed_text(tracker), coordinates=coordinates(tracker))

@@ -15,13 +15,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import NOT_UNDERSTOOD_IN_FORM, ActionClarify
 from actions.deadlines import reply_with_deadlines
 from actions.funding import reply_about_funding
 from actions.hubs import reply_with_hubs
 from actions.partners import record_enquiry
 from actions.people import erase_everything
 from actions.programmes import reply_about_programme
+from actions.small_talk import NOT_UNDERSTOOD_IN_FORM, ActionClarify
 from actions.support import (
     latest_entity,
     latest_intent,

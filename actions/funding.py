@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import clock
 from actions.support import (
     ask_next,
     button_code,
@@ -16,7 +17,6 @@ from actions.support import (
     programme_mentioned,
     respond,
     text_slot,
-    today,
 )
 from npq.funding import eligibility_answer, funding_answer
 
@@ -29,7 +29,7 @@ async def reply_about_funding(dispatcher: CollectingDispatcher, tracker: Tracker
     user works, it offers the settings, and a typed reply ("an academy") continues it."""
     setting = setting or latest_entity(tracker, "setting") or text_slot(tracker, "setting")
     answer = await in_session(
-        QUESTIONS[question], today=today(), programme_code=programme_mentioned(tracker),
+        QUESTIONS[question], today=clock.today(), programme_code=programme_mentioned(tracker),
         setting=setting,
         phase=latest_entity(tracker, "phase") or text_slot(tracker, "phase"),
         role=latest_entity(tracker, "role") or text_slot(tracker, "role"))

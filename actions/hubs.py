@@ -8,14 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.support import (
-    coordinates,
-    in_session,
-    latest_entity,
-    programme_mentioned,
-    respond,
-    today,
-)
+from actions import clock
+from actions.support import coordinates, in_session, latest_entity, programme_mentioned, respond
 from npq.hubs import find_hub_answer
 
 
@@ -24,7 +18,7 @@ async def reply_with_hubs(dispatcher: CollectingDispatcher, tracker: Tracker) ->
     programme = programme_mentioned(tracker)
     answer = await in_session(
         find_hub_answer,
-        today=today(),
+        today=clock.today(),
         place_text=latest_entity(tracker, "postcode") or latest_entity(tracker, "location"),
         message_text=tracker.latest_message.get("text"),
         coordinates=coordinates(tracker),

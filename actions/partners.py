@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
+from actions import clock
 from actions.support import (
     AskInFixedWords,
     ask_next,
@@ -19,7 +20,6 @@ from actions.support import (
     is_answer,
     latest_entity,
     latest_intent,
-    now,
     respond,
     typed_text,
     utter,
@@ -281,7 +281,7 @@ async def record_enquiry(dispatcher: CollectingDispatcher, tracker: Tracker,
                          answers: dict[str, Any]) -> list[EventType]:
     """The user said yes to passing the fit check to staff: store it and confirm."""
     def store(session: Session) -> Answer:
-        record_partner_enquiry(session, tracker.sender_id, fit_answers(answers), now=now(),
+        record_partner_enquiry(session, tracker.sender_id, fit_answers(answers), now=clock.now(),
                                organisation=None)
         return enquiry_recorded_answer(session)
 

@@ -1,5 +1,5 @@
 """What users ask about themselves: to be contacted (interest_form), reminded (reminder_form),
-left alone, forgotten, or put through to a person."""
+left alone or forgotten. (Put through to a person: actions/handoffs.py.)"""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
+from actions import clock
 from actions.support import (
     AskInFixedWords,
     ask_next,
@@ -19,22 +20,18 @@ from actions.support import (
     is_answer,
     latest_entity,
     latest_intent,
-    now,
     respond,
     text_slot,
     typed_text,
     utter,
 )
 from npq.answers import Answer, Button
-from npq.network import load_network, office_contact
 from npq.partners import parse_yes_no
 from npq.people import (
     forget,
     forgotten_answer,
-    handoff_answer,
     lead_recorded_answer,
     no_consent_answer,
-    record_handoff,
     record_lead,
     subscribe_reminders,
     subscribed_answer,
@@ -47,7 +44,6 @@ from npq.programmes import choose_programme_answer, current_code
 
 LEAD_SLOTS = ("lead_name", "lead_email", "lead_consent")
 ANY_PROGRAMME = "any"
-CONTEXT_MESSAGES = 10
 ERASE_CONVERSATION = {"erase_conversation": True}  # the front end erases Rasa's copy
 
 
@@ -141,7 +137,7 @@ class ActionRegisterInterest(Action):
                 return lead_recorded_answer(record_lead(
                     session, chat_id=tracker.sender_id, name=name, email=email,
                     programme_code=text_slot(tracker, "npq"), role=text_slot(tracker, "role"),
-                    consent=True, now=now()))
+                    consent=True, now=clock.now()))
             answer = await in_session(store)
         return respond(dispatcher, tracker, answer, *[SlotSet(s, None) for s in LEAD_SLOTS])
 
@@ -207,7 +203,7 @@ class ActionSubscribeReminders(Action):
                                             Button("Remind me about deadlines",
                                                    "subscribe_reminders")))
             return subscribed_answer(subscribe_reminders(
-                session, chat_id=tracker.sender_id, programme_code=code, now=now()))
+                session, chat_id=tracker.sender_id, programme_code=code, now=clock.now()))
 
         answer = await in_session(store)
         return respond(dispatcher, tracker, answer, SlotSet("reminder_programme", None))
@@ -249,29 +245,3 @@ async def erase_everything(dispatcher: CollectingDispatcher, tracker: Tracker) -
     utter(dispatcher, await in_session(erase))
     dispatcher.utter_message(json_message=ERASE_CONVERSATION)
     return [SlotSet("pending", None)]
-
-
-class ActionTalkToHuman(Action):
-    def name(self) -> str:
-        return "action_talk_to_human"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
-        """Record a handoff request with the recent conversation, and say how we'll be in touch."""
-        context = recent_messages(tracker.events)
-
-        def store(session: Session) -> Answer:
-            record_handoff(session, chat_id=tracker.sender_id, reason=typed_text(tracker),
-                           context=context, now=now())
-            return handoff_answer(office_contact(load_network(session)))
-
-        utter(dispatcher, await in_session(store))
-        return [*end_form(tracker), *([SlotSet("pending", None)]
-                                      if tracker.get_slot("pending") else [])]
-
-
-def recent_messages(events: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """The last few things said, by the user and the assistant, oldest first."""
-    said = [{"from": "user" if e["event"] == "user" else "assistant", "text": e.get("text") or ""}
-            for e in events if e.get("event") in ("user", "bot") and e.get("text")]
-    return said[-CONTEXT_MESSAGES:]

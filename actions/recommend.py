@@ -16,13 +16,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.support import in_session, latest_intent, latest_text, typed_text, utter
+from npq.intents import ANSWERS, FALLBACK
 from npq.profile import AMBITIONS, Profile, parse_ambition, parse_phase, parse_role, read_profile
 from npq.recommend import missing_facts, question_for, recommendation_answer
 from npq.vocabulary import PHASES, ROLES
 
 FACTS = {"role": ROLES, "phase": PHASES, "ambition": AMBITIONS}
 # A message that starts the form ("I'm a deputy head, which NPQ?") is read for facts too.
-READ_INTENTS = frozenset({"inform", "recommend_npq", "nlu_fallback", "affirm", "deny"})
+READ_INTENTS = frozenset({*ANSWERS, FALLBACK, "recommend_npq"})
 
 
 def profile_of(slots: dict[str, Any]) -> Profile:

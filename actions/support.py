@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import yaml
 from rasa_sdk import Action, Tracker
@@ -20,10 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from npq.answers import Answer, Button
 from npq.db import make_engine, make_session_factory, session_scope
+from npq.intents import ASKS_SOMETHING_ELSE
 from npq.settings import Settings
 
 T = TypeVar("T")
-LONDON = ZoneInfo("Europe/London")
 _override: sessionmaker[Session] | None = None
 
 
@@ -47,14 +45,6 @@ async def in_session(work: Callable[..., T], /, **kwargs: Any) -> T:
             return work(session, **kwargs)
 
     return await asyncio.to_thread(run)
-
-
-def today() -> dt.date:
-    return dt.datetime.now(LONDON).date()
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def payload(button: Button) -> str:
@@ -126,18 +116,7 @@ def latest_intent(tracker: Tracker) -> str | None:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
-# Inside a form, a message with one of these intents is a question of its own (answered, then
-# the form asks again), not an answer to the form's question.
-QUESTION_INTENTS = frozenset({
-    "greet", "goodbye", "thank", "bot_challenge", "help", "recommend_npq", "programme_info",
-    "find_hub", "ask_deadlines", "ask_funding", "ask_eligibility", "how_to_apply",
-    "register_interest", "subscribe_reminders", "unsubscribe", "become_partner",
-    "partner_requirements", "partner_benefits", "partner_fit_check", "talk_to_human",
-    "forget_me",
-})
-
-
-def is_answer(tracker: Tracker, *, unless: frozenset[str] = QUESTION_INTENTS) -> bool:
+def is_answer(tracker: Tracker, *, unless: frozenset[str] = ASKS_SOMETHING_ELSE) -> bool:
     """Whether the latest message can be read as an answer to the form's question."""
     return latest_intent(tracker) not in unless
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -17,25 +18,26 @@ from telegram.ext import (
     filters,
 )
 
-from bot import commands, handlers, retraining, review, staff
+from bot import commands, handlers, review, staff
 from bot.buttons import ButtonCodec
-from bot.chats import ChatLocks, PerChatProcessor
+from bot.chat_locks import ChatLocks, PerChatProcessor
 from bot.context import SERVICES, BotContext, Services
 from bot.conversation import Conversation
 from bot.db import Database, utcnow
 from bot.handoff import Handoff
-from bot.limits import RetryingRateLimiter
+from bot.pending import KeptMessages
 from bot.rasa_client import RasaClient
+from bot.rate_limiter import RetryingRateLimiter
 from bot.reminders import ReminderSender
 from bot.retraining import ModelKeeper, Training
 from bot.tracker import TrackerEraser
 from bot.turns import TurnRecorder, read_threshold
-from npq.review import purge_expired
+from npq.message_log import purge_expired
 from npq.settings import Settings
-from tools.review import known_intents
+from ops.training_data import known_intents
 
 log = logging.getLogger(__name__)
-App = Application  # type: ignore[type-arg]
+App = Application[Any, Any, Any, Any, Any, Any]  # as the builder below makes it
 PURGE_EVERY = dt.timedelta(days=1)
 PURGE_FIRST = dt.timedelta(minutes=5)
 
@@ -71,17 +73,17 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
     training = training or Training()
     recorder = TurnRecorder(rasa, db, clock,
                             threshold=read_threshold(training.root / "config.yml"))
-    conversation = Conversation(
-        app.bot, rasa, db, buttons, handoff, locks, clock, tracker=tracker, recorder=recorder,
-        patience=settings.rasa_patience_seconds,
-        give_up_after=dt.timedelta(minutes=settings.pending_give_up_minutes))
+    kept = KeptMessages(app.bot, db, rasa, locks, clock,
+                        give_up_after=dt.timedelta(minutes=settings.pending_give_up_minutes))
+    conversation = Conversation(app.bot, rasa, buttons, handoff, kept, tracker=tracker,
+                                recorder=recorder, patience=settings.rasa_patience_seconds)
     reminders = ReminderSender(app.bot, db, buttons, clock, days=settings.reminder_days,
                                from_hour=settings.reminder_hour)
     keeper = ModelKeeper(app.bot, db, training, rasa_url=settings.rasa_url,
                          tolerance=settings.retrain_tolerance, clock=clock)
     # Attached at build time: post_init does not run when tests drive the application.
     app.bot_data[SERVICES] = Services(settings, rasa, db, buttons, clock, handoff, conversation,
-                                      reminders, tracker, training, keeper,
+                                      kept, reminders, tracker, training, keeper,
                                       known_intents(training.root))
     _add_handlers(app, settings)
     _schedule(app, settings)
@@ -106,8 +108,8 @@ def _add_handlers(app: App, settings: Settings) -> None:
         CommandHandler("done", commands.done, filters=private),
         *(CommandHandler(name, staff.only(handler, otherwise=handlers.text), filters=staff_only)
           for name, handler in (("review", review.start), ("stats", staff.stats),
-                                ("retrain", retraining.retrain_command),
-                                ("rollback", retraining.rollback_command))),
+                                ("retrain", staff.retrain_command),
+                                ("rollback", staff.rollback_command))),
         MessageHandler(filters.Document.ALL & staff_only & message,
                        staff.only(staff.upload, otherwise=handlers.not_text)),
         MessageHandler(filters.TEXT & private & message, handlers.text),
@@ -135,7 +137,7 @@ def _schedule(app: App, settings: Settings) -> None:
 
 async def _retry_kept(context: BotContext) -> None:
     """Answer messages kept while Rasa was down; forward requests made while we were away."""
-    await context.services.conversation.retry_kept()
+    await context.services.kept.retry(context.services.conversation)
     await context.services.handoff.after_turn()
 
 

@@ -14,6 +14,7 @@ from bot.buttons import ButtonCodec
 from bot.conversation import Conversation
 from bot.db import Database
 from bot.handoff import Handoff
+from bot.pending import KeptMessages
 from bot.rasa_client import RasaClient
 from bot.reminders import ReminderSender
 from bot.retraining import ModelKeeper, Training
@@ -32,6 +33,7 @@ class Services:
     clock: Callable[[], dt.datetime]
     handoff: Handoff
     conversation: Conversation
+    kept: KeptMessages  # messages kept while Rasa or the action server was down
     reminders: ReminderSender
     tracker: TrackerEraser
     training: Training  # where staff tooling reads and writes training data and models

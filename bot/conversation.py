@@ -1,7 +1,7 @@
 """One turn with the assistant: ask Rasa (typing shown, an apology if it is slow), log what the
 model made of a typed message (bot/turns.py), send the replies (with thumbs up/down under an
-answer to a question), and keep the message for later when Rasa or the action server cannot
-answer.
+answer to a question, the location keyboard when asked where: bot/location_keyboard.py), and
+keep the message for later when Rasa or the action server cannot answer (bot/pending.py).
 
 Handlers call `turn` while the update processor holds the chat's lock; the retry job takes the
 same lock before answering kept messages, so a chat's answers stay in order.
@@ -11,129 +11,69 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from telegram import InlineKeyboardMarkup
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
-from bot import pending
 from bot.buttons import ButtonCodec
-from bot.chats import ChatLocks
-from bot.db import Database
 from bot.feedback import PROMPT, thumbs, with_thumbs
 from bot.handoff import Handoff
-from bot.rasa_client import RasaClient, RasaReply, RasaUnavailable, wants_erasure, wants_location
-from bot.render import (
-    GIVE_UP,
-    LATE_ANSWER,
-    LOCATION_PROMPT,
-    NO_ANSWER,
-    STILL_WORKING,
-    UNAVAILABLE,
-    location_keyboard,
-    quoted,
-    sender_id,
-    split_text,
-)
+from bot.location_keyboard import LocationKeyboard, Outgoing
+from bot.pending import KeptMessages, actions_down
+from bot.rasa_client import RasaClient, RasaReply, RasaUnavailable, wants_erasure
+from bot.render import NO_ANSWER, STILL_WORKING, UNAVAILABLE, sender_id, split_text
 from bot.tracker import TrackerEraser
 from bot.turns import TurnRecorder
 
 log = logging.getLogger(__name__)
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 seconds
-MAX_ATTEMPTS = 3  # answers that came back empty while the action server was down
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None
 
 
 class Conversation:
-    def __init__(self, bot: ExtBot[Any], rasa: RasaClient, db: Database, buttons: ButtonCodec,
-                 handoff: Handoff, locks: ChatLocks, clock: Callable[[], dt.datetime], *,
-                 tracker: TrackerEraser, recorder: TurnRecorder, patience: float,
-                 give_up_after: dt.timedelta) -> None:
-        self.bot, self.rasa, self.db, self.buttons, self.tracker = bot, rasa, db, buttons, tracker
-        self.recorder = recorder
-        self.handoff, self.locks, self.clock = handoff, locks, clock
-        self.patience, self.give_up_after = patience, give_up_after
-        self._asked_location: set[int] = set()  # chats showing the share-location keyboard
+    def __init__(self, bot: ExtBot[Any], rasa: RasaClient, buttons: ButtonCodec,
+                 handoff: Handoff, kept: KeptMessages, *, tracker: TrackerEraser,
+                 recorder: TurnRecorder, patience: float) -> None:
+        self.bot, self.rasa, self.buttons, self.tracker = bot, rasa, buttons, tracker
+        self.recorder, self.handoff, self.kept, self.patience = recorder, handoff, kept, patience
+        self.location_keyboard = LocationKeyboard()
 
     async def turn(self, chat_id: int, message: str, *, typed: bool,
                    name: str | None = None) -> None:
         """A user's message (typed text, or a payload we built): answer it, or keep it.
         `name` (the user's first name) labels a request to talk to a person."""
-        sender = sender_id(chat_id)
-        if await self.db.run(pending.has_pending, sender):  # answer in order: older ones first
-            fresh = await self.db.run(pending.keep, sender, message, typed=typed, now=self.clock())
-            await self._answer_kept(chat_id, fresh=fresh)
+        if await self.kept.waiting(chat_id):  # answer in order: older ones first
+            fresh = await self.kept.keep(chat_id, message, typed=typed)
+            await self.kept.answer_in_order(chat_id, self, fresh=fresh)
             return
         try:
-            replies = await self._ask(chat_id, message, typed=typed, patient=True)
+            replies = await self.ask(chat_id, message, typed=typed, patient=True)
         except RasaUnavailable as failure:
             log.warning("Rasa unavailable, message kept: %s", failure)
-            await self.db.run(pending.keep, sender, message, typed=typed, now=self.clock())
+            await self.kept.keep(chat_id, message, typed=typed)
             await self.bot.send_message(chat_id, UNAVAILABLE)
             return
-        if not replies and await self._actions_down():
+        if not replies and await actions_down(self.rasa):
             log.warning("empty answer while the action server is down: message kept")
-            await self.db.run(pending.keep, sender, message, typed=typed, now=self.clock())
+            await self.kept.keep(chat_id, message, typed=typed)
             await self.bot.send_message(chat_id, UNAVAILABLE)
             return
         await self.deliver(chat_id, replies, name=name,
                            rate=await self._record(chat_id, message, replies, typed=typed))
 
-    async def retry_kept(self) -> None:
-        """The retry job: give up on messages kept too long, then answer the rest if Rasa (and
-        the action server) are back."""
-        now = self.clock()
-        for kept in await self.db.run(pending.expired, now - self.give_up_after, now):
-            with contextlib.suppress(TelegramError):
-                await self.bot.send_message(int(kept.chat_id), GIVE_UP.format(what=_what(kept)))
-        chats = await self.db.run(pending.chats_waiting, now)
-        if not chats or not await self.rasa.healthy():
-            return
-        for chat in chats:
-            if chat.lstrip("-").isdigit():
-                async with self.locks.hold(int(chat)):
-                    if not await self._answer_kept(int(chat)):
-                        return  # down again: try later
+    async def reply(self, chat_id: int, message: str, replies: list[RasaReply], *,
+                    typed: bool) -> None:
+        """Log a kept message now answered, and send its answer (bot.pending's KeptMessages)."""
+        await self.deliver(chat_id, replies, rate=await self._record(chat_id, message, replies,
+                                                                     typed=typed))
 
-    async def _answer_kept(self, chat_id: int, *, fresh: int | None = None) -> bool:
-        """Answer a chat's kept messages in order; False if Rasa failed again. `fresh` is the
-        message just received (no "thanks for waiting" before its answer)."""
-        kept = await self.db.run(pending.claim_chat, sender_id(chat_id), self.clock())
-        for index, message in enumerate(kept):
-            rest = [k.id for k in kept[index:]]
-            try:
-                replies = await self._ask(chat_id, message.message, typed=message.typed,
-                                          patient=False)
-            except RasaUnavailable as failure:
-                log.warning("Rasa still unavailable: %s", failure)
-                await self.db.run(pending.release, rest)
-                if fresh in rest:  # the message just received is kept too
-                    await self.bot.send_message(chat_id, UNAVAILABLE)
-                return False
-            if not replies and await self._actions_down():
-                if message.attempts + 1 >= MAX_ATTEMPTS:  # it was tried enough: let it go
-                    await self.db.run(pending.answered, message.id)
-                    await self.bot.send_message(chat_id, GIVE_UP.format(what=_what(message)))
-                    continue
-                await self.db.run(pending.release, [message.id], tried=True)
-                await self.db.run(pending.release, rest[1:])
-                if fresh in rest:  # the message just received is kept too
-                    await self.bot.send_message(chat_id, UNAVAILABLE)
-                return False
-            if message.id != fresh:
-                await self.bot.send_message(chat_id, LATE_ANSWER.format(what=_what(message)))
-            await self.deliver(chat_id, replies, rate=await self._record(
-                chat_id, message.message, replies, typed=message.typed))
-            await self.db.run(pending.answered, message.id)
-        return True
-
-    async def _ask(self, chat_id: int, message: str, *, typed: bool,
-                   patient: bool) -> list[RasaReply]:
+    async def ask(self, chat_id: int, message: str, *, typed: bool,
+                  patient: bool) -> list[RasaReply]:
+        """Rasa's replies to a message; `patient`: apologise if they take long."""
         sender = sender_id(chat_id)
         asking = asyncio.ensure_future(self.rasa.send_text(sender, message) if typed
                                        else self.rasa.send_payload(sender, message))
@@ -154,11 +94,6 @@ class Conversation:
             return None
         recorded = await self.recorder.record(sender_id(chat_id), message, replies)
         return recorded.message_id if recorded and recorded.offer_feedback else None
-
-    async def _actions_down(self) -> bool:
-        """An empty answer means an action failed; worth keeping only if the action server is
-        known and down (a failing action on a healthy server would fail again)."""
-        return self.rasa.knows_action_server and not await self.rasa.healthy()
 
     @contextlib.asynccontextmanager
     async def _typing(self, chat_id: int) -> AsyncIterator[None]:
@@ -183,7 +118,7 @@ class Conversation:
         """Send Rasa's replies: long texts split, buttons under the last piece, the location
         keyboard offered when asked for and removed on the next answer; with `rate` (the
         message_log id of the question) thumbs up/down under the last piece."""
-        outgoing: list[tuple[str, Markup]] = []
+        outgoing: Outgoing = []
         visible = [r for r in replies if r.text or r.buttons]
         if not visible:
             log.warning("Rasa sent no reply; see the Rasa and action server logs")
@@ -193,15 +128,7 @@ class Conversation:
             keyboard = await self.buttons.keyboard(reply.buttons)
             outgoing += [(piece, keyboard if i == len(pieces) - 1 else None)
                          for i, piece in enumerate(pieces)]
-        if wants_location(replies):
-            self._asked_location.add(chat_id)
-            if outgoing[-1][1] is None:
-                outgoing[-1] = (outgoing[-1][0], location_keyboard())
-            else:
-                outgoing.append((LOCATION_PROMPT, location_keyboard()))
-        elif chat_id in self._asked_location:
-            self._asked_location.discard(chat_id)
-            _remove_location_keyboard(outgoing)
+        self.location_keyboard.apply(chat_id, outgoing, replies)
         if rate is not None and visible:
             text, markup = outgoing[-1]
             row = thumbs(self.buttons, rate)
@@ -218,24 +145,9 @@ class Conversation:
     async def _erase(self, chat_id: int) -> None:
         """Forget me: what is still waiting here, and the conversation Rasa keeps."""
         sender = sender_id(chat_id)
-        await self.db.run(pending.forget_chat, sender)
+        await self.kept.forget(chat_id)
         try:
             await self.rasa.erase_conversation(sender)
         except RasaUnavailable as failure:
             log.error("could not erase a conversation Rasa keeps: %s", failure)
         await self.tracker.erase(sender)
-
-
-def _remove_location_keyboard(outgoing: list[tuple[str, Markup]]) -> None:
-    """Put the removal on a message without inline buttons (a message carries one keyboard);
-    if every one has buttons, the first text goes alone and its buttons follow."""
-    for index, (text, markup) in enumerate(outgoing):
-        if markup is None:
-            outgoing[index] = (text, ReplyKeyboardRemove())
-            return
-    text, markup = outgoing[0]
-    outgoing[0:1] = [(text, ReplyKeyboardRemove()), ("Choose one:", markup)]
-
-
-def _what(kept: pending.Kept) -> str:
-    return quoted(kept.message) if kept.typed else "that"

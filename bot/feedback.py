@@ -1,7 +1,7 @@
 """Thumbs up or down under an answer (bot/turns.py decides which answers get them).
 
 The buttons carry the message_log id of the question, signed (bot/buttons.py), so they keep
-working after a restart. A press is recorded (npq.review.record_feedback: only the chat that
+working after a restart. A press is recorded (npq.message_log.record_feedback: only the chat that
 sent the message can rate it; a thumbs-down puts it in the review queue), thanked with a short
 notice and the two buttons are removed; the answer's own buttons stay.
 """
@@ -9,16 +9,13 @@ notice and the two buttons are removed; the answer's own buttons stay.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.buttons import FEEDBACK, ButtonCodec
-from npq.review import record_feedback
-
-if TYPE_CHECKING:  # bot.context imports bot.conversation, which imports this module
-    from bot.context import BotContext
+from bot.db import Database
+from npq.message_log import record_feedback
 
 UP, DOWN = "u", "d"
 PROMPT = "Was this helpful?"  # only when the answer itself cannot carry the buttons
@@ -49,13 +46,13 @@ def without_row(markup: InlineKeyboardMarkup | None,
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-async def rated(update: Update, context: BotContext, body: str) -> None:
+async def rated(update: Update, db: Database, body: str) -> None:
     """A thumbs button: record it for this chat's message, thank, tidy the buttons."""
     query, chat = update.callback_query, update.effective_chat
     if query is None or chat is None:
         return
     up, message_id = body[:1] == UP, body[1:]
-    recorded = message_id.isdigit() and body[:1] in (UP, DOWN) and await context.services.db.run(
+    recorded = message_id.isdigit() and body[:1] in (UP, DOWN) and await db.run(
         record_feedback, int(message_id), chat.id, up)
     if not recorded:  # another chat's message, or purged since
         await query.answer(NOT_YOURS)

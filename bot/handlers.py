@@ -60,7 +60,7 @@ async def button(update: Update, context: BotContext) -> None:
         return
     pressed = await context.services.buttons.decode(query.data)
     if pressed is not None and pressed.kind == FEEDBACK:
-        await feedback.rated(update, context, pressed.body)
+        await feedback.rated(update, context.services.db, pressed.body)
         return
     if pressed is not None and pressed.kind == REVIEW:
         await review.pressed(update, context, pressed.body)

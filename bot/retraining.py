@@ -1,11 +1,12 @@
-"""/retrain and /rollback on Telegram, with progress in the chat (tools/retrain.py does the work).
+"""Retraining and rolling back for staff on Telegram (/retrain and /rollback in bot/staff.py),
+with progress in the chat (ops/retrain.py does the work).
 
 Both are long and blocking (training takes minutes), so they run in a worker thread
 (asyncio.to_thread) from a task of the Application: the event loop keeps answering everyone
 meanwhile, the staff member's chat included. `progress` lines come from that thread; they are
 handed to the loop and sent in order, the training components as one message that is edited as
 training moves on. One retrain or rollback at a time: here (a second one is told who is busy at
-once) and across processes (tools.retrain.exclusive's lock, e.g. against `make retrain`).
+once) and across processes (ops.retrain.exclusive's lock, e.g. against `make retrain`).
 """
 
 from __future__ import annotations
@@ -16,24 +17,21 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
-from telegram import Message, Update
+from telegram import Message
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.db import Database
-from bot.staff import staff_id
-from npq.review import model_actions
-from tools import retrain as tools_retrain
-from tools.model import ROOT
-from tools.nlu_report import HELDOUT
-from tools.retrain import Outcome, RetrainBusy, RetrainError, Scores
-from tools.review import validate_data
-
-if TYPE_CHECKING:
-    from bot.context import BotContext
+from npq.model_history import model_actions
+from ops import retrain as ops_retrain
+from ops.evaluation import HELDOUT
+from ops.gate import Scores
+from ops.paths import ROOT
+from ops.retrain import Outcome, RetrainBusy, RetrainError
+from ops.training_data import validate_data
 
 log = logging.getLogger(__name__)
 TRAINING = "training: "
@@ -47,8 +45,8 @@ class Training:
     root: Path = ROOT
     heldout: Path = HELDOUT
     validate: Callable[[Path], list[str]] | None = validate_data
-    retrain: Callable[..., Outcome] = tools_retrain.retrain
-    rollback: Callable[..., Outcome] = tools_retrain.rollback
+    retrain: Callable[..., Outcome] = ops_retrain.retrain
+    rollback: Callable[..., Outcome] = ops_retrain.rollback
 
 
 class Progress:
@@ -157,23 +155,3 @@ def _summary(session: Session, outcome: Outcome, name: str) -> str:
                       f"scored worse on the held-out messages.", *lines,
                       *(f"• {reason}" for reason in outcome.reasons),
                       f"{outcome.serving} stays in service."])
-
-
-async def retrain_command(update: Update, context: BotContext) -> None:
-    """/retrain: train a candidate, gate it, put it in service if it is not worse."""
-    _begin(update, context, "retrain")
-
-
-async def rollback_command(update: Update, context: BotContext) -> None:
-    """/rollback: put the model in service before the last promotion back."""
-    _begin(update, context, "rollback")
-
-
-def _begin(update: Update, context: BotContext, what: str) -> None:
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None:
-        return
-    name = user.first_name if user else "staff"
-    context.application.create_task(
-        context.services.keeper.run(chat.id, what, staff=staff_id(update), name=name),
-        update=update)

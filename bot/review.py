@@ -4,12 +4,12 @@ messages are written into the training data.
 Each item shows the text, how often it was sent and why it waits, with the model's top guesses
 as buttons, then "Other intent…" (every intent of domain.yml), "Not relevant" (never trained on),
 "Skip" (it stays, after the others) and "Stop". After a decision the message shows it and the
-next item follows. When the queue is done (or on "Stop") tools.review.export_reviewed writes the
-labels to nlu_data/nlu/reviewed.yml (once each, validated with `rasa data validate`; if Rasa
-finds an error the file is put back and the staff member is told), holding the retrain lock so
-it never changes the data under a training.
+next item follows. When the queue is done (or on "Stop") ops.training_data.export_reviewed
+writes the labels to nlu_data/nlu/reviewed.yml (once each, validated with `rasa data
+validate`; if Rasa finds an error the file is put back and the staff member is told), holding
+the retrain lock so it never changes the data under a training.
 
-The buttons carry the id of the item's latest message (npq.review.queue_item rebuilds the item
+The buttons carry the id of the item's latest message (npq.review_queue.queue_item rebuilds the item
 from it), so they work after a restart; two reviewers never label one item twice.
 """
 
@@ -18,22 +18,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.buttons import REVIEW, ButtonCodec
+from bot.context import BotContext
 from bot.render import EXPIRED_BUTTON
 from bot.staff import is_staff, staff_id
 from npq.db import session_scope
-from npq.review import NOT_RELEVANT, SKIP, QueueItem, label, queue_item, queue_size, review_queue
-from tools.retrain import RetrainBusy, exclusive
-from tools.review import REVIEWED, DataInvalid, Export, export_reviewed
-
-if TYPE_CHECKING:
-    from bot.context import BotContext
+from npq.message_log import NOT_RELEVANT, SKIP
+from npq.review_queue import QueueItem, label, queue_item, queue_size, review_queue
+from ops.retrain import RetrainBusy, exclusive
+from ops.training_data import REVIEWED, DataInvalid, Export, export_reviewed
 
 LABEL, OTHER, TOP, STOP = "l", "o", "t", "x"
 GUESSES = 3

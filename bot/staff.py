@@ -7,8 +7,8 @@ menu with the staff commands is registered for staff chats only (BotCommandScope
 hides them; it protects nothing on its own.
 
     /review     label the messages the assistant misunderstood (bot/review.py)
-    /retrain    train, gate and put in service a new model (bot/retraining.py)
-    /rollback   put the previous model back (bot/retraining.py)
+    /retrain    train, gate and put in service a new model (bot/retraining.py does it)
+    /rollback   put the previous model back (bot/retraining.py does it)
     /stats      the report and its chart (npq.stats)
     a file      hubs.csv, cohorts.csv... validated and imported all or nothing (npq.uploads)
 """
@@ -18,22 +18,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
+from bot.context import BotContext
 from npq.stats import Stats, chart_png, collect_stats, format_stats
 from npq.uploads import MAX_UPLOAD_BYTES, UploadResult, format_upload, import_upload
 
-if TYPE_CHECKING:
-    from bot.context import BotContext
-
 log = logging.getLogger(__name__)
-Handler = Callable[[Update, "BotContext"], Awaitable[None]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 STAFF_COMMANDS = (
     BotCommand("review", "Staff: label misunderstood messages"),
     BotCommand("retrain", "Staff: train and promote a new model"),
@@ -104,6 +102,26 @@ async def stats(update: Update, context: BotContext) -> None:
 def _chart(figures: Stats) -> bytes:
     with _CHART:
         return chart_png(figures)
+
+
+async def retrain_command(update: Update, context: BotContext) -> None:
+    """/retrain: train a candidate, gate it, put it in service if it is not worse."""
+    _begin(update, context, "retrain")
+
+
+async def rollback_command(update: Update, context: BotContext) -> None:
+    """/rollback: put the model in service before the last promotion back."""
+    _begin(update, context, "rollback")
+
+
+def _begin(update: Update, context: BotContext, what: str) -> None:
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None:
+        return
+    name = user.first_name if user else "staff"
+    context.application.create_task(
+        context.services.keeper.run(chat.id, what, staff=staff_id(update), name=name),
+        update=update)
 
 
 async def upload(update: Update, context: BotContext) -> None:

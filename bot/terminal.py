@@ -12,6 +12,7 @@ import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 
+from bot.db import Database, utcnow
 from bot.rasa_client import (
     RasaButton,
     RasaClient,
@@ -21,12 +22,11 @@ from bot.rasa_client import (
     wants_erasure,
     wants_location,
 )
-from bot.db import Database, utcnow
 from bot.render import HELP_TEXT, NO_ANSWER, TRY_AGAIN, UNKNOWN_COMMAND, location_payload
 from bot.tracker import TrackerEraser
 from bot.turns import TurnRecorder, read_threshold
 from npq.settings import Settings
-from tools.model import ROOT
+from ops.paths import ROOT
 
 PROMPT = "you> "
 BANNER = ("Chatting with the NPQ assistant in the terminal. Try \"Is there a hub near "

@@ -1,5 +1,5 @@
 """Every typed message is logged with what the model made of it, for review and the statistics
-(npq.review.record_turn); and the rule for which answers ask "was this helpful?".
+(npq.message_log.record_turn); and the rule for which answers ask "was this helpful?".
 
 After Rasa answers, the bot reads the parse back from the conversation's state (GET
 /conversations/{id}/tracker?include_events=NONE: `latest_message` holds the text, intent,
@@ -28,15 +28,11 @@ from sqlalchemy.orm import Session
 
 from bot.db import Database
 from bot.rasa_client import RasaClient, RasaReply, RasaUnavailable, wants_erasure, wants_location
-from npq.review import record_turn
-from tools.nlu_report import fallback_threshold
+from npq.intents import NO_FEEDBACK
+from npq.message_log import record_turn
+from ops.evaluation import fallback_threshold
 
 log = logging.getLogger(__name__)
-# Intents whose answer is not an answer to a question: no thumbs under them.
-NOT_QUESTIONS = frozenset({
-    "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "help", "inform",
-    "out_of_scope", "nlu_fallback", "talk_to_human", "forget_me",
-})
 
 
 def read_threshold(config: Path) -> float:
@@ -48,7 +44,7 @@ def offers_feedback(parse: Mapping[str, Any], state: Mapping[str, Any],
                     replies: list[RasaReply]) -> bool:
     """Whether this turn answered a question (see the module's docstring)."""
     intent = (parse.get("intent") or {}).get("name")
-    if not intent or intent in NOT_QUESTIONS:
+    if not intent or intent in NO_FEEDBACK:
         return False
     if (state.get("active_loop") or {}).get("name"):
         return False  # a form is asking its next question

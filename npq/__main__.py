@@ -2,8 +2,15 @@
 
     python -m npq migrate              bring the database schema up to date (Alembic)
     python -m npq seed                 import the data/catalogue files whose tables are empty
-    python -m npq import PATH...       validate and import catalogue files or a folder, all or nothing
+    python -m npq import PATH...       validate and import catalogue files or a folder, all or
+                                       nothing
     python -m npq check PATH...        validate catalogue files without writing anything
+    python -m npq stats [--days N] [--chart PNG]
+                                       the staff report (what /stats shows on Telegram): the last
+                                       30 days by default, with a chart of messages per day and
+                                       the top intents (make stats)
+    python -m npq purge                remove what people wrote from messages older than
+                                       MESSAGE_RETENTION_DAYS now (the bot does it daily)
 
 The database is DATABASE_URL (default: an SQLite file in var/).
 """
@@ -11,6 +18,8 @@ The database is DATABASE_URL (default: an SQLite file in var/).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -20,7 +29,9 @@ from alembic.config import Config
 from npq import geo
 from npq.catalogue import CatalogueInvalid, import_catalogue, read_only, unseeded_files
 from npq.db import make_engine, make_session_factory, session_scope
+from npq.message_log import purge_expired, retention_days
 from npq.settings import PROJECT_ROOT, Settings
+from npq.stats import chart_png, collect_stats, format_stats
 
 CATALOGUE_DIR = PROJECT_ROOT / "data" / "catalogue"
 
@@ -45,7 +56,8 @@ def _import(database_url: str, paths: list[Path], *, seeding: bool = False) -> i
                     return 0
             summary = import_catalogue(session, paths)
     except CatalogueInvalid as invalid:
-        print(f"Nothing was imported: {len(invalid.problems)} problem(s) to fix first.", file=sys.stderr)
+        print(f"Nothing was imported: {len(invalid.problems)} problem(s) to fix first.",
+              file=sys.stderr)
         for problem in invalid.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
@@ -64,6 +76,33 @@ def _check(paths: list[Path]) -> int:
     return 1 if catalogue.problems else 0
 
 
+def _stats(database_url: str, days: int, chart: Path | None) -> int:
+    engine = make_engine(database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            stats = collect_stats(session, now=dt.datetime.now(dt.timezone.utc), days=days)
+    finally:
+        engine.dispose()
+    print(format_stats(stats))
+    if chart:
+        chart.parent.mkdir(parents=True, exist_ok=True)
+        chart.write_bytes(chart_png(stats))
+        print(f"==> chart written to {chart}")
+    return 0
+
+
+def _purge(database_url: str) -> int:
+    days = retention_days(os.environ)
+    engine = make_engine(database_url)
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            purged = purge_expired(session, now=dt.datetime.now(dt.timezone.utc), days=days)
+    finally:
+        engine.dispose()
+    print(f"Removed the text of {purged} message(s) older than {days} days.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m npq", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -73,7 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("import", "check"):
         p = sub.add_parser(name, help=f"{name} catalogue files")
         p.add_argument("paths", nargs="+", type=Path)
+    report = sub.add_parser("stats", help="the staff report (what /stats shows on Telegram)")
+    report.add_argument("--days", type=int, default=30, help="how many days, today included")
+    report.add_argument("--chart", type=Path, help="write a PNG chart to this path")
+    sub.add_parser("purge", help="apply MESSAGE_RETENTION_DAYS to the message log now")
     args = parser.parse_args(argv)
+    if args.command == "stats" and args.days < 1:
+        parser.error("--days must be at least 1")
     settings = Settings.from_env()
 
     if args.command == "migrate":
@@ -84,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         return _import(settings.database_url, [CATALOGUE_DIR], seeding=True)
     if args.command == "import":
         return _import(settings.database_url, args.paths)
+    if args.command == "stats":
+        return _stats(settings.database_url, args.days, args.chart)
+    if args.command == "purge":
+        return _purge(settings.database_url)
     return _check(args.paths)
 
 

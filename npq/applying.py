@@ -14,7 +14,6 @@ from npq.db.models import Cohort, Programme
 from npq.network import Network, load_network, office_contact
 from npq.programmes import find_programme
 
-
 PHONE_SIZE = 880  # optional lines are left out beyond this
 
 

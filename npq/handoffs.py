@@ -1,5 +1,6 @@
 """Talking to a person: office hours, what the user is told about when they will hear back, and
-the handoff rows a front end relays through. The action stores a request "open"; a front end
+the handoff rows a front end relays through. The action stores a request "open"
+(`record_handoff`, answered with `handoff_answer`); a front end
 moves it to "forwarded" (staff have it), "active" (a staff member answered), "closed", or
 "queued" when there is no staff chat to send it to.
 
@@ -11,17 +12,22 @@ in England's time zone. The caller owns the session and commits.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from npq.answers import Answer, Button
 from npq.db.models import HandoffMessage, HandoffRequest
 
 LONDON = ZoneInfo("Europe/London")
 DEFAULT_HOURS = "Monday to Friday, 9am to 5pm"
+MAX_CONTEXT_ITEMS = 20  # messages of recent conversation kept with a request
+MAX_TEXT = 1000
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _DAY = r"(mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?"
@@ -115,6 +121,17 @@ def contact_promise(hours: OfficeHours, now: dt.datetime, *, staff_chat: bool,
 
 # --- the database ---------------------------------------------------------------------------
 
+def record_handoff(session: Session, *, chat_id: str | int, reason: str | None,
+                   context: list[Any] | None, now: dt.datetime) -> HandoffRequest:
+    """Ask staff to pick the conversation up, with the last few messages as context."""
+    request = HandoffRequest(chat_id=_chat(chat_id), reason=_text(reason) or None,
+                             context=[_json_safe(item) for item in (context or [])
+                                      [-MAX_CONTEXT_ITEMS:]], status="open", created_at=now)
+    session.add(request)
+    session.flush()
+    return request
+
+
 def requests_to_forward(session: Session, chat_id: str | None = None,
                         statuses: tuple[str, ...] = ("open",)) -> list[HandoffRequest]:
     """Requests waiting for staff from Telegram chats (numeric ids; the terminal chat cannot
@@ -189,3 +206,30 @@ def close(session: Session, request_id: int, now: dt.datetime) -> HandoffRequest
     request.status, request.closed_at = "closed", now
     session.flush()
     return request
+
+
+def handoff_answer(contact: str) -> Answer:
+    reach = f" You can also reach our office: {contact}" if contact else ""
+    return Answer("I've passed your question to our team, and someone will get back to you."
+                  f"{reach}", (Button("Which NPQs are there?", "programme_info"),
+                               Button("Find my nearest hub", "find_hub")))
+
+
+def _chat(chat_id: str | int) -> str:
+    chat = str(chat_id).strip()[:64] if chat_id is not None else ""
+    if not chat:
+        raise ValueError("a chat id is needed")
+    return chat
+
+
+def _text(value: Any) -> str:
+    return str(value).strip()[:MAX_TEXT] if value is not None else ""
+
+
+def _json_safe(item: Any) -> Any:
+    if isinstance(item, dict):
+        return {str(k)[:40]: _json_safe(v) for k, v in list(item.items())[:10]}
+    if item is None or isinstance(item, (bool, int)) or (isinstance(item, float)
+                                                         and math.isfinite(item)):
+        return item
+    return _text(item)

@@ -1,8 +1,10 @@
-"""Nearest hubs: from a place, a postcode or coordinates to the closest hubs and their next intake."""
+"""Nearest hubs: from a place, a postcode or coordinates to the closest hubs and their next
+intake."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -27,7 +29,7 @@ class NearbyHub:
 def nearest_hubs(session: Session, latitude: float, longitude: float, *, today: dt.date,
                  programme_code: str | None = None, limit: int = NEAREST_COUNT) -> list[NearbyHub]:
     """The closest hubs (offering `programme_code`, when given) with their next open cohort."""
-    hubs = session.scalars(select(Hub).options(selectinload(Hub.programmes)))
+    hubs: Iterable[Hub] = session.scalars(select(Hub).options(selectinload(Hub.programmes)))
     if programme_code:
         hubs = (h for h in hubs if any(p.code == programme_code for p in h.programmes))
     ranked = sorted(
@@ -121,7 +123,8 @@ def _unknown_place(resolution: geo.Resolution, place_text: str | None, code: str
                       "postcode in England should I search near?", asks_location=True)
     if place_text:
         return Answer(f"I couldn't find a place called \"{place_text[:60]}\". Could you send a "
-                      "nearby town or city, or your postcode (even just the first half, like BD21)?",
+                      "nearby town or city, or your postcode (even just the first half, like "
+                      "BD21)?",
                       asks_location=True)
     return Answer("Where should I look? Send me a town, city or postcode (the first half, like "
                   "BD21, is enough), or share your location.", asks_location=True)

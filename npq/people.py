@@ -1,5 +1,6 @@
-"""The rows about a person: leads (with consent), reminder subscriptions, handoffs to staff, and
-forgetting all of it. The caller owns the session and commits; nothing here commits.
+"""The rows about a person: leads (with consent), reminder subscriptions, and forgetting all of
+it (handoffs to staff included; recording them: npq/handoffs.py). The caller owns the session
+and commits; nothing here commits.
 
 Record functions raise ValueError on input a form should have caught (no consent, a bad email);
 the `*_answer` functions word the outcome for the user.
@@ -8,13 +9,11 @@ the `*_answer` functions word the outcome for the user.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from npq.answers import Answer, Button, intake_label
 from npq.db.models import (
@@ -29,8 +28,6 @@ from npq.profile import parse_role
 from npq.programmes import find_programme
 from npq.vocabulary import ROLES
 
-MAX_CONTEXT_ITEMS = 20
-MAX_TEXT = 1000
 EMAIL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
                    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}$")
 NAME = re.compile(r"^[^\W\d_]+([ '\u2019.-]+[^\W\d_]+)*\.?$")
@@ -168,17 +165,6 @@ def forget(session: Session, chat_id: str | int) -> dict[str, int]:
     return counts
 
 
-def record_handoff(session: Session, *, chat_id: str | int, reason: str | None,
-                   context: list[Any] | None, now: dt.datetime) -> HandoffRequest:
-    """Ask staff to pick the conversation up, with the last few messages as context."""
-    request = HandoffRequest(chat_id=_chat(chat_id), reason=_text(reason) or None,
-                             context=[_json_safe(item) for item in (context or [])
-                                      [-MAX_CONTEXT_ITEMS:]], status="open", created_at=now)
-    session.add(request)
-    session.flush()
-    return request
-
-
 # --- wording --------------------------------------------------------------------------------
 
 def lead_recorded_answer(lead: Lead) -> Answer:
@@ -228,13 +214,6 @@ def forgotten_answer(counts: dict[str, int]) -> Answer:
     return Answer(text, (Button("Start again", "greet"), Button("What can you do?", "help")))
 
 
-def handoff_answer(contact: str) -> Answer:
-    reach = f" You can also reach our office: {contact}" if contact else ""
-    return Answer("I've passed your question to our team, and someone will get back to you."
-                  f"{reach}", (Button("Which NPQs are there?", "programme_info"),
-                               Button("Find my nearest hub", "find_hub")))
-
-
 def _chat(chat_id: str | int) -> str:
     chat = str(chat_id).strip()[:64] if chat_id is not None else ""
     if not chat:
@@ -242,18 +221,5 @@ def _chat(chat_id: str | int) -> str:
     return chat
 
 
-def _is(column: Any, value: str | None) -> ColumnElement[bool]:
+def _is(column: InstrumentedAttribute[str | None], value: str | None) -> ColumnElement[bool]:
     return column.is_(None) if value is None else column == value
-
-
-def _text(value: Any) -> str:
-    return str(value).strip()[:MAX_TEXT] if value is not None else ""
-
-
-def _json_safe(item: Any) -> Any:
-    if isinstance(item, dict):
-        return {str(k)[:40]: _json_safe(v) for k, v in list(item.items())[:10]}
-    if item is None or isinstance(item, (bool, int)) or (isinstance(item, float)
-                                                         and math.isfinite(item)):
-        return item
-    return _text(item)

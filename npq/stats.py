@@ -1,4 +1,4 @@
-"""The staff report (/stats, `python -m tools.stats`): messages per day, what people ask, how
+"""The staff report (/stats, `python -m npq stats`): messages per day, what people ask, how
 often the model falls back, the review queue, leads, reminders sent and partner enquiries.
 
 `collect_stats` reads the database for the `days` up to `now` (days in England's time);
@@ -18,7 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from npq.db.models import Lead, MessageLog, PartnerEnquiry, ReminderDelivery
-from npq.review import FALLBACK, OUT_OF_SCOPE, queue_size, utc
+from npq.intents import FALLBACK, OUT_OF_SCOPE
+from npq.message_log import utc
+from npq.review_queue import queue_size
 
 ENGLAND = ZoneInfo("Europe/London")
 

@@ -12,18 +12,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
-
-from npq.db.models import (
-    DELIVERY_MODES,
-    FUNDING_CONDITIONS,
-    FUNDING_STATUSES,
-    PROGRAMME_GROUPS,
-    SETTINGS,
-)
-from npq.geo import normalise_postcode
 
 REGIONS = (
     "North East", "North West", "Yorkshire and the Humber", "East Midlands", "West Midlands",
@@ -94,7 +85,7 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
+    mapping = cast(dict[str, Any], loader.construct_mapping(node, deep=True))
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 
@@ -107,7 +98,8 @@ def _yaml_items(path: Path, key: str, problems: list[Problem]) -> list[dict[str,
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        problems.append(Problem(path.name, mark.line + 1 if mark else 1, f"not valid YAML: {error}"))
+        problems.append(Problem(path.name, mark.line + 1 if mark else 1,
+                                f"not valid YAML: {error}"))
         return []
     items = document.get(key) if isinstance(document, dict) else None
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):

@@ -8,22 +8,17 @@ from typing import Any
 from npq.catalogue.parse import (
     CODE,
     COHORT_COLUMNS,
-    DELIVERY_MODES,
     EMAIL,
     EMAIL_SETTINGS,
     FILES,
-    FUNDING_CONDITIONS,
-    FUNDING_STATUSES,
     HUB_COLUMNS,
     INTAKE,
     LATITUDES,
     LONGITUDES,
     NETWORK_KEY,
-    PROGRAMME_GROUPS,
     REGIONS,
     REQUIRED_LINKS,
     REQUIRED_TEXTS,
-    SETTINGS,
     SLUG,
     URL,
     Catalogue,
@@ -37,8 +32,15 @@ from npq.catalogue.parse import (
     _flag,
     _text,
     _yaml_items,
-    normalise_postcode,
 )
+from npq.db.models import (
+    DELIVERY_MODES,
+    FUNDING_CONDITIONS,
+    FUNDING_STATUSES,
+    PROGRAMME_GROUPS,
+    SETTINGS,
+)
+from npq.geo import normalise_postcode
 
 
 def read_catalogue(paths: list[Path], known: Known) -> Catalogue:
@@ -51,7 +53,8 @@ def read_catalogue(paths: list[Path], known: Known) -> Catalogue:
         elif path.name in FILES:
             files[path.name] = path
         else:
-            catalogue.problems.append(Problem(path.name, 1, f"not a catalogue file ({', '.join(FILES)})"))
+            catalogue.problems.append(Problem(path.name, 1,
+                                              f"not a catalogue file ({', '.join(FILES)})"))
     for name, path in files.items():
         if not path.exists():
             catalogue.problems.append(Problem(name, 1, "file not found"))
@@ -179,7 +182,8 @@ def _cohorts(path: Path, programmes: dict[str, str], hubs: set[str],
             raise RowError(f"unknown hub {hub!r} (a slug from hubs.csv, or 'online')")
         intake = _text(row, "intake") or ""
         if not INTAKE.match(intake):
-            raise RowError(f"'intake' must look like 2027a (spring) or 2027b (autumn), got {intake!r}")
+            raise RowError("'intake' must look like 2027a (spring) or 2027b (autumn), "
+                           f"got {intake!r}")
         opens = _date(row["applications_open"], "applications_open")
         closes = _date(row["applications_close"], "applications_close")
         starts = _date(row["start_date"], "start_date")

@@ -28,7 +28,8 @@ def make_engine(database_url: str) -> Engine:
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")  # the action server and the bot read while staff import
+    # the action server and the bot read while staff import
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
 
 

@@ -21,7 +21,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    Integer,
     MetaData,
     String,
     Table,

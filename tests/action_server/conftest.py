@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions import applying, deadlines, funding, hubs, partners, people, support
+from actions import clock, support
 
 DOMAIN: dict[str, Any] = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "domain.yml").read_text())
@@ -36,11 +36,9 @@ def database(session_factory: sessionmaker[Session]) -> Iterator[sessionmaker[Se
 
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every action module's `today()` and `now()` (imported by name from actions.support)."""
-    for module in (support, applying, deadlines, funding, hubs):
-        monkeypatch.setattr(module, "today", lambda: TODAY)
-    for module in (support, partners, people):
-        monkeypatch.setattr(module, "now", lambda: NOW)
+    """The actions' clock (actions/clock.py) stopped at NOW, which is TODAY in England."""
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    assert clock.today() == TODAY
 
 
 def rows(factory: sessionmaker[Session], model: type[M], chat_id: str | None = None) -> list[M]:

@@ -11,6 +11,7 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.follow_up import ActionFollowUp
+from actions.handoffs import ActionTalkToHuman
 from actions.partners import ActionPartnerFit
 from actions.people import (
     ActionAskLeadConsent,
@@ -20,13 +21,12 @@ from actions.people import (
     ActionForgetMe,
     ActionRegisterInterest,
     ActionSubscribeReminders,
-    ActionTalkToHuman,
     ActionUnsubscribe,
     ValidateInterestForm,
     ValidateReminderForm,
 )
 from npq.db.models import HandoffRequest, Lead, MessageLog, PartnerEnquiry, ReminderSubscription
-from npq.review import record_turn
+from npq.message_log import record_turn
 from tests.action_server.conftest import NOW, as_utc, entity, rows, run, tracker, validate
 
 SAM = {"lead_name": "Sam Patel", "lead_email": "sam.patel@school.org.uk"}

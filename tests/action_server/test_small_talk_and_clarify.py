@@ -1,4 +1,4 @@
-"""The conversation actions' remaining cases (test_conversation.py has the main ones): every
+"""The small-talk actions' remaining cases (test_small_talk.py has the main ones): every
 small-talk intent, goodbye outside a form, and clarifying inside a form or with nothing to offer.
 None of them writes to the database: the front end logs every turn (bot/turns.py)."""
 
@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions.conversation import ActionClarify, ActionGoodbye, ActionSmallTalk
+from actions.small_talk import ActionClarify, ActionGoodbye, ActionSmallTalk
 from npq.db.models import MessageLog
 from tests.action_server.conftest import entity, rows, run, tracker
-
 
 HELP = "Here's what I can help with. Tap one, or just ask in your own words."
 HELP_PAYLOADS = ["/recommend_npq", "/programme_info", "/find_hub", "/ask_deadlines",

@@ -6,20 +6,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tools.model import model_path
-from tools.stack import Stack
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from ops.model import model_path
+from ops.ports import free_port
+from ops.stack import Stack
 
 
 @pytest.fixture(scope="session")

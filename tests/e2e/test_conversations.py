@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tools.model import model_path
-from tools.stack import RASA, ROOT
+from ops.model import model_path
+from ops.paths import RASA, ROOT
 
 pytestmark = pytest.mark.e2e
 STORIES = ROOT / "tests" / "conversations"

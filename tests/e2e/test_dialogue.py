@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from bot.rasa_client import RasaClient, parse_replies, wants_erasure, wants_location
 from npq.db import make_engine, make_session_factory
 from npq.db.models import HandoffRequest, Lead, MessageLog, PartnerEnquiry, ReminderSubscription
-from npq.review import review_reason
-from tools.nlu_report import fallback_threshold
-from tools.stack import ROOT, Stack
+from npq.message_log import review_reason
+from ops.evaluation import fallback_threshold
+from ops.paths import ROOT
+from ops.stack import Stack
 
 pytestmark = pytest.mark.e2e
 CONFIG = ROOT / "config.yml"

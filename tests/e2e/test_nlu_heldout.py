@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from tools.nlu_report import TARGETS, format_report, run_evaluation
-from tools.stack import Stack
+from ops.evaluation import TARGETS
+from ops.nlu_report import format_report, run_evaluation
+from ops.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -19,6 +20,6 @@ def test_model_meets_the_heldout_targets(stack: Stack,
     report = run_evaluation(stack.rasa_url)
     with capsys.disabled():
         print("\n[nlu] " + format_report(report).replace("\n", "\n[nlu] "), file=sys.stderr)
-    missed = {key: f"{report['figures'][key]:.3f} < {TARGETS[key]}"
-              for key, met in report["met"].items() if not met}
+    missed = {key: f"{report.figures[key]:.3f} < {TARGETS[key]}"
+              for key, met in report.met.items() if not met}
     assert not missed, f"held-out targets missed: {missed} (make nlu-report for the errors)"

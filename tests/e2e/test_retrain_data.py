@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from npq.review import label, record_turn, review_queue
-from tools.nlu_report import load_examples
-from tools.review import REVIEWED, DataInvalid, export_reviewed, validate_data
-
-from tests.unit.test_review import HOSTILE
+from npq.message_log import record_turn
+from npq.review_queue import label, review_queue
+from ops.evaluation import load_examples
+from ops.training_data import REVIEWED, DataInvalid, export_reviewed, validate_data
+from tests.support.logged_turns import HOSTILE
 
 pytestmark = pytest.mark.e2e
 

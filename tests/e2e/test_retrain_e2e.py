@@ -39,15 +39,14 @@ from bot.retraining import Training
 from bot.review import title
 from npq.db import make_engine, make_session_factory, session_scope
 from npq.db.models import MessageLog
-from npq.review import model_actions
+from npq.model_history import model_actions
 from npq.settings import Settings
-from tools import model
-from tools.nlu_report import HELDOUT, load_examples
-from tools.rasa_front import RasaFront, RasaProcess, launcher
-from tools.retrain import retrain
-from tools.stack import Stack
-
-from tests.e2e.conftest import free_port
+from ops import model
+from ops.evaluation import HELDOUT, load_examples
+from ops.ports import free_port
+from ops.rasa_front import RasaFront, RasaProcess, launcher
+from ops.retrain import retrain
+from ops.stack import Stack
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import callback_update, text_update
 
@@ -319,7 +318,8 @@ class TelegramTraffic:
                 f"median {latencies[len(latencies) // 2]:.2f} s, max {latencies[-1]:.2f} s")
 
 
-async def staff_command(fake: FakeBotAPI, command: str, during: Any = None) -> tuple[str, list[str]]:
+async def staff_command(fake: FakeBotAPI, command: str,
+                        during: Any = None) -> tuple[str, list[str]]:
     """A staff member sends /retrain or /rollback; `during(fake)` (an async context) runs from
     the moment the new model starts going into service until the outcome is reported. The
     outcome, and every message the staff chat showed meanwhile (edits applied)."""
@@ -475,7 +475,7 @@ def test_a_model_trained_on_damaged_data_is_not_promoted(
     assert outcome.action == "refuse"
     assert any(reason.startswith("intent accuracy") for reason in outcome.reasons)
     assert httpx.get(f"{service.front.url}/status").json()["model_file"] == serving
-    assert model.read_registry(root)["model"] == serving  # make run keeps the model in service
+    assert model.read_registry(root).model == serving  # make run keeps the model in service
     with session_scope(service.factory) as session:
         latest = model_actions(session)[0]
         assert (latest.action, latest.model_file, latest.previous_model) == (

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from bot.render import STILL_WORKING, WELCOME_BACK
+from ops.paths import APP_PYTHON, ROOT
+from ops.stack import Stack
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import DEFAULT_USER_ID, location_update, text_update
-from tools.stack import APP_PYTHON, ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 REPLY_TIMEOUT = 120.0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -23,21 +22,18 @@ from sqlalchemy import select
 from bot.render import LATE_ANSWER, UNAVAILABLE
 from npq.db import make_engine, make_session_factory
 from npq.db.models import PendingMessage
+from ops.model import model_path
+from ops.paths import APP_PYTHON, ROOT
+from ops.ports import free_port
+from ops.stack import Stack
 from tests.support.fake_bot_api import ApiCall, FakeBotAPI
 from tests.support.updates import callback_update, text_update
-from tools.model import model_path
-from tools.stack import APP_PYTHON, ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 REPLY_TIMEOUT = 120.0
 ROLE_QUESTION = "What's your role"
 AMBITION_QUESTION = "What would you like to do next in your career?"
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from tools.stack import RASA, ROOT
+from ops.paths import RASA, ROOT
 
 pytestmark = pytest.mark.e2e
 

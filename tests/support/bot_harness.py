@@ -28,9 +28,9 @@ from bot.rasa_client import RasaClient
 from bot.retraining import Training
 from npq.db import make_engine, make_session_factory
 from npq.settings import Settings
+from ops.paths import ROOT
 from tests.support.fake_bot_api import ApiCall, FakeBotAPI
 from tests.support.updates import DEFAULT_USER_ID, text_update
-from tools.model import ROOT
 
 JSON = dict[str, Any]
 HUB_REPLY: list[JSON] = [
@@ -142,7 +142,7 @@ class Harness:
         """Wait until nothing holds the chat's lock (an update or the retry job answering it has
         finished, database writes included)."""
         async def take_turn() -> None:
-            async with self.services.conversation.locks.hold(chat_id):
+            async with self.app.update_processor.locks.hold(chat_id):
                 pass
 
         await asyncio.wait_for(take_turn(), timeout)

@@ -13,15 +13,11 @@ from sqlalchemy.orm import Session
 from npq.answers import Answer, long_date
 from npq.applying import how_to_apply_answer, steps_text, what_to_have_ready_answer
 from npq.db.models import Cohort, NetworkSetting, Programme
+from npq.intents import INTENTS
 from npq.network import Network, load_network, office_contact
 
 TODAY = dt.date(2026, 11, 22)
 REGISTER = "https://register-national-professional-qualifications.education.gov.uk/"
-INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "help", "recommend_npq",
-           "programme_info", "find_hub", "ask_deadlines", "ask_funding", "ask_eligibility",
-           "how_to_apply", "register_interest", "subscribe_reminders", "unsubscribe",
-           "become_partner", "partner_requirements", "partner_benefits", "partner_fit_check",
-           "talk_to_human", "forget_me", "inform", "out_of_scope"}
 ENTITIES = {"npq", "role", "phase", "location", "postcode", "setting", "organisation_type",
             "ambition"}
 

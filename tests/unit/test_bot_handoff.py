@@ -14,8 +14,7 @@ from bot.handoff import Request, card
 from bot.render import ERROR
 from npq.db import make_engine, make_session_factory, session_scope
 from npq.db.models import HandoffRequest
-from npq.handoffs import LONDON, clock_phrase, contact_promise, parse_office_hours
-from npq.people import record_handoff
+from npq.handoffs import LONDON, clock_phrase, contact_promise, parse_office_hours, record_handoff
 from tests.support.bot_harness import Clock, FakeRasa, Harness, running_bot
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import (

@@ -7,27 +7,21 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
-import pytest
 
 from bot.render import UNAVAILABLE
 from bot.webhook import SECRET_HEADER
+from ops.paths import APP_PYTHON, ROOT
+from ops.ports import free_port
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import text_update
-from tools.stack import APP_PYTHON, ROOT
 
 MENU = ["start", "help", "programmes", "hubs", "deadlines", "partner", "remind", "stop", "forget"]
 SECRET_TEXT = "my email is sam.patel@school.org.uk"
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @asynccontextmanager

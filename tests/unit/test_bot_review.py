@@ -16,13 +16,14 @@ from sqlalchemy import func, select
 from bot.feedback import NOT_YOURS, PROMPT, THANKED, THANKS_DOWN, THANKS_UP
 from bot.review import EMPTY, title
 from npq.db.models import MessageLog
-from npq.review import record_turn, review_queue
+from npq.message_log import record_turn
+from npq.review_queue import review_queue
+from ops.paths import ROOT
+from ops.retrain import exclusive
+from ops.training_data import REVIEWED, known_intents, read_reviewed
 from tests.support.bot_harness import FakeRasa, Harness, running_bot, training_copy
 from tests.support.fake_bot_api import ApiCall
 from tests.support.updates import DEFAULT_USER_ID, callback_update, text_update
-from tools.model import ROOT
-from tools.retrain import exclusive
-from tools.review import REVIEWED, known_intents, read_reviewed
 
 JSON = dict[str, Any]
 STAFF, STAFF_NAME = 31337, "Jo"

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from npq.settings import Settings
-from tools.stack import StackError, rasa_environment, render_endpoints
+from ops.stack import StackError, rasa_environment, render_endpoints
 
 
 def rendered(env: dict[str, str]) -> tuple[dict[str, object], str, dict[str, str]]:

@@ -1,6 +1,6 @@
 """Staff on Telegram, through the real PTB HTTP path (stand-in Bot API on 127.0.0.1, Rasa faked
 at the transport): the staff commands and file uploads exist for STAFF_USER_IDS in a private
-chat only, /stats, catalogue uploads, /retrain and /rollback with tools.retrain substituted, the
+chat only, /stats, catalogue uploads, /retrain and /rollback with ops.retrain substituted, the
 daily purge, the staff menu. /review, turn logging and thumbs: test_bot_review.py."""
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ from bot.review import LABEL
 from bot.staff import STAFF_COMMANDS
 from npq.db import session_scope
 from npq.db.models import Cohort, Hub, MessageLog, ModelPromotion
-from npq.review import log_model_action, record_turn
+from npq.message_log import record_turn
+from npq.model_history import log_model_action
+from ops.evaluation import HELDOUT
+from ops.gate import Scores
+from ops.paths import ROOT
+from ops.retrain import Outcome, RetrainError
 from tests.support.bot_harness import Harness, running_bot, training_copy
 from tests.support.fake_bot_api import UploadedFile
 from tests.support.updates import (
@@ -34,9 +39,6 @@ from tests.support.updates import (
     group_text_update,
     text_update,
 )
-from tools.model import ROOT
-from tools.nlu_report import HELDOUT
-from tools.retrain import Outcome, RetrainError, Scores
 
 STAFF, STAFF_NAME = 31337, "Jo"
 STAFF_ID = f"telegram:{STAFF} {STAFF_NAME}"
@@ -49,7 +51,7 @@ WORSE = Scores(0.85, 0.8, 0.8)
 
 @dataclass
 class Trainer:
-    """tools.retrain's retrain and rollback as Training lets tests substitute them: progress as
+    """ops.retrain's retrain and rollback as Training lets tests substitute them: progress as
     the real ones report it, then `outcome` (or `error`); `hold` keeps one running."""
 
     outcome: Outcome | None = None

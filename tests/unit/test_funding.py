@@ -18,14 +18,10 @@ from npq.funding import (
     outcome,
     parse_setting,
 )
+from npq.intents import INTENTS
 
 TODAY = dt.date(2026, 11, 22)  # the next intake is spring 2027 (2027a)
 AFTER_SPRING = dt.date(2027, 3, 1)  # only autumn 2027 (2027b) is still open
-INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "help", "recommend_npq",
-           "programme_info", "find_hub", "ask_deadlines", "ask_funding", "ask_eligibility",
-           "how_to_apply", "register_interest", "subscribe_reminders", "unsubscribe",
-           "become_partner", "partner_requirements", "partner_benefits", "partner_fit_check",
-           "talk_to_human", "forget_me", "inform", "out_of_scope"}
 ENTITIES = {"npq", "role", "phase", "location", "postcode", "setting", "organisation_type",
             "ambition"}
 CAPPED = "Places are capped, so being eligible doesn't guarantee one."

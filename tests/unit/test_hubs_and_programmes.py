@@ -97,7 +97,8 @@ def test_no_place_at_all_asks_where(session: Session) -> None:
     ("the SENCO qualification", "NPQSENCO"), ("npqsenco", "NPQSENCO"), ("NPQML", "NPQML"),
     ("middle leadership", "NPQML"), ("early headship coaching offer", "EHCO"),
 ])
-def test_programmes_are_found_by_code_name_or_synonym(session: Session, said: str, code: str) -> None:
+def test_programmes_are_found_by_code_name_or_synonym(session: Session, said: str,
+                                                      code: str) -> None:
     programme = find_programme(session, said)
     assert programme is not None and programme.code == code
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.nlu_report import HELDOUT, HELDOUT_FILES, HELDOUT_PHONE, load_examples
+from ops.evaluation import HELDOUT, HELDOUT_FILES, HELDOUT_PHONE, load_examples
 
 ROOT = Path(__file__).resolve().parents[2]
 SHORT_WORDS = 3

@@ -1,4 +1,4 @@
-"""The held-out evaluation's pure parts (tools/nlu_report.py): annotation parsing and metrics on
+"""The held-out evaluation's pure parts (ops/evaluation.py): annotation parsing and metrics on
 small hand-made cases with known answers, and the held-out file's own consistency."""
 
 from __future__ import annotations
@@ -9,10 +9,13 @@ import pytest
 import yaml
 
 from npq.vocabulary import PHASES, ROLES
-from tools import nlu_report
-from tools.nlu_report import (
+from ops import evaluation, nlu_report
+from ops.evaluation import (
+    Confusion,
     Entity,
     Example,
+    IntentError,
+    Prf,
     best_intent,
     confusions,
     entity_metrics,
@@ -91,27 +94,27 @@ def test_fallback_threshold_from_config() -> None:
 
 def test_intent_metrics_equal_supports() -> None:
     result = intent_metrics(["a", "a", "b", "b"], ["a", "b", "b", "b"])
-    assert result["accuracy"] == 0.75
-    a, b = result["per_intent"]["a"], result["per_intent"]["b"]
-    assert (a["precision"], a["recall"], a["support"]) == (1.0, 0.5, 2)
-    assert a["f1"] == pytest.approx(2 / 3)
-    assert (b["precision"], b["recall"]) == (pytest.approx(2 / 3), 1.0)
-    assert b["f1"] == pytest.approx(0.8)
-    assert result["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
+    assert result.accuracy == 0.75
+    a, b = result.per_intent["a"], result.per_intent["b"]
+    assert (a.precision, a.recall, a.support) == (1.0, 0.5, 2)
+    assert a.f1 == pytest.approx(2 / 3)
+    assert (b.precision, b.recall) == (pytest.approx(2 / 3), 1.0)
+    assert b.f1 == pytest.approx(0.8)
+    assert result.macro_f1 == pytest.approx((2 / 3 + 0.8) / 2)
 
 
 def test_weighted_f1_weights_by_support_and_macro_does_not() -> None:
     result = intent_metrics(["a", "a", "a", "b"], ["a", "a", "b", "b"])
-    assert result["per_intent"]["a"]["f1"] == pytest.approx(0.8)
-    assert result["per_intent"]["b"]["f1"] == pytest.approx(2 / 3)
-    assert result["macro_f1"] == pytest.approx((0.8 + 2 / 3) / 2)
-    assert result["weighted_f1"] == pytest.approx((0.8 * 3 + 2 / 3) / 4)
+    assert result.per_intent["a"].f1 == pytest.approx(0.8)
+    assert result.per_intent["b"].f1 == pytest.approx(2 / 3)
+    assert result.macro_f1 == pytest.approx((0.8 + 2 / 3) / 2)
+    assert result.weighted_f1 == pytest.approx((0.8 * 3 + 2 / 3) / 4)
 
 
 def test_an_intent_only_ever_predicted_counts_in_macro_f1() -> None:
     result = intent_metrics(["a", "a"], ["a", "c"])
-    assert result["per_intent"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
-    assert result["macro_f1"] == pytest.approx((2 / 3 + 0.0) / 2)
+    assert result.per_intent["c"] == Prf(precision=0.0, recall=0.0, f1=0.0, support=0)
+    assert result.macro_f1 == pytest.approx((2 / 3 + 0.0) / 2)
 
 
 def test_best_intent_skips_nlu_fallback() -> None:
@@ -127,11 +130,11 @@ def test_confusions_matrix_and_worst_first_with_an_example() -> None:
     true = ["inform", "inform", "inform", "find_hub"]
     pred = ["find_hub", "find_hub", "inform", "greet"]
     result = confusions(true, pred, ["Leeds", "LS6", "deputy head", "hub near Leeds"])
-    assert result["labels"] == ["find_hub", "greet", "inform"]
-    assert result["counts"] == [[0, 1, 0], [0, 0, 0], [2, 0, 1]]
-    assert result["worst"] == [
-        {"true": "inform", "predicted": "find_hub", "count": 2, "example": "Leeds"},
-        {"true": "find_hub", "predicted": "greet", "count": 1, "example": "hub near Leeds"}]
+    assert result.labels == ["find_hub", "greet", "inform"]
+    assert result.counts == [[0, 1, 0], [0, 0, 0], [2, 0, 1]]
+    assert result.worst == [
+        Confusion(true="inform", predicted="find_hub", count=2, example="Leeds"),
+        Confusion(true="find_hub", predicted="greet", count=1, example="hub near Leeds")]
 
 
 # --- entity matching ---------------------------------------------------------------------------
@@ -169,16 +172,16 @@ def test_entity_metrics_overall_and_per_type() -> None:
     pred = [[Entity("location", "Leeds", 0, 5), Entity("role", "DHT", 10, 13)],  # unmapped synonym
             [Entity("npq", "NPQH", 0, 4)],
             [Entity("location", "Carrot", 0, 6)]]
-    result = entity_metrics(gold, pred)
-    assert (result["precision"], result["support"]) == (0.5, 3)  # 2 of 4 predictions right
-    assert result["recall"] == pytest.approx(2 / 3)               # 2 of 3 annotations found
-    assert result["f1"] == pytest.approx(4 / 7)
-    assert result["per_entity"]["location"] == {
-        "precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1}
-    assert result["per_entity"]["role"] == {
-        "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
-    assert result["per_entity"]["npq"]["f1"] == 1.0
-    assert [index for index, _, _ in result["errors"]] == [0, 2]
+    result, mistakes = entity_metrics(gold, pred)
+    assert (result.precision, result.support) == (0.5, 3)  # 2 of 4 predictions right
+    assert result.recall == pytest.approx(2 / 3)               # 2 of 3 annotations found
+    assert result.f1 == pytest.approx(4 / 7)
+    location = result.per_entity["location"]
+    assert (location.precision, location.recall, location.support) == (0.5, 1.0, 1)
+    assert location.f1 == pytest.approx(2 / 3)
+    assert result.per_entity["role"] == Prf(precision=0.0, recall=0.0, f1=0.0, support=1)
+    assert result.per_entity["npq"].f1 == 1.0
+    assert [index for index, _, _ in mistakes] == [0, 2]
 
 
 # --- the whole report --------------------------------------------------------------------------
@@ -196,14 +199,14 @@ def test_evaluate_counts_low_confidence_and_checks_targets() -> None:
     parses = [parse("inform", 0.9, [Entity("location", "Leeds", 0, 5)]),
               parse("greet", 0.4), parse("thank", 0.7)]
     report = evaluate(examples, parses, threshold=0.5)
-    assert report["examples"] == 3
-    assert report["intent"]["accuracy"] == pytest.approx(2 / 3)
-    assert report["below_threshold"] == 1
-    assert report["met"] == {"intent_accuracy": False, "macro_f1": False, "entity_recall": True}
-    assert report["intent_errors"] == [
-        {"text": "bye", "true": "goodbye", "predicted": "thank", "confidence": 0.7}]
-    assert report["entity_errors"] == []
-    assert "errors" not in report["entities"]
+    assert report.examples == 3
+    assert report.intent.accuracy == pytest.approx(2 / 3)
+    assert report.below_threshold == 1
+    assert report.met == {"intent_accuracy": False, "macro_f1": False, "entity_recall": True}
+    assert report.intent_errors == [
+        IntentError(text="bye", true="goodbye", predicted="thank", confidence=0.7)]
+    assert report.entity_errors == []
+    assert "errors" not in report.as_json()["entities"] and "parse_ms" not in report.as_json()
 
 
 def test_check_exits_non_zero_only_when_a_target_is_missed(
@@ -226,8 +229,8 @@ def test_check_exits_non_zero_only_when_a_target_is_missed(
 
 # Each file covers every intent of domain.yml: the first with ten examples at least, the phone-style
 # one (real traffic's proportions, so rare intents are few) with six.
-FEWEST_PER_INTENT = {nlu_report.HELDOUT: 10, nlu_report.HELDOUT_PHONE: 6}
-EACH_FILE = pytest.mark.parametrize("path", nlu_report.HELDOUT_FILES, ids=lambda path: path.name)
+FEWEST_PER_INTENT = {evaluation.HELDOUT: 10, evaluation.HELDOUT_PHONE: 6}
+EACH_FILE = pytest.mark.parametrize("path", evaluation.HELDOUT_FILES, ids=lambda path: path.name)
 
 
 def heldout(path: Path) -> list[Example]:

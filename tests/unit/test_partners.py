@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from npq import geo
 from npq.answers import Answer
 from npq.db.models import Hub, NetworkSetting, PartnerContent, PartnerEnquiry, Programme
+from npq.intents import INTENTS
 from npq.partners import (
     ORGANISATION_TYPES,
     UNDER_SERVED_MILES,
@@ -38,11 +39,6 @@ NOW = dt.datetime(2026, 11, 22, 10, 30, tzinfo=dt.timezone.utc)
 KEIGHLEY = geo.Place("Keighley", 53.86791, -1.90664, "England", "town")
 TRURO = geo.Place("Truro", 50.26526, -5.05436, "England", "town")
 CARDIFF = geo.Place("Cardiff", 51.48, -3.18, "Wales", "town")
-INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "help", "recommend_npq",
-           "programme_info", "find_hub", "ask_deadlines", "ask_funding", "ask_eligibility",
-           "how_to_apply", "register_interest", "subscribe_reminders", "unsubscribe",
-           "become_partner", "partner_requirements", "partner_benefits", "partner_fit_check",
-           "talk_to_human", "forget_me", "inform", "out_of_scope"}
 CRITERIA = ["know_your_area", "set_up", "facilities", "facilitators", "shared_values", "capacity"]
 
 

@@ -20,14 +20,14 @@ from npq.db.models import (
     ReminderDelivery,
     ReminderSubscription,
 )
+from npq.handoffs import handoff_answer, record_handoff
+from npq.intents import INTENTS
 from npq.people import (
     Subscription,
     forget,
     forgotten_answer,
-    handoff_answer,
     lead_recorded_answer,
     no_consent_answer,
-    record_handoff,
     record_lead,
     subscribe_reminders,
     subscribed_answer,
@@ -39,11 +39,6 @@ from npq.people import (
 
 NOW = dt.datetime(2026, 11, 22, 9, 15, tzinfo=dt.timezone.utc)
 LATER = NOW + dt.timedelta(days=3)
-INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "help", "recommend_npq",
-           "programme_info", "find_hub", "ask_deadlines", "ask_funding", "ask_eligibility",
-           "how_to_apply", "register_interest", "subscribe_reminders", "unsubscribe",
-           "become_partner", "partner_requirements", "partner_benefits", "partner_fit_check",
-           "talk_to_human", "forget_me", "inform", "out_of_scope"}
 TABLES = {"leads": Lead, "reminder_subscriptions": ReminderSubscription,
           "reminder_deliveries": ReminderDelivery, "partner_enquiries": PartnerEnquiry,
           "handoff_requests": HandoffRequest, "message_log": MessageLog}
@@ -125,8 +120,8 @@ def test_record_lead_stores_consent_and_its_time(session_factory: sessionmaker[S
     assert answer.text.startswith("Thank you, Sam. I've noted your interest in NPQH, and our team "
                                   "will email you at Sam@school.org.")
     assert "forget your details" in answer.text
-    assert ("subscribe_reminders", {"npq": "NPQH"}) == (answer.buttons[0].intent,
-                                                        answer.buttons[0].entities)
+    assert (answer.buttons[0].intent, answer.buttons[0].entities) == (
+        "subscribe_reminders", {"npq": "NPQH"})
     assert_phone_sized_with_buttons(answer)
 
 

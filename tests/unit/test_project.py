@@ -18,7 +18,7 @@ import yaml
 from rasa_sdk import Action
 
 import actions
-from tools.stack import StackError, check_port_free
+from ops.stack import StackError, check_port_free
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
@@ -86,10 +86,10 @@ def test_every_form_question_is_asked_by_a_custom_action() -> None:
 
 
 def test_the_actions_say_exactly_the_fixed_replies_there_are() -> None:
-    from actions.conversation import SMALL_TALK
+    from actions.small_talk import REPLIED_BY_NAME
     from actions.support import AskInFixedWords, replies
 
-    said = {"help", *SMALL_TALK}  # action_small_talk: the intent's reply, else help
+    said = {"help", *REPLIED_BY_NAME}  # action_small_talk: the intent's reply, else help
     for path in (ROOT / "actions").glob("*.py"):
         said.update(re.findall(r"say\(dispatcher, \"(\w+)\"\)", path.read_text()))
     said.update(cls().name().removeprefix("action_") for cls in action_classes()
@@ -114,7 +114,8 @@ def test_our_code_never_imports_rasa_and_the_core_imports_no_framework() -> None
     probe = (
         "import sys, pkgutil, importlib, npq;"
         "[importlib.import_module(m.name) for m in pkgutil.walk_packages(npq.__path__, 'npq.')];"
-        "assert not [m for m in sys.modules if m.split('.')[0] in ('rasa_sdk', 'telegram', 'rasa')];"
+        "assert not [m for m in sys.modules"
+        " if m.split('.')[0] in ('rasa_sdk', 'telegram', 'rasa')];"
         "import bot.app, bot.terminal;"
         "[importlib.import_module(f'actions.{m.name}') for m in pkgutil.iter_modules(['actions'])];"
         "assert 'rasa' not in sys.modules"
@@ -169,10 +170,10 @@ def test_endpoint_variables_are_plain_scalars_rasa_substitutes() -> None:
 
 
 def test_generated_form_rules_are_up_to_date() -> None:
-    from tools import form_rules
+    from ops import form_rules
 
     assert form_rules.TARGET.read_text() == form_rules.expected(), (
-        "nlu_data/rules/forms.yml is out of date: run `.venv/bin/python -m tools.form_rules`")
+        "nlu_data/rules/forms.yml is out of date: run `.venv/bin/python -m ops.form_rules`")
     generated = yaml.safe_load(form_rules.TARGET.read_text())["rules"]
     forms = set(DOMAIN["forms"])
     assert {r["condition"][0]["active_loop"] for r in generated} == forms
@@ -180,12 +181,13 @@ def test_generated_form_rules_are_up_to_date() -> None:
     assert not any(r["steps"][1]["action"] in form_rules.ENDING_ACTIONS for r in generated)
 
 
-SETTING_READ = re.compile(r"(?:environ\.get|env\.get|getenv|read\.[a-z_]+)\(\s*\"([A-Z][A-Z0-9_]+)\"")
+SETTING_READ = re.compile(
+    r"(?:environ\.get|env\.get|getenv|read\.[a-z_]+)\(\s*\"([A-Z][A-Z0-9_]+)\"")
 
 
 def settings_read_by_the_code() -> set[str]:
     names: set[str] = set()
-    for folder in ("npq", "bot", "tools", "actions"):
+    for folder in ("npq", "bot", "ops", "actions"):
         for path in (ROOT / folder).rglob("*.py"):
             names.update(SETTING_READ.findall(path.read_text()))
     return names

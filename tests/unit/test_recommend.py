@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from npq.answers import Answer
 from npq.db.models import Programme
+from npq.intents import INTENTS
 from npq.programmes import find_programme, programme_answer
 from npq.recommend import (
     AMBITIONS,
@@ -26,11 +27,6 @@ from npq.recommend import (
 )
 from npq.vocabulary import PHASES, ROLES
 
-INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "help", "recommend_npq",
-           "programme_info", "find_hub", "ask_deadlines", "ask_funding", "ask_eligibility",
-           "how_to_apply", "register_interest", "subscribe_reminders", "unsubscribe",
-           "become_partner", "partner_requirements", "partner_benefits", "partner_fit_check",
-           "talk_to_human", "forget_me", "inform", "out_of_scope"}
 ENTITIES = {"npq", "role", "phase", "location", "postcode", "setting", "organisation_type",
             "ambition"}
 BAD_INPUT = [None, "", "   ", "banana", "'; DROP TABLE programmes;--", "🙂🙂🙂", "x" * 4000]

@@ -1,12 +1,11 @@
 """Retraining's parts without the engine: the quality gate, the lock, the registry `make run`
 follows, rollback and the model log against a stand-in Rasa server on loopback, and the front
-that swaps models without a pause (tools/rasa_front.py) with stand-in servers."""
+that swaps models without a pause (ops/rasa_front.py) with stand-in servers."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -23,24 +22,22 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from npq.db import session_scope
-from npq.review import model_actions
-from tools import model
-from tools.nlu_report import Entity, Example, evaluate
-from tools.rasa_front import SWAP_HEADER, RasaFront
-from tools.retrain import (
-    Decision,
+from npq.model_history import model_actions
+from ops import model
+from ops.evaluation import Entity, Example, evaluate
+from ops.gate import Decision, Scores, gate, tolerance_from_env
+from ops.ports import free_port
+from ops.rasa_front import SWAP_HEADER, RasaFront
+from ops.retrain import (
     RetrainBusy,
     RetrainError,
-    Scores,
     exclusive,
-    gate,
     load_into_service,
     retrain,
     rollback,
     serving_model,
-    tolerance_from_env,
 )
-from tools.stack import StackError
+from ops.stack import StackError
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 30  # seconds: only a bound for a broken test, never a pause
@@ -119,7 +116,7 @@ def test_a_second_retrain_in_the_same_process_is_refused(tmp_path: Path) -> None
 def test_the_lock_holds_across_processes(tmp_path: Path) -> None:
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys; from pathlib import Path; "
-         "from tools.retrain import exclusive\n"
+         "from ops.retrain import exclusive\n"
          f"with exclusive(Path({str(tmp_path)!r}), 'telegram:99'):\n"
          "    print('held', flush=True); sys.stdin.read()"],
         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -156,8 +153,7 @@ def test_make_run_serves_what_staff_put_in_service_while_the_data_is_unchanged(
         project: Path) -> None:
     trained = model.trained_model_path(project)
     assert model.model_path(project) == trained  # nothing recorded yet
-    model.write_registry({"model": "npq-old.tar.gz", "inputs": model.fingerprint(project),
-                          "history": []}, project)
+    model.write_registry(model.Registry("npq-old.tar.gz", model.fingerprint(project)), project)
     assert model.model_path(project) == project / "models" / "npq-old.tar.gz"
     (project / "nlu_data" / "nlu" / "greet.yml").write_text(
         'version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n      - hi\n      - hey\n')
@@ -165,11 +161,10 @@ def test_make_run_serves_what_staff_put_in_service_while_the_data_is_unchanged(
 
 
 def test_a_missing_recorded_model_falls_back_to_the_trained_one(project: Path) -> None:
-    model.write_registry({"model": "npq-gone.tar.gz", "inputs": model.fingerprint(project)},
-                         project)
+    model.write_registry(model.Registry("npq-gone.tar.gz", model.fingerprint(project)), project)
     assert model.model_path(project) == model.trained_model_path(project)
     (project / "models" / "serving.json").write_text("{not json")
-    assert model.read_registry(project) == {}
+    assert model.read_registry(project) == model.Registry()
 
 
 # --- a stand-in Rasa server ---------------------------------------------------------------------
@@ -257,14 +252,16 @@ def test_rollback_puts_the_previous_model_back_and_logs_it(
         project: Path, factory: sessionmaker[Session], fakes: list[FakeRasa]) -> None:
     rasa = FakeRasa("npq-new.tar.gz")
     fakes.append(rasa)
-    model.write_registry({"model": "npq-new.tar.gz", "inputs": model.fingerprint(project),
-                          "history": ["npq-gone.tar.gz", "npq-old.tar.gz"]}, project)
+    model.write_registry(model.Registry("npq-new.tar.gz", model.fingerprint(project),
+                                        ["npq-gone.tar.gz", "npq-old.tar.gz"]), project)
     said: list[str] = []
     outcome = rollback(factory, rasa_url=rasa.url, staff_id="telegram:5", root=project,
                        progress=said.append)
     assert (outcome.action, outcome.serving) == ("rollback", "npq-old.tar.gz")
     assert rasa.model_file == "npq-old.tar.gz"
-    assert model.read_registry(project)["model"] == "npq-old.tar.gz"
+    recorded = json.loads((project / "models" / "serving.json").read_text())
+    assert recorded == {"model": "npq-old.tar.gz", "inputs": model.fingerprint(project),
+                        "history": ["npq-gone.tar.gz"]}
     assert model.model_path(project) == project / "models" / "npq-old.tar.gz"  # make run too
     assert said[-1].startswith("Done: npq-old.tar.gz is in service again")
     with session_scope(factory) as session:
@@ -302,11 +299,6 @@ def test_nothing_to_train_when_the_model_in_service_saw_this_data(
 
 # --- the front: swapping without a pause --------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
 
 @pytest.fixture
 def front_with(fakes: list[FakeRasa]) -> Iterator[Callable[..., RasaFront]]:
@@ -332,7 +324,8 @@ def test_the_front_forwards_everything(fakes: list[FakeRasa],
         assert client.get("/status").json() == {"model_file": "npq-old.tar.gz"}
         parsed = client.post("/model/parse", json={"text": "héllo 👋"})
         assert parsed.headers["content-type"].startswith("application/json")
-        assert parsed.json()["text"] == "héllo 👋" and parsed.json()["served_by"] == "npq-old.tar.gz"
+        assert parsed.json()["text"] == "héllo 👋"
+        assert parsed.json()["served_by"] == "npq-old.tar.gz"
         assert client.get("/nowhere").status_code == 404
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from npq.db.models import Cohort, Lead, PartnerEnquiry, ReminderDelivery, ReminderSubscription
-from npq.review import purge_expired, record_feedback, record_turn
+from npq.message_log import purge_expired, record_feedback, record_turn
 from npq.stats import chart_png, collect_stats, format_stats
 
 # 10:00 in London (BST is over: GMT) on Sunday 22 November 2026.

@@ -1,62 +1,38 @@
-"""Review in the terminal, and write what staff labelled into the training data.
+"""Write what staff labelled into the training data, and check it with Rasa.
 
-    python -m tools.review              label the queue one message at a time, then write the
-                                        labelled messages to nlu_data/nlu/reviewed.yml (make review)
-    python -m tools.review --limit 50   at most 50 messages this time
-    python -m tools.review export       only write the labelled messages (and validate)
-    python -m tools.review purge        apply MESSAGE_RETENTION_DAYS now (the bot does it daily)
-
-For each message: a number picks one of the model's top intents, a name any intent, `n` marks it
-not relevant (never trained on), `s` skips it, `?` lists the intents, `q` stops.
-
-Labelled messages go to ONE file, nlu_data/nlu/reviewed.yml, once each: a message already in
-nlu_data (ignoring case, spacing and punctuation), in a held-out set (tests/nlu/heldout.yml and
-heldout_phone.yml, never trained on) or holding an e-mail address or phone number is left out,
-with the reason.
-Text is cleaned so it cannot break the YAML or Rasa's annotation syntax; then `rasa data
-validate` checks the data, and the file is put back as it was if Rasa finds an error.
+Labelled messages (npq.review_queue.labelled_examples) go to ONE file, nlu_data/nlu/reviewed.yml,
+once each: a message already in nlu_data (ignoring case, spacing and punctuation), in a
+held-out set (tests/nlu/heldout.yml and heldout_phone.yml, never trained on) or holding an
+e-mail address or phone number is left out, with the reason. Text is cleaned so it cannot break
+the YAML or Rasa's annotation syntax; then `rasa data validate` checks the data, and the file is
+put back as it was if Rasa finds an error. Staff review in the terminal (ops/review.py) or on Telegram
+(bot/review.py); retraining (ops/retrain.py) exports before it trains.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import difflib
-import getpass
 import json
 import os
 import re
 import subprocess
-import sys
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from npq.db import make_engine, make_session_factory, session_scope
-from npq.review import (
-    NOT_RELEVANT,
-    SKIP,
-    Labelled,
-    QueueItem,
-    label,
-    labelled_examples,
-    purge_expired,
-    retention_days,
-    review_queue,
-)
-from npq.settings import Settings
-from tools.model import RASA, ROOT
-from tools.nlu_report import HELDOUT, HELDOUT_FILES, load_examples, parse_annotated
+from npq.review_queue import Labelled, labelled_examples
+from ops.evaluation import HELDOUT, HELDOUT_FILES, load_examples, parse_annotated
+from ops.paths import RASA, ROOT
 
 REVIEWED = Path("nlu_data") / "nlu" / "reviewed.yml"
 HEADER = """version: "3.1"
 
 # Messages staff labelled in review (`make review`, or /review in Telegram), written by
-# tools/review.py: one example per line, each once across nlu_data, never a held-out message.
+# ops/training_data.py: one example per line, each once across nlu_data, never a held-out message.
 """
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
 # A UK phone number: 0 or +44, then 9 or 10 digits in up to three groups ("0113 496 0000").
@@ -103,7 +79,7 @@ def _plain(text: str) -> str:
     return re.sub(" +", " ", _printable(text).replace("[", "(").replace("]", ")"))
 
 
-def example_line(text: str, entities: Iterable[dict] = ()) -> str:
+def example_line(text: str, entities: Iterable[Mapping[str, Any]] = ()) -> str:
     """One training example: the user's text, cleaned, with the entities found in it annotated
     ([Leeds](location), or the JSON form when the value differs from the text)."""
     spans = sorted((e for e in entities if isinstance(e.get("start"), int)
@@ -254,119 +230,3 @@ def _write(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
-
-
-# --- The terminal -------------------------------------------------------------------------------
-
-def describe(item: QueueItem, position: int, total: int) -> str:
-    """One queue item as the terminal shows it."""
-    times = f"  (x{item.count})" if item.count > 1 else ""
-    guesses = "   ".join(f"{n}. {name} {confidence:.2f}"
-                         for n, (name, confidence) in enumerate(item.top_intents[:3], 1))
-    return (f"[{position}/{total}] {item.text!r}{times}  - {', '.join(item.reasons)}\n"
-            f"    {guesses or 'no guesses stored'}")
-
-
-def decide(answer: str, item: QueueItem, intents: list[str]) -> str | None:
-    """A typed answer -> an intent, NOT_RELEVANT, SKIP, "quit", "list", or None (unclear)."""
-    answer = answer.strip().lower()
-    if answer in ("q", "quit"):
-        return "quit"
-    if answer in ("?", "l", "list"):
-        return "list"
-    if answer in ("n", "not relevant", NOT_RELEVANT):
-        return NOT_RELEVANT
-    if answer in ("s", SKIP, ""):
-        return SKIP
-    if answer.isdigit() and 1 <= int(answer) <= min(3, len(item.top_intents)):
-        return item.top_intents[int(answer) - 1][0]
-    return answer if answer in intents else None
-
-
-def review_in_terminal(factory: sessionmaker[Session], *, staff_id: str, intents: list[str],
-                       limit: int, ask: Callable[[str], str] = input,
-                       say: Callable[[str], None] = print,
-                       clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
-                       ) -> int:
-    """Label the queue one item at a time (each decision committed at once); returns how many
-    items got an intent."""
-    with session_scope(factory) as session:
-        items = review_queue(session, limit=limit)
-    if not items:
-        say("Nothing waits for review.")
-        return 0
-    say(f"{len(items)} message(s) to review. A number or an intent name labels it; "
-        "n = not relevant, s = skip, ? = list intents, q = stop.")
-    labelled = 0
-    for position, item in enumerate(items, 1):
-        say(describe(item, position, len(items)))
-        while True:
-            answer = ask("    intent> ")
-            choice = decide(answer, item, intents)
-            if choice == "list":
-                say("    " + ", ".join(intents))
-            elif choice is None:
-                near = difflib.get_close_matches(answer.strip().lower(), intents, n=3)
-                say("    Not an intent." + (f" Did you mean {', '.join(near)}?" if near else "")
-                    + " ? lists them.")
-            else:
-                break
-        if choice == "quit":
-            break
-        with session_scope(factory) as session:
-            label(session, item, intent=choice, staff_id=staff_id, now=clock(), intents=intents)
-        labelled += choice not in (NOT_RELEVANT, SKIP)
-    return labelled
-
-
-def _report(export: Export, say: Callable[[str], None]) -> None:
-    say(f"Added {len(export.added)} example(s) to {REVIEWED}.")
-    for text, why in export.skipped:
-        say(f"  left out {text[:60]!r}: {why}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.review", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", nargs="?", choices=("review", "export", "purge"),
-                        default="review")
-    parser.add_argument("--limit", type=int, default=100, help="at most this many messages")
-    parser.add_argument("--staff", default=f"terminal:{getpass.getuser()}",
-                        help="who is reviewing (recorded with each label)")
-    args = parser.parse_args(argv)
-    settings = Settings.from_env()
-    engine = make_engine(settings.database_url)
-    factory = make_session_factory(engine)
-    try:
-        if args.command == "purge":
-            days = retention_days(os.environ)
-            with session_scope(factory) as session:
-                purged = purge_expired(session, now=dt.datetime.now(dt.timezone.utc), days=days)
-            print(f"Removed the text of {purged} message(s) older than {days} days.")
-            return 0
-        if args.command == "review":
-            count = review_in_terminal(factory, staff_id=args.staff, intents=known_intents(),
-                                       limit=args.limit)
-            print(f"Labelled {count} message(s) with an intent.")
-        print("Writing labelled messages to the training data, then `rasa data validate` ...")
-        with session_scope(factory) as session:
-            export = export_reviewed(session)
-        _report(export, print)
-        if export.added:
-            print("Next: `make retrain` trains a new model and puts it in service if it is not "
-                  "worse on the held-out messages.")
-        return 0
-    except DataInvalid as invalid:
-        print("Rasa found errors; the training data was left as it was:", file=sys.stderr)
-        for error in invalid.errors:
-            print(f"  {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nStopped; what you labelled is kept.")
-        return 130
-    finally:
-        engine.dispose()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,7 +3,7 @@ logs every turn for review, bot/turns.py.)"""
 
 from __future__ import annotations
 
-from actions.conversation import (
+from actions.small_talk import (
     ActionClarify,
     ActionDefaultFallback,
     ActionGoodbye,

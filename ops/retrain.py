@@ -1,20 +1,20 @@
 """Retrain the model from what staff labelled, behind a quality gate, and roll back.
 
-    python -m tools.retrain              write labelled messages to nlu_data (tools.review), train a
-                                         candidate, measure it and the model in service on the
-                                         held-out messages, promote it only if it is not worse,
-                                         then load it into the running Rasa server (make retrain)
-    python -m tools.retrain rollback     put the model in service before the last one back
-    python -m tools.retrain history      the latest promotions, refusals and rollbacks
+    python -m ops.retrain            write labelled messages to nlu_data (ops.training_data),
+                                     train a candidate, measure it and the model in service on
+                                     the held-out messages, promote it only if it is not worse,
+                                     then load it into the running Rasa server (make retrain)
+    python -m ops.retrain rollback     put the model in service before the last one back
+    python -m ops.retrain history      the latest promotions, refusals and rollbacks
 
 The running Rasa server is RASA_URL (as for the bot; `--rasa-url` overrides). The gate compares
 intent accuracy, macro F1 and entity F1 on tests/nlu/heldout.yml (never trained on, never
 written): the candidate is promoted unless one of them is lower than the model in service's by
 more than RETRAIN_TOLERANCE (default 0.01). The model in service is measured through the running
 server's POST /model/parse, the candidate through a temporary Rasa server on a free loopback
-port, both with tools.nlu_report's metrics. Promotion loads the model with PUT /model: Rasa
+port, both with ops.evaluation's metrics. Promotion loads the model with PUT /model: Rasa
 itself answers nothing while it loads one (about 25 s here), so the assistant's Rasa should sit
-behind tools/rasa_front.py, which starts the new model beside the old one and switches when it
+behind ops/rasa_front.py, which starts the new model beside the old one and switches when it
 is ready. Every promotion, refusal and rollback goes to the model_promotions table with who and
 the scores, and models/serving.json records the model in service so `make run` starts with it.
 
@@ -33,29 +33,31 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from npq.db import make_engine, make_session_factory, session_scope
-from npq.review import known_scores, log_model_action, model_actions
+from npq.db.models import ModelPromotion
+from npq.model_history import known_scores, log_model_action, model_actions
 from npq.settings import Settings
-from tools import model
-from tools.nlu_report import HELDOUT, evaluate, fallback_threshold, format_report, load_examples
-from tools.rasa_front import SWAP_HEADER
-from tools.review import DataInvalid, Export, export_reviewed
-from tools.stack import HOST, Stack, StackError
+from ops import model
+from ops.evaluation import HELDOUT, Report, evaluate, fallback_threshold, load_examples
+from ops.gate import TOLERANCE, Scores, gate, tolerance_from_env
+from ops.nlu_report import format_report
+from ops.paths import RASA, ROOT
+from ops.ports import free_port
+from ops.rasa_front import SWAP_HEADER
+from ops.stack import Stack, StackError
+from ops.training_data import DataInvalid, Export, export_reviewed
 
-TOLERANCE = 0.01
 LOCK_FILE = ".retrain.lock"
 LOAD_TIMEOUT = 900.0  # PUT /model: a new server beside the old one takes about a minute here
 COMPONENT = re.compile(r"Starting to train component '(\w+)'")
@@ -68,65 +70,6 @@ class RetrainError(Exception):
 
 class RetrainBusy(RetrainError):
     """Another retrain or rollback holds the lock."""
-
-
-# --- The quality gate (pure) --------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Scores:
-    intent_accuracy: float
-    macro_f1: float
-    entity_f1: float
-
-    LABELS = {"intent_accuracy": "intent accuracy", "macro_f1": "macro F1",
-              "entity_f1": "entity F1"}
-
-    @classmethod
-    def of(cls, report: Mapping[str, Any]) -> Scores:
-        """From a tools.nlu_report report."""
-        return cls(float(report["intent"]["accuracy"]), float(report["intent"]["macro_f1"]),
-                   float(report["entities"]["f1"]))
-
-    def as_dict(self) -> dict[str, float]:
-        return {key: round(value, 4) for key, value in asdict(self).items()}
-
-    def __str__(self) -> str:
-        return ", ".join(f"{self.LABELS[k]} {v:.3f}" for k, v in asdict(self).items())
-
-
-@dataclass(frozen=True)
-class Decision:
-    promote: bool
-    reasons: tuple[str, ...]
-
-
-def gate(before: Scores, after: Scores, tolerance: float) -> Decision:
-    """Promote unless a score fell by more than `tolerance`; the reasons say which and by how
-    much (or, when promoting, what changed)."""
-    falls, changes = [], []
-    for key, label in Scores.LABELS.items():
-        old, new = getattr(before, key), getattr(after, key)
-        change = f"{label} {old:.3f} -> {new:.3f} ({new - old:+.3f})"
-        changes.append(change)
-        if new < old - tolerance - 1e-9:
-            falls.append(f"{change}, more than the tolerance of {tolerance:.3f}")
-    if falls:
-        return Decision(False, tuple(falls))
-    return Decision(True, tuple(changes))
-
-
-def tolerance_from_env(environ: Mapping[str, str]) -> float:
-    """RETRAIN_TOLERANCE: how much lower a score may be (0 to 0.5; 0.01 when unset)."""
-    raw = environ.get("RETRAIN_TOLERANCE") or ""
-    if not raw:
-        return TOLERANCE
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"RETRAIN_TOLERANCE must be a number such as 0.01, not {raw!r}") from None
-    if not 0 <= value <= 0.5:
-        raise ValueError(f"RETRAIN_TOLERANCE must be between 0 and 0.5, not {raw!r}")
-    return value
 
 
 # --- One at a time ------------------------------------------------------------------------------
@@ -156,7 +99,7 @@ def exclusive(models_dir: Path, holder: str) -> Iterator[None]:
 # --- Training, measuring, loading ---------------------------------------------------------------
 
 def train_candidate(root: Path, out: Path, progress: Progress, *, log: Path,
-                    rasa: Path = model.RASA) -> float:
+                    rasa: Path = RASA) -> float:
     """`rasa train` in the engine environment, relaying which component it trains; the full
     output goes to `log`. Returns the seconds it took."""
     started = time.monotonic()
@@ -176,8 +119,8 @@ def train_candidate(root: Path, out: Path, progress: Progress, *, log: Path,
     return time.monotonic() - started
 
 
-def measure(rasa_url: str, heldout: Path, config: Path) -> dict:
-    """The held-out report of the model a Rasa server runs (tools.nlu_report's figures)."""
+def measure(rasa_url: str, heldout: Path, config: Path) -> Report:
+    """The held-out report of the model a Rasa server runs (ops.evaluation's figures)."""
     examples = load_examples(heldout.read_text())
     with httpx.Client(base_url=rasa_url, timeout=60.0) as client:
         parses = [client.post("/model/parse", json={"text": e.text}).raise_for_status().json()
@@ -210,13 +153,7 @@ def load_into_service(rasa_url: str, model_file: Path) -> str:
                            f"{response.text[:300]}")
     if serving_model(rasa_url) != model_file.name:
         raise RetrainError(f"Rasa still runs another model than {model_file.name}")
-    return response.headers.get(SWAP_HEADER, "in place")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
+    return str(response.headers.get(SWAP_HEADER, "in place"))
 
 
 def scratch_server(model_file: Path, log_dir: Path, env: Mapping[str, str] | None = None) -> Stack:
@@ -224,7 +161,7 @@ def scratch_server(model_file: Path, log_dir: Path, env: Mapping[str, str] | Non
     started, not yet ready: call wait_ready(), then stop()."""
     tracker = log_dir / "tracker.db"
     environment = {**(env or os.environ), "TRACKER_STORE_URL": f"sqlite:///{tracker}"}
-    stack = Stack(rasa_port=_free_port(), action_port=_free_port(), model=model_file,
+    stack = Stack(rasa_port=free_port(), action_port=free_port(), model=model_file,
                   log_dir=log_dir, env=environment)
     stack.start_server("rasa")
     return stack
@@ -241,16 +178,16 @@ class Outcome:
     after: Scores | None = None
     reasons: tuple[str, ...] = ()
     export: Export | None = None
-    reports: dict[str, dict] = field(default_factory=dict)  # "before"/"after" held-out reports
+    reports: dict[str, Report] = field(default_factory=dict)  # "before"/"after" held-out
 
 
 def _registry(root: Path, *, serving: str, history: list[str]) -> None:
-    model.write_registry({"model": serving, "inputs": model.fingerprint(root),
-                          "history": history[-20:]}, root)
+    model.write_registry(model.Registry(model=serving, inputs=model.fingerprint(root),
+                                        history=history[-20:]), root)
 
 
 def retrain(factory: sessionmaker[Session], *, rasa_url: str, staff_id: str,
-            progress: Progress = print, root: Path = model.ROOT, heldout: Path = HELDOUT,
+            progress: Progress = print, root: Path = ROOT, heldout: Path = HELDOUT,
             tolerance: float = TOLERANCE, export: bool = True,
             clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
             ) -> Outcome:
@@ -287,7 +224,7 @@ def retrain(factory: sessionmaker[Session], *, rasa_url: str, staff_id: str,
         before, after = Scores.of(before_report), Scores.of(after_report)
         decision = gate(before, after, tolerance)
         progress(f"In service ({serving}): {before}\nCandidate ({candidate.name}): {after}")
-        history = [str(m) for m in model.read_registry(root).get("history") or []]
+        history = model.read_registry(root).history
         outcome = Outcome("promote" if decision.promote else "refuse", serving, candidate.name,
                           before, after, decision.reasons, written,
                           {"before": before_report, "after": after_report})
@@ -309,7 +246,7 @@ def retrain(factory: sessionmaker[Session], *, rasa_url: str, staff_id: str,
 
 
 def _measure_both(rasa_url: str, candidate: Path, root: Path, heldout: Path,
-                  progress: Progress) -> tuple[dict, dict]:
+                  progress: Progress) -> tuple[Report, Report]:
     config = root / "config.yml"
     count = len(load_examples(heldout.read_text()))
     with tempfile.TemporaryDirectory(prefix="npq-candidate-") as scratch:
@@ -331,14 +268,14 @@ def _measure_both(rasa_url: str, candidate: Path, root: Path, heldout: Path,
 
 
 def rollback(factory: sessionmaker[Session], *, rasa_url: str, staff_id: str,
-             progress: Progress = print, root: Path = model.ROOT,
+             progress: Progress = print, root: Path = ROOT,
              clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
              ) -> Outcome:
     """Put the model in service before the current one back (models/serving.json's history)."""
     models_dir = root / "models"
     with exclusive(models_dir, staff_id):
         serving = serving_model(rasa_url)
-        history = [str(m) for m in model.read_registry(root).get("history") or []]
+        history = model.read_registry(root).history
         while history and not (models_dir / history[-1]).is_file():
             progress(f"{history.pop()} is no longer in {models_dir}; skipping it.")
         if not history:
@@ -357,12 +294,12 @@ def rollback(factory: sessionmaker[Session], *, rasa_url: str, staff_id: str,
         return Outcome("rollback", target, target, reasons=(f"rolled back from {serving}",))
 
 
-def format_history(rows: list[Any]) -> str:
+def format_history(rows: list[ModelPromotion]) -> str:
     """The model log, newest first, one line each."""
     if not rows:
         return "No model has been promoted, refused or rolled back yet."
 
-    def scores(values: dict | None) -> str:
+    def scores(values: dict[str, float] | None) -> str:
         return "?" if not values else "/".join(f"{values[k]:.3f}" for k in Scores.LABELS
                                                if k in values)
     return "\n".join(
@@ -372,7 +309,7 @@ def format_history(rows: list[Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tools.retrain", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m ops.retrain", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", choices=("retrain", "rollback", "history"),
                         default="retrain")
@@ -398,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
                           tolerance=tolerance_from_env(os.environ))
         if args.report and outcome.reports:
             for which, report in outcome.reports.items():
-                print(f"\n=== {which}: {outcome.serving if which == 'before' else outcome.candidate}")
+                measured = outcome.serving if which == "before" else outcome.candidate
+                print(f"\n=== {which}: {measured}")
                 print(format_report(report))
         print(json.dumps({"action": outcome.action, "serving": outcome.serving,
                           "candidate": outcome.candidate,

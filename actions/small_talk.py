@@ -39,7 +39,8 @@ INTENT_TITLES = {
 MAX_SUGGESTIONS = 3
 MIN_SUGGESTION_CONFIDENCE = 0.05
 CARRIED_ENTITIES = ("npq", "role", "phase", "location", "postcode")
-SMALL_TALK = ("greet", "thank", "bot_challenge", "help", "out_of_scope")
+# Intents with a reply of their own name in replies.yml; other small talk gets "help".
+REPLIED_BY_NAME = ("greet", "thank", "bot_challenge", "help", "out_of_scope")
 NOT_UNDERSTOOD_IN_FORM = "Sorry, I didn't catch that."
 
 
@@ -51,7 +52,7 @@ class ActionSmallTalk(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         """Greet, thank, say what the assistant is and can do."""
         intent = latest_intent(tracker)
-        say(dispatcher, intent if intent in SMALL_TALK else "help")
+        say(dispatcher, intent if intent in REPLIED_BY_NAME else "help")
         return []
 
 
@@ -108,10 +109,11 @@ def suggested_buttons(message: dict[str, Any]) -> list[dict[str, str]]:
     entities = {e["entity"]: e["value"] for e in message.get("entities") or []
                 if e.get("entity") in CARRIED_ENTITIES and isinstance(e.get("value"), str)}
     suffix = json.dumps(entities) if entities else ""
-    buttons = []
+    buttons: list[dict[str, str]] = []
     for candidate in ranking:
         name = candidate.get("name")
-        if (name in INTENT_TITLES and (candidate.get("confidence") or 0) >= MIN_SUGGESTION_CONFIDENCE
+        if (name in INTENT_TITLES
+                and (candidate.get("confidence") or 0) >= MIN_SUGGESTION_CONFIDENCE
                 and len(buttons) < MAX_SUGGESTIONS):
             buttons.append({"title": INTENT_TITLES[name], "payload": f"/{name}{suffix}"})
     return buttons

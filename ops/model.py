@@ -1,14 +1,14 @@
 """Train the Rasa model only when its inputs changed.
 
-    python -m tools.model ensure     train unless models/ already holds the model for these inputs
-    python -m tools.model path       print the model for the current inputs (fails if not trained)
+    python -m ops.model ensure     train unless models/ already holds the model for these inputs
+    python -m ops.model path       print the model for the current inputs (fails if not trained)
 
 The inputs are config.yml, domain.yml, every file under nlu_data/ and the engine's pins; their
 SHA-256 names the model file (models/npq-<fingerprint>.tar.gz). A trained model is also kept in
 a cache folder (NPQ_MODEL_CACHE, default ~/.cache/npq-assistant/models; `off` disables it) so a
 fresh clone with the same inputs reuses it. CI turns the cache off so every run trains.
 
-Staff retraining (tools/retrain.py) records the model it put in service in models/serving.json,
+Staff retraining (ops/retrain.py) records the model it put in service in models/serving.json,
 with the fingerprint of the inputs at the time: while the inputs are unchanged, that model (a
 promoted candidate, or the model kept or rolled back to) is the one to serve, so `make run`
 starts with it; once a developer changes the inputs, the model trained on them is.
@@ -23,11 +23,12 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from ops.paths import RASA, ROOT
+
 MODELS = ROOT / "models"
-RASA = ROOT / ".venv-engine" / "bin" / "rasa"
 INPUTS = ("config.yml", "domain.yml", "nlu_data", "requirements/engine.txt")
 REGISTRY = "serving.json"
 
@@ -53,28 +54,42 @@ def model_path(root: Path = ROOT) -> Path:
     return pinned_model(root) or trained_model_path(root)
 
 
-def read_registry(root: Path = ROOT) -> dict:
-    """models/serving.json: {"model": file name, "inputs": fingerprint, "history": [older
-    models in service, latest last]}; {} when there is none."""
+@dataclass(frozen=True)
+class Registry:
+    """models/serving.json: the model staff put in service (a file name in models/), the
+    fingerprint of the inputs when they did, and the models in service before it, latest last."""
+
+    model: str | None = None
+    inputs: str | None = None
+    history: list[str] = field(default_factory=list)
+
+
+def read_registry(root: Path = ROOT) -> Registry:
+    """What models/serving.json records; an empty Registry when there is none."""
     try:
-        return dict(json.loads((root / "models" / REGISTRY).read_text()))
-    except (FileNotFoundError, ValueError, TypeError):
-        return {}
+        recorded = json.loads((root / "models" / REGISTRY).read_text())
+    except (FileNotFoundError, ValueError):
+        return Registry()
+    if not isinstance(recorded, dict):
+        return Registry()
+    return Registry(model=str(recorded["model"]) if recorded.get("model") else None,
+                    inputs=str(recorded["inputs"]) if recorded.get("inputs") else None,
+                    history=[str(m) for m in recorded.get("history") or []])
 
 
-def write_registry(registry: dict, root: Path = ROOT) -> None:
+def write_registry(registry: Registry, root: Path = ROOT) -> None:
     target = root / "models" / REGISTRY
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_suffix(".tmp")
-    temporary.write_text(json.dumps(registry, indent=2) + "\n")
+    temporary.write_text(json.dumps(asdict(registry), indent=2) + "\n")
     os.replace(temporary, target)
 
 
 def pinned_model(root: Path = ROOT) -> Path | None:
     """The model staff put in service, while the inputs are those it was recorded with."""
     registry = read_registry(root)
-    model = root / "models" / str(registry.get("model") or "-")
-    if registry.get("inputs") == fingerprint(root) and model.is_file():
+    model = root / "models" / (registry.model or "-")
+    if registry.inputs == fingerprint(root) and model.is_file():
         return model
     return None
 
@@ -90,7 +105,9 @@ def _cache_dir() -> Path | None:
     setting = os.environ.get("NPQ_MODEL_CACHE", "")
     if setting.lower() in ("off", "0", "false", "no"):
         return None
-    return Path(setting).expanduser() if setting else Path.home() / ".cache" / "npq-assistant" / "models"
+    if setting:
+        return Path(setting).expanduser()
+    return Path.home() / ".cache" / "npq-assistant" / "models"
 
 
 def train(out: Path, *, root: Path = ROOT, rasa: Path = RASA) -> float:

@@ -36,7 +36,8 @@ from tornado.httpserver import HTTPServer
 from tornado.iostream import StreamClosedError
 from tornado.netutil import bind_sockets
 
-from tools.stack import HOST, Stack, StackError
+from ops.ports import HOST
+from ops.stack import Stack, StackError
 
 SWAP_HEADER = "X-Model-Swap"
 DRAIN_TIMEOUT = 120.0  # longest a request may still run on the old server before it stops
@@ -71,7 +72,7 @@ class RasaProcess:
 
 def launcher(*, action_port: int, env: Mapping[str, str], log_dir: Path,
              free_port: Callable[[], int]) -> Callable[[Path], Backend]:
-    """Start Rasa servers like tools.stack does (same action server, endpoints and
+    """Start Rasa servers like `make run` does (same action server, endpoints and
     environment), each on a free port with its own log folder, ready when returned."""
     count = 0
 
@@ -182,10 +183,9 @@ class RasaFront:
             new = await loop.run_in_executor(None, self.launch, model_file)
             old, self.current = self.current, new
             self.swaps += 1
-            try:
+            # a request stuck for minutes: stop the old server anyway
+            with contextlib.suppress(asyncio.TimeoutError):
                 await self.drained(old)
-            except asyncio.TimeoutError:
-                pass  # a request stuck for minutes: stop the old server anyway
             await loop.run_in_executor(None, old.stop)
 
 
@@ -212,7 +212,7 @@ class _Relay(tornado.web.RequestHandler):
         self.front.enter(backend)
         try:
             response = await self.front._client.request(
-                self.request.method or "GET", backend.url + self.request.uri,
+                self.request.method or "GET", backend.url + (self.request.uri or ""),
                 content=self.request.body or None, headers=headers)
         except httpx.HTTPError as error:
             self.error(502, "BadGateway", f"Rasa did not answer: {type(error).__name__}")
@@ -227,10 +227,9 @@ class _Relay(tornado.web.RequestHandler):
                 seen.add(key.lower())
         if response.status_code not in (204, 304) and self.request.method != "HEAD":
             self.write(response.content)
-        try:
+        # the client may have stopped waiting (the bot has its own timeout)
+        with contextlib.suppress(StreamClosedError):
             await self.finish()
-        except StreamClosedError:
-            pass  # the client stopped waiting (the bot has its own timeout)
 
     async def load_model(self) -> None:
         try:

@@ -1,14 +1,11 @@
-"""Start the whole assistant on loopback: the action server, the Rasa server, then the bot.
+"""The Rasa server and the action server as child processes, on loopback.
 
-    python -m tools.stack        (what `make run` runs after set-up)
+    with Stack(rasa_port=..., action_port=..., model=...) as stack:   # started and ready
+        ...                                                           # stopped on leaving
 
-With TELEGRAM_BOT_TOKEN set the bot serves Telegram; without it you chat in this terminal.
-Ctrl-C (or SIGTERM) stops every process this started; if this process dies, the kernel stops
-the servers too (PR_SET_PDEATHSIG), so nothing is left running. Server logs go to var/log/.
-
-The Rasa server listens on a free internal port; RASA_PORT is a tools.rasa_front.RasaFront in
-front of it, so a model staff promote (/retrain, /rollback, make retrain) is started beside the
-one in service and switched to when ready: the assistant never pauses to load a model.
+`make run` (ops/supervisor.py) and the tests start the servers this way. If the process that
+started them dies, the kernel stops them too (PR_SET_PDEATHSIG), so nothing is left running.
+Server logs go to the stack's log folder (var/log/ for `make run`).
 
 Rasa reads the endpoints file rendered from endpoints.yml (the documented template) into
 var/endpoints.yml: conversations in the SQL tracker store at TRACKER_STORE_URL (derived from
@@ -18,14 +15,12 @@ the environment of the Rasa process (Rasa substitutes ${VARIABLES}), never in th
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import errno
 import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,12 +30,10 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from npq.settings import Settings
-from tools.model import model_path
+from ops.model import model_path
+from ops.paths import APP_PYTHON, RASA, ROOT
+from ops.ports import HOST
 
-ROOT = Path(__file__).resolve().parent.parent
-APP_PYTHON = ROOT / ".venv" / "bin" / "python"
-RASA = ROOT / ".venv-engine" / "bin" / "rasa"
-HOST = "127.0.0.1"
 READY_TIMEOUT = 300.0  # loading TensorFlow and the model takes a while on two cores
 PR_SET_PDEATHSIG = 1
 
@@ -87,7 +80,7 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child, before exec: ask the kernel to SIGTERM us if our parent dies."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -172,7 +165,7 @@ class Stack:
         log = (self.log_dir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
             command, cwd=ROOT, env=dict(env), stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent,
         )
         log.close()
 
@@ -233,68 +226,3 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-def _stop_on_sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def main() -> int:
-    from tools.rasa_front import RasaFront, RasaProcess, launcher  # it imports this module
-
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    env = dict(os.environ)
-    rasa_port = int(env.get("RASA_PORT") or 5005)
-    stack = Stack(rasa_port=free_port(), action_port=int(env.get("ACTION_SERVER_PORT") or 5055),
-                  endpoints_file=ROOT / "var" / "endpoints.yml")
-    env["RASA_URL"] = f"http://{HOST}:{rasa_port}"  # the front
-    env["ACTION_SERVER_URL"] = stack.action_url  # the bot checks its health before retrying
-    bot_command = [str(APP_PYTHON), "-m", "bot"]
-    if not env.get("TELEGRAM_BOT_TOKEN"):
-        bot_command.append("--terminal")
-    print(f"==> starting the action server and the Rasa server on {HOST} "
-          f"(logs in {stack.log_dir.relative_to(ROOT)}/)")
-    try:
-        check_port_free(rasa_port, "Rasa server")
-        with stack:
-            front = RasaFront(port=rasa_port, current=RasaProcess(stack),
-                              launch=launcher(action_port=stack.action_port, env=stack.env,
-                                              log_dir=stack.log_dir, free_port=free_port))
-            front.start()
-            try:
-                print(f"==> Rasa {front.url} (new models load beside the one in service), "
-                      f"actions {stack.action_url}; Ctrl-C stops everything")
-                bot = subprocess.Popen(bot_command, cwd=ROOT, env=env,
-                                       preexec_fn=_die_with_parent)
-                try:
-                    while bot.poll() is None:
-                        stack.raise_if_exited()  # the action server
-                        serving = front.current  # the Rasa server in service, after any swap
-                        if isinstance(serving, RasaProcess):
-                            serving.stack.raise_if_exited()
-                        with contextlib.suppress(subprocess.TimeoutExpired):
-                            bot.wait(timeout=1.0)
-                finally:
-                    if bot.poll() is None:
-                        bot.terminate()
-                        bot.wait()
-            finally:
-                front.stop()  # and the Rasa server in service
-    except StackError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\n==> stopped")
-        return 130
-    return bot.returncode
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Start the whole assistant on loopback: the action server, the Rasa server, then the bot.
+
+    python -m ops.supervisor        (what `make run` runs after set-up)
+
+With TELEGRAM_BOT_TOKEN set the bot serves Telegram; without it you chat in this terminal.
+Ctrl-C (or SIGTERM) stops every process this started; if this process dies, the kernel stops
+the servers too (see ops/stack.py), so nothing is left running. Server logs go to var/log/.
+
+The Rasa server listens on a free internal port; RASA_PORT is an ops.rasa_front.RasaFront in
+front of it, so a model staff promote (/retrain, /rollback, make retrain) is started beside the
+one in service and switched to when ready: the assistant never pauses to load a model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+
+from ops.paths import APP_PYTHON, ROOT
+from ops.ports import HOST, free_port
+from ops.rasa_front import RasaFront, RasaProcess, launcher
+from ops.stack import Stack, StackError, check_port_free, die_with_parent
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    env = dict(os.environ)
+    rasa_port = int(env.get("RASA_PORT") or 5005)
+    stack = Stack(rasa_port=free_port(), action_port=int(env.get("ACTION_SERVER_PORT") or 5055),
+                  endpoints_file=ROOT / "var" / "endpoints.yml")
+    env["RASA_URL"] = f"http://{HOST}:{rasa_port}"  # the front
+    env["ACTION_SERVER_URL"] = stack.action_url  # the bot checks its health before retrying
+    bot_command = [str(APP_PYTHON), "-m", "bot"]
+    if not env.get("TELEGRAM_BOT_TOKEN"):
+        bot_command.append("--terminal")
+    print(f"==> starting the action server and the Rasa server on {HOST} "
+          f"(logs in {stack.log_dir.relative_to(ROOT)}/)")
+    try:
+        check_port_free(rasa_port, "Rasa server")
+        with stack:
+            front = RasaFront(port=rasa_port, current=RasaProcess(stack),
+                              launch=launcher(action_port=stack.action_port, env=stack.env,
+                                              log_dir=stack.log_dir, free_port=free_port))
+            front.start()
+            try:
+                print(f"==> Rasa {front.url} (new models load beside the one in service), "
+                      f"actions {stack.action_url}; Ctrl-C stops everything")
+                bot = subprocess.Popen(bot_command, cwd=ROOT, env=env,
+                                       preexec_fn=die_with_parent)
+                try:
+                    while bot.poll() is None:
+                        stack.raise_if_exited()  # the action server
+                        serving = front.current  # the Rasa server in service, after any swap
+                        if isinstance(serving, RasaProcess):
+                            serving.stack.raise_if_exited()
+                        with contextlib.suppress(subprocess.TimeoutExpired):
+                            bot.wait(timeout=1.0)
+                finally:
+                    if bot.poll() is None:
+                        bot.terminate()
+                        bot.wait()
+            finally:
+                front.stop()  # and the Rasa server in service
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\n==> stopped")
+        return 130
+    return bot.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
