@@ -5,8 +5,8 @@ once each: a message already in nlu_data (ignoring case, spacing and punctuation
 held-out set (tests/nlu/heldout.yml and heldout_phone.yml, never trained on) or holding an
 e-mail address or phone number is left out, with the reason. Text is cleaned so it cannot break
 the YAML or Rasa's annotation syntax; then `rasa data validate` checks the data, and the file is
-put back as it was if Rasa finds an error. Staff review in the terminal (ops/review.py) or on Telegram
-(bot/review.py); retraining (ops/retrain.py) exports before it trains.
+put back as it was if Rasa finds an error. Staff review in the terminal (ops/review.py) or on
+Telegram (bot/review.py); retraining (ops/retrain.py) exports before it trains.
 """
 
 from __future__ import annotations
