@@ -98,19 +98,19 @@ def clock_phrase(moment: dt.datetime, now: dt.datetime) -> str:
 
 
 def contact_promise(hours: OfficeHours, now: dt.datetime, *, staff_chat: bool,
-                    office_contact: str) -> str:
-    """How and when someone will be in touch, for the user who asked for a person."""
-    reach = f" You can also contact the office: {office_contact}." if office_contact else ""
+                    office_contact: str = "") -> str:
+    """When someone will be in touch, for the user who asked for a person: the office hours
+    once. The assistant's reply to the request has already given the office's contact details
+    (`office_contact` is not repeated)."""
     if not staff_chat:
-        return ("Our team reads these requests during office hours "
-                f"({hours.text}). If you'd like us to email you, say \"please contact me\" and "
-                f"leave your details.{reach}")
+        return (f"Our team reads these requests during office hours ({hours.text}). If you'd "
+                "like us to email you, say \"please contact me\" and leave your details.")
     if hours.is_open(now):
         return ("Someone from our team will reply here in this chat, usually within office "
                 f"hours ({hours.text}). Until then, you can keep asking me questions.")
     return (f"Our office is closed just now ({hours.text}). Someone will reply here in this chat "
             f"after we open, {clock_phrase(hours.next_opening(now), now)}. Until then, you can "
-            f"keep asking me questions.{reach}")
+            "keep asking me questions.")
 
 
 # --- the database ---------------------------------------------------------------------------

@@ -229,10 +229,12 @@ def forgotten_answer(counts: dict[str, int]) -> Answer:
 
 
 def handoff_answer(contact: str) -> Answer:
-    reach = f" You can also reach our office: {contact}" if contact else ""
-    return Answer("I've passed your question to our team, and someone will get back to you."
-                  f"{reach}", (Button("Which NPQs are there?", "programme_info"),
-                               Button("Find my nearest hub", "find_hub")))
+    """The request is with the team; when they answer is the front end's to say (it knows the
+    office hours and whether a staff chat is set), so the hours are not repeated here."""
+    reach = f" You can also contact our office: {contact}." if contact else ""
+    return Answer(f"I've passed your question to our team.{reach}",
+                  (Button("Which NPQs are there?", "programme_info"),
+                   Button("Find my nearest hub", "find_hub")))
 
 
 def _chat(chat_id: str | int) -> str:
