@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions.support import (
+    AskInFixedWords,
     ask_next,
     coordinates,
     in_session,
@@ -195,7 +196,7 @@ def _yes_no(tracker: Tracker, slot: str) -> dict[str, Any]:
     return {slot: YES_NO[read]} if read is not None else {}
 
 
-class AskCriterion(Action, ABC):
+class AskCriterion(AskInFixedWords, ABC):
     """A fit-check question: partner.yaml's question for the criterion (staff edit it), in
     replies.yml's `ask_<slot>` with its buttons; replies.yml's default when the criterion is
     missing."""

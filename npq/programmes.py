@@ -49,9 +49,16 @@ def current_programmes(session: Session) -> list[Programme]:
 def programme_answer(programme: Programme) -> Answer:
     """What a programme involves, or what replaced a legacy one."""
     if programme.is_legacy:
-        return Answer(f"{programme.code} is no longer offered. {programme.summary}", tuple(
-            Button(f"About {p.code}", "programme_info", {"npq": p.code})
-            for p in programme.successors))
+        replaced = [f"{p.code} ({p.name.removeprefix('NPQ for ')})" for p in programme.successors]
+        names = " and ".join([", ".join(replaced[:-1]), replaced[-1]] if len(replaced) > 1
+                             else replaced)
+        # 'NPQH-2017' is the catalogue's key, not a name anyone uses
+        who = f"The {programme.name}" if "-" in programme.code else \
+            f"{programme.code}, the {programme.name},"
+        return Answer(f"{who} is no longer offered. {programme.summary}\n\n"
+                      f"What replaced it: {names}.", tuple(
+                          Button(f"About {p.code}", "programme_info", {"npq": p.code})
+                          for p in programme.successors))
     facts = [
         f"Who it's for: {programme.audience}",
         f"Length: about {programme.length_months} months.",

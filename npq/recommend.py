@@ -173,7 +173,9 @@ def recommendation_answer(session: Session, profile: Profile) -> Answer:
                       "can suggest one: would you like to talk to someone?",
                       (Button("Talk to a person", "talk_to_human"),
                        Button("Which NPQs are there?", "programme_info")))
-    lines = [f"I'd suggest {_named(main)}.", f"Why: {pick.reason}.{_suits(profile)}"]
+    coaching = "" if main.is_npq else " It's coaching, not an NPQ."
+    lines = [f"I'd suggest {main.code}: {main.name}.{coaching}",
+             f"Why: {pick.reason}.{_suits(profile)}"]
     lines.append(f"Who it's for: {main.audience}")
     if main.prerequisite:
         lines.append(f"Before you apply: {main.prerequisite}")
@@ -224,12 +226,14 @@ def _upper_first(label: str) -> str:
 
 
 def _suits(profile: Profile) -> str:
-    """' That suits a deputy head interested in becoming a headteacher.' from what we know."""
+    """' That suits you as a deputy head interested in becoming a headteacher.' from what we
+    know."""
     who = ROLES.get(profile.role or "")
     wants = AMBITIONS.get(profile.ambition or "") if profile.ambition != "not_sure" else None
     if who is None and wants is None:
         return ""
-    return f" That suits {who or 'someone'}{f' interested in {wants}' if wants else ''}."
+    who = f"you as {who}" if who else "someone"
+    return f" That suits {who}{f' interested in {wants}' if wants else ''}."
 
 
 def _maths_pick(phase: str | None) -> Pick:

@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from actions import applying, deadlines, funding, hubs, partners, people, support
+from actions import applying, deadlines, funding, hubs, partners, people, programmes, support
 
 DOMAIN: dict[str, Any] = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "domain.yml").read_text())
@@ -37,7 +37,7 @@ def database(session_factory: sessionmaker[Session]) -> Iterator[sessionmaker[Se
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every action module's `today()` and `now()` (imported by name from actions.support)."""
-    for module in (support, applying, deadlines, funding, hubs):
+    for module in (support, applying, deadlines, funding, hubs, programmes):
         monkeypatch.setattr(module, "today", lambda: TODAY)
     for module in (support, partners, people):
         monkeypatch.setattr(module, "now", lambda: NOW)

@@ -149,8 +149,8 @@ async def test_the_recommendation_names_the_programme_and_clears_only_the_ambiti
 async def test_the_reason_says_who_it_suits() -> None:
     outcome = await run(ActionRecommend(), tracker("x", "inform", slots={
         "role": "deputy_head", "phase": "primary", "ambition": "headship"}))
-    assert ("Why: it's the qualification for aspiring and serving headteachers. That suits a "
-            "deputy head interested in becoming a headteacher.") in outcome.text
+    assert ("Why: it's the qualification for aspiring and serving headteachers. That suits you "
+            "as a deputy head interested in becoming a headteacher.") in outcome.text
     assert "Also worth a look: NPQSL (NPQ for Senior Leadership)" in outcome.text
 
 

@@ -18,12 +18,14 @@ HELP_PAYLOADS = ["/recommend_npq", "/programme_info", "/find_hub", "/ask_deadlin
 
 
 @pytest.mark.parametrize("intent, text, payloads", [
+    # regression: the greeting's "Deadlines and funding" opened deadlines with no funding
     ("greet", "Hello! I'm the NPQ assistant.",
-     ["/recommend_npq", "/find_hub", "/ask_deadlines", "/become_partner"]),
-    ("thank", "You're welcome! Is there anything else I can help with?", ["/help", "/goodbye"]),
+     ["/recommend_npq", "/find_hub", "/ask_deadlines", "/ask_funding", "/become_partner"]),
+    ("thank", "You're welcome! Anything else I can help with?", ["/help", "/goodbye"]),
     ("bot_challenge", "I'm an automated assistant", ["/talk_to_human", "/help"]),
     ("help", HELP, HELP_PAYLOADS),
-    ("out_of_scope", "Sorry, that's outside what I can help with", ["/help", "/talk_to_human"]),
+    ("out_of_scope", "Sorry, I can't help with that. I only know about the National "
+                     "Professional Qualifications", ["/help", "/talk_to_human"]),
     ("nlu_fallback", HELP, HELP_PAYLOADS), ("", HELP, HELP_PAYLOADS),  # else: what it can do
 ])
 async def test_small_talk_answers_with_the_intents_reply(intent: str, text: str,
@@ -33,6 +35,14 @@ async def test_small_talk_answers_with_the_intents_reply(intent: str, text: str,
     assert [b["payload"] for b in outcome.buttons] == payloads
     assert outcome.custom == [] and outcome.responses == []
     assert outcome.events == []
+
+
+async def test_the_greeting_buttons_say_what_they_open() -> None:
+    outcome = await run(ActionSmallTalk(), tracker("hi", "greet"))
+    assert [(b["title"], b["payload"]) for b in outcome.buttons] == [
+        ("Which NPQ suits me?", "/recommend_npq"), ("Nearest hub", "/find_hub"),
+        ("Deadlines", "/ask_deadlines"), ("Funding", "/ask_funding"),
+        ("Become a partner", "/become_partner")]
 
 
 async def test_the_actions_log_nothing_themselves(database: sessionmaker[Session]) -> None:

@@ -95,8 +95,9 @@ def test_the_actions_say_exactly_the_fixed_replies_there_are() -> None:
     said.update(cls().name().removeprefix("action_") for cls in action_classes()
                 if issubclass(cls, AskInFixedWords))
     assert said == set(replies())
-    for name, reply in replies().items():  # the shape of a domain response
-        assert set(reply) <= {"text", "buttons", "custom"} and reply["text"].strip(), name
+    for name, reply in replies().items():  # the shape of a domain response, with defaults
+        assert set(reply) <= {"text", "buttons", "custom", "defaults"}, name
+        assert reply["text"].format(**reply.get("defaults") or {}).strip(), name
         for button in reply.get("buttons") or []:
             assert set(button) == {"title", "payload"} and button["payload"].startswith("/")
         assert isinstance(reply.get("custom", {}), dict), name

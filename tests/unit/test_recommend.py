@@ -59,7 +59,7 @@ ROLE_ONLY = {
     "cpd_lead": "NPQLTD",
     "assistant_head": "NPQSL",
     "deputy_head": "NPQSL",
-    "headteacher": "NPQEL",
+    "headteacher": "NPQH",  # serving heads take NPQH or EHCO; NPQEL is for several schools
     "new_headteacher": "EHCO",
     "head_of_school": "NPQH",
     "executive_head": "NPQEL",
@@ -93,8 +93,10 @@ def test_each_role_has_a_recommendation(role: str, code: str) -> None:
     (Profile("classroom_teacher", None, "lead_teaching"), "NPQLT", "NPQLBC"),
     (Profile("head_of_department", None, "senior_leadership"), "NPQSL", "NPQLT"),
     (Profile("senco", None, "headship"), "NPQH", "NPQSENCO"),
-    (Profile("headteacher", None, "headship"), "NPQEL", "EHCO"),
-    (Profile("headteacher", None, "send"), "NPQEL", "NPQSENCO"),
+    (Profile("headteacher", None, "headship"), "NPQH", "EHCO"),
+    (Profile("headteacher", None, "send"), "NPQH", "NPQSENCO"),
+    (Profile("headteacher", None, "executive_leadership"), "NPQEL", "NPQH"),
+    (Profile("head_of_school", None, "executive_leadership"), "NPQEL", "NPQH"),
     (Profile("new_headteacher", None, "executive_leadership"), "EHCO", "NPQEL"),
     (Profile(None, None, "headship"), "NPQH", "NPQSL"),
     (Profile(None, None, "early_years"), "NPQEYL", "NPQLL"),
@@ -296,8 +298,8 @@ def test_the_answer_names_the_programmes_from_the_database(session: Session) -> 
     npqh, npqsl = session.get(Programme, "NPQH"), session.get(Programme, "NPQSL")
     assert npqh is not None and npqsl is not None
     assert answer.text.startswith(f"I'd suggest NPQH: {npqh.name}.")
-    assert ("Why: it's the qualification for aspiring and serving headteachers. That suits a "
-            "deputy head interested in becoming a headteacher.") in answer.text
+    assert ("Why: it's the qualification for aspiring and serving headteachers. That suits you "
+            "as a deputy head interested in becoming a headteacher.") in answer.text
     assert f"Who it's for: {npqh.audience}" in answer.text
     assert f"Also worth a look: NPQSL ({npqsl.name}), if you'd like whole-school" in answer.text
     assert [(b.intent, b.entities) for b in answer.buttons] == [
