@@ -204,7 +204,7 @@ def test_a_setting_gives_the_verdict(session: Session, setting: str | None, phas
 
 
 @pytest.mark.parametrize("setting, label", [
-    ("school", "a state-funded school or academy"),  # a school nursery's leader pressing "State school"
+    ("school", "a state-funded school or academy"),  # a school nursery's leader: "State school"
     ("our school nursery", "an early years setting (nursery or childminder)"),
     ("nursery", "an early years setting (nursery or childminder)"),
 ])
