@@ -15,8 +15,9 @@ from npq.course import programme_info_answer
 
 async def reply_about_programme(dispatcher: CollectingDispatcher, tracker: Tracker,
                                 named: str | None) -> list[EventType]:
-    answer, code = await in_session(programme_info_answer, today=today(), named=named,
-                                    question=typed_text(tracker))
+    answer, code = await in_session(
+        programme_info_answer, today=today(), named=named, question=typed_text(tracker),
+        place_text=latest_entity(tracker, "postcode") or latest_entity(tracker, "location"))
     return respond(dispatcher, tracker, answer, *([SlotSet("npq", code)] if code else []))
 
 

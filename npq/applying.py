@@ -106,7 +106,7 @@ def what_to_have_ready_answer(session: Session) -> Answer:
         lines.append(f"Then register at {service}")
     contact = office_contact(network)
     if contact:
-        lines.append(f"Stuck? Our office can help: {contact}")
+        lines.append(f"Stuck? Our office can help: {contact}.")
     return Answer("\n".join(lines), (
         Button("How do I apply?", "how_to_apply"),
         Button("Deadlines", "ask_deadlines"),

@@ -15,25 +15,31 @@ from collections import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from npq.answers import Answer, Button
+from npq.answers import Answer, Button, intake_label
 from npq.applying import provider_answer
 from npq.db.models import Cohort, Hub, Programme
+from npq.deadlines import deadlines_answer
 from npq.network import load_network
 from npq.programmes import catalogue_answer, current_programmes, find_programme, programme_answer
 from npq.topics import topic_of
 
-TOPICS = frozenset({"assessment", "qualification", "track_record", "sessions", "provider"})
+TOPICS = frozenset({"assessment", "qualification", "track_record", "sessions", "provider",
+                    "places"})
 AFTER_SCHOOL = re.compile(r"\b(after school|twilight|evening)", re.IGNORECASE)
+HASNT, HAVENT = "hasn't", "haven't"
 SCHOOL_DAY = re.compile(r"\b(school day|daytime|in the day)\b", re.IGNORECASE)
 
 
 def programme_info_answer(session: Session, *, today: dt.date, named: str | None,
-                          question: str | None = None) -> tuple[Answer, str | None]:
+                          question: str | None = None,
+                          place_text: str | None = None) -> tuple[Answer, str | None]:
     """The answer to a question about a programme (or all of them), and the programme it is
     about (None when no programme was named)."""
     programme = find_programme(session, named[:200] if named else None)
     code = programme.code if programme else None
     topic = topic_of(question, TOPICS)
+    if topic == "places":
+        return places_answer(session, programme, today=today, place_text=place_text), code
     if topic == "assessment":
         return assessment_answer(session, programme), code
     if topic == "qualification":
@@ -139,6 +145,38 @@ def sessions_answer(session: Session, programme: Programme | None, today: dt.dat
 def _coaching(programme: Programme) -> str:
     return (f"{programme.code}, the {programme.name}, is coaching and support, not a "
             "qualification, so there's no assessment.")
+
+
+def places_answer(session: Session, programme: Programme | None, *, today: dt.date,
+                  place_text: str | None = None) -> Answer:
+    """Places left: at the hubs near a place (the deadlines there), or across the next intake."""
+    if programme is None or programme.is_legacy:
+        return Answer("Places differ by programme and hub. Which NPQ are you asking about?",
+                      tuple(Button(p.code, "ask_deadlines", {"npq": p.code})
+                            for p in current_programmes(session)))
+    if place_text:
+        return deadlines_answer(session, today=today, programme_code=programme.code,
+                                place_text=place_text)
+    cohorts = list(session.scalars(select(Cohort).where(
+        Cohort.programme_code == programme.code, Cohort.applications_close >= today)
+        .order_by(Cohort.applications_close)))
+    if not cohorts:
+        return deadlines_answer(session, today=today, programme_code=programme.code)
+    intake = cohorts[0].intake
+    cohorts = [c for c in cohorts if c.intake == intake]
+    free = sum(1 for c in cohorts if c.places_left)
+    full = sum(1 for c in cohorts if c.places_left == 0)
+    unknown = len(cohorts) - free - full
+    counts = [f"{free} {'has' if free == 1 else 'have'} places left" if free else "",
+              f"{full} {'is' if full == 1 else 'are'} full" if full else "",
+              f"{unknown} {HASNT if unknown == 1 else HAVENT} said" if unknown else ""]
+    said = [c for c in counts if c]
+    summary = ", ".join(said[:-1]) + (" and " if len(said) > 1 else "") + said[-1]
+    return Answer(f"Of the {len(cohorts)} {programme.code} cohorts for {intake_label(intake)}, "
+                  f"{summary}.\n\nTell me your town or postcode and I'll show the places at "
+                  "your nearest hubs.", (
+                      Button("Hubs near me", "find_hub", {"npq": programme.code}),
+                      Button("Deadlines", "ask_deadlines", {"npq": programme.code})))
 
 
 def _about(programme: Programme | None) -> tuple[Button, ...]:

@@ -70,7 +70,8 @@ def funding_answer(session: Session, *, today: dt.date, programme_code: str | No
     intakes = _intakes(session, programme.code, today, intake)
     if not intakes:
         return _not_published(programme.code, network)
-    where = _setting(setting, phase) or ("school" if topic == "pupil_premium" else None)
+    where = _setting(setting, phase, question) or ("school" if topic == "pupil_premium"
+                                                   else None)
     if where is None and _depends_on_setting(intakes, role):
         lines = [f"{programme.code} in {label}: {summary(rules)}{expected(rules)}."
                  for label, rules in intakes]
@@ -112,7 +113,7 @@ def eligibility_answer(session: Session, *, today: dt.date, programme_code: str 
     intakes = _intakes(session, programme.code, today, intake)
     if not intakes:
         return _not_published(programme.code, network)
-    where = _setting(setting, phase)
+    where = _setting(setting, phase, question)
     if where is None and _depends_on_setting(intakes[:1], role):
         return Answer(f"Funding for {programme.code} depends on where you work. Where are you "
                       "based?", _setting_buttons(programme.code, "ask_eligibility"))
@@ -241,8 +242,11 @@ def _fee(network: Network) -> str:
     return network.get("unfunded_fee_note") or DEFAULT_FEE
 
 
-def _setting(setting: str | None, phase: str | None) -> str | None:
-    chosen = setting if setting in SETTING_LABELS else parse_setting(setting)
+def _setting(setting: str | None, phase: str | None, question: str | None = None) -> str | None:
+    """Where the person works: what this message says ("I work in a hospital school, ..."),
+    else the setting they gave, else what their phase implies."""
+    chosen = parse_setting(question) or (
+        setting if setting in SETTING_LABELS else parse_setting(setting))
     canonical = phase if phase in PHASE_SETTING else parse_phase(phase)
     return chosen or PHASE_SETTING.get(canonical or "")
 

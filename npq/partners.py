@@ -233,7 +233,7 @@ def record_partner_enquiry(session: Session, chat_id: str | int, answers: FitAns
 
 def enquiry_recorded_answer(session: Session) -> Answer:
     contact = office_contact(load_network(session))
-    reach = f" You can also reach the office: {contact}" if contact else ""
+    reach = f" You can also contact our office: {contact}." if contact else ""
     return Answer("Thank you: I've passed your answers to our partnerships team, and they'll be in "
                   f"touch to arrange a first discussion.{reach}", (
                       Button("What do partners get?", "partner_benefits"),

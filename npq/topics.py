@@ -32,6 +32,8 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("assessment", r"\b(assess\w*|exams?|pass marks?|pass rates?|pass|passing|fail\w*|resit\w*|"
                    r"re sit\w*|resubmi\w*|retake|withdraw\w*|drop out|dropping out|grades?|"
                    r"case study|open book|essay|word count|how many words|engagement)\b"),
+    ("places", r"\b(places? (left|available|remaining|free)|spaces?|spots? left|any places|"
+               r"how many places|full|fully booked|waiting list|availability)\b"),
     ("sessions", r"\b(after school|twilight|evenings?|daytime|in the day|during the day|school "
                  r"hours|term time|face to face|in person|online|virtual|remote|zoom|sessions?|"
                  r"venue|residentials?|how is it delivered|delivered)\b"),

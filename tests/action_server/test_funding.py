@@ -161,3 +161,25 @@ async def test_eligibility_lists_what_the_user_needs_then_the_verdict(
     assert [b["title"] for b in outcome.buttons] == ["How do I apply?", "Deadlines",
                                                      "Nearest hub"]
     assert outcome.slot("npq") == "NPQH"
+
+
+@pytest.mark.parametrize("text, entities, opening", [
+    # hospital schools, virtual schools and YOIs are publicly funded schools: regression, "not
+    # funded"; the message says where the person works, whatever phase the model read
+    ("I work in a hospital school, is NPQSENCO funded?",
+     [entity("npq", "NPQSENCO"), entity("phase", "special")],
+     f"NPQSENCO in spring 2027, for a hospital school: funded {EXPECTED}."),
+    ("is NPQH funded for young offender institutions", [entity("npq", "NPQH")],
+     f"NPQH in spring 2027, for education in a young offender institution: funded {EXPECTED}."),
+    ("is NPQEYL funded for a school nursery", [entity("npq", "NPQEYL"),
+                                                entity("phase", "early_years")],
+     "NPQEYL in spring 2027, for an early years setting (nursery or childminder): funded "
+     f"{EXPECTED}."),
+    ("can I get NPQSL funded at a private school", [entity("npq", "NPQSL")],
+     "NPQSL in spring 2027, for an independent (private) school: not funded, because"),
+])
+async def test_where_the_message_says_the_person_works_decides_the_verdict(
+        text: str, entities: list[dict[str, Any]], opening: str) -> None:
+    outcome = await run(ActionFunding(), tracker(text, "ask_funding", entities,
+                                                 slots={"phase": "primary"}))
+    assert outcome.text.startswith(opening)

@@ -143,3 +143,25 @@ async def test_the_sessions_answer_counts_the_hubs_times_from_the_database() -> 
     assert paragraphs[-1] == "Tell me your town or postcode and I'll show your nearest hubs' times."
     assert messages[0]["buttons"][0] == {"title": "Hubs near me",
                                          "payload": '/find_hub{"npq": "NPQH"}'}
+
+
+async def test_places_left_near_a_place_are_the_deadlines_there() -> None:
+    messages, _ = await run(ActionProgrammeInfo(), tracker(
+        "is the NPQLBC at Keighley full?", "programme_info",
+        [entity("npq", "NPQLBC"), entity("location", "Keighley")]))
+    lines = messages[0]["text"].split("\n")
+    assert lines[0] == "NPQLBC deadlines near Keighley:"
+    assert lines[1].endswith("starts 3 March 2027; full (ask about the waiting list)")
+    assert lines[2].endswith("; 13 places left")
+
+
+async def test_places_left_without_a_place_are_counted_for_the_next_intake() -> None:
+    messages, _ = await run(ActionProgrammeInfo(), tracker(
+        "how many places are left on the SENCO NPQ", "programme_info",
+        [entity("npq", "NPQSENCO")]))
+    assert messages[0]["text"] == (
+        "Of the 17 NPQSENCO cohorts for spring 2027, 13 have places left, 1 is full and 3 "
+        "haven't said.\n\nTell me your town or postcode and I'll show the places at your "
+        "nearest hubs.")
+    assert messages[0]["buttons"][0] == {"title": "Hubs near me",
+                                         "payload": '/find_hub{"npq": "NPQSENCO"}'}

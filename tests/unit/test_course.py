@@ -40,6 +40,8 @@ TODAY = dt.date(2026, 11, 22)
     ("which lead provider do I select on the form", "provider"),
     ("the DfE form is asking for my provider, what do I put", "provider"),
     ("who runs the course", "provider"),
+    ("are there places left on the NPQH at Keighley", "places"),
+    ("is the Keighley NPQSL cohort full", "places"), ("is there a waiting list", "places"),
     ("is my school in the top 50% for pupil premium", "pupil_premium"),
     ("what's the PP50 rule", "pupil_premium"),
     ("do small schools get a grant", "small_school_grant"),
