@@ -101,3 +101,33 @@ async def test_a_miss_after_a_different_answer_still_offers_meanings() -> None:
         "hub thing", "nlu_fallback", confidence=0.4, events=earlier,
         ranking=[("nlu_fallback", 0.5), ("find_hub", 0.4)]))
     assert outcome.buttons[0] == {"title": "My nearest hub", "payload": "/find_hub"}
+
+
+@pytest.mark.parametrize("text, ranking, opening", [
+    ("who is your lead provider", [("nlu_fallback", 0.4), ("out_of_scope", 0.28),
+                                   ("programme_info", 0.24)], "We're the Outstanding Leaders"),
+    ("what happens if I fail or withdraw", [("nlu_fallback", 0.4), ("programme_info", 0.36),
+                                            ("help", 0.24)],
+     "Every NPQ ends with a final assessment."),
+    ("will I get a certificate", [("nlu_fallback", 0.4), ("programme_info", 0.39),
+                                  ("out_of_scope", 0.36)], "NPQs are the Department for"),
+])
+async def test_an_unsure_reading_that_names_a_programme_topic_gets_its_answer(
+        text: str, ranking: list[tuple[str, float]], opening: str) -> None:
+    """These fell back (the model was unsure) though the words say what is asked: the answer,
+    not "Did you mean...?"."""
+    outcome = await run(ActionClarify(), tracker(text, "nlu_fallback", confidence=0.4,
+                                                 ranking=ranking))
+    assert outcome.text.startswith(opening)
+
+
+@pytest.mark.parametrize("text, ranking", [
+    ("who is your lead provider", [("nlu_fallback", 0.4), ("out_of_scope", 0.5),
+                                   ("greet", 0.3), ("help", 0.1), ("programme_info", 0.05)]),
+    ("blorp zzzk flibble", [("nlu_fallback", 0.4), ("programme_info", 0.3)]),
+])
+async def test_otherwise_an_unsure_reading_still_asks_did_you_mean(
+        text: str, ranking: list[tuple[str, float]]) -> None:
+    outcome = await run(ActionClarify(), tracker(text, "nlu_fallback", confidence=0.4,
+                                                 ranking=ranking))
+    assert outcome.text == "Sorry, I'm not sure I understood. Did you mean one of these?"
