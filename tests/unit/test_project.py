@@ -201,3 +201,13 @@ def test_every_setting_the_code_reads_is_documented() -> None:
                              re.MULTILINE))
     assert sorted(names - table) == [], "add them to README's configuration table"
     assert sorted(names - example) == [], "add them to .env.example"
+
+
+def test_the_catalogue_readme_says_where_each_files_facts_come_from() -> None:
+    """Regression: data/catalogue/README.md cited a "Data sources" section that did not exist."""
+    readme = (ROOT / "data/catalogue/README.md").read_text()
+    assert "\n## Data sources\n" in readme
+    sources = readme.split("\n## Data sources\n", 1)[1]
+    for name in ("programmes.yaml", "funding_rules.yaml", "cohorts.csv", "hubs.csv",
+                 "partner.yaml", "network.yaml"):
+        assert f"| `{name}` |" in sources, name

@@ -369,3 +369,26 @@ def test_free_text_slot_values_are_normalised(session: Session) -> None:
     assert missing_facts(Profile("maths co-ordinator")) == ["phase"]
     canonical = recommendation_answer(session, Profile("deputy_head", "primary", "headship"))
     assert recommendation_answer(session, raw) == canonical
+
+
+def test_a_serving_head_gets_npqh_or_ehco_then_npqel(session: Session) -> None:
+    """Regression: every headteacher was sent to NPQEL, with no word of NPQH."""
+    answer = recommendation_answer(session, Profile("headteacher"))
+    assert answer.text.split("\n\n") == [
+        "I'd suggest NPQH: NPQ for Headship.",
+        "Why: it's for serving headteachers as well as aspiring ones. That suits you as a "
+        "headteacher.",
+        "Who it's for: Headteachers, heads of school and senior leaders who plan to become a "
+        "headteacher.",
+        "Also worth a look: EHCO (Early Headship Coaching Offer, coaching rather than an NPQ), "
+        "if you're in your first five years of headship.",
+        "Later: NPQEL (NPQ for Executive Leadership), when you lead, or plan to lead, more than "
+        "one school."]
+    assert [b.title for b in answer.buttons] == ["About NPQH", "Nearest hub", "Deadlines",
+                                                 "About EHCO", "About NPQEL"]
+
+
+def test_a_new_head_is_told_ehco_is_coaching_not_an_npq(session: Session) -> None:
+    answer = recommendation_answer(session, Profile("new_headteacher"))
+    assert answer.text.startswith("I'd suggest EHCO: Early Headship Coaching Offer. It's "
+                                  "coaching, not an NPQ.")
