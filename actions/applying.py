@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
-from actions.support import in_session, programme_mentioned, respond
+from actions.support import in_session, programme_mentioned, respond, typed_text
 from npq.applying import how_to_apply_answer
 
 
@@ -19,7 +19,9 @@ class ActionHowToApply(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        """How to apply, for the programme the conversation is about if there is one."""
+        """How to apply, for the programme the conversation is about if there is one; which
+        provider to choose when that is the question."""
         answer = await in_session(how_to_apply_answer, today=clock.today(),
-                                  programme_code=programme_mentioned(tracker))
+                                  programme_code=programme_mentioned(tracker),
+                                  question=typed_text(tracker))
         return respond(dispatcher, tracker, answer)

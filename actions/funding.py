@@ -17,6 +17,7 @@ from actions.support import (
     programme_mentioned,
     respond,
     text_slot,
+    typed_text,
 )
 from npq.funding import eligibility_answer, funding_answer
 
@@ -32,7 +33,8 @@ async def reply_about_funding(dispatcher: CollectingDispatcher, tracker: Tracker
         QUESTIONS[question], today=clock.today(), programme_code=programme_mentioned(tracker),
         setting=setting,
         phase=latest_entity(tracker, "phase") or text_slot(tracker, "phase"),
-        role=latest_entity(tracker, "role") or text_slot(tracker, "role"))
+        role=latest_entity(tracker, "role") or text_slot(tracker, "role"),
+        question=typed_text(tracker))
     code = button_code(answer)
     asks_setting = any("setting" in b.entities for b in answer.buttons)
     events = [SlotSet("npq", code)] if code else []

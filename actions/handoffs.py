@@ -32,7 +32,7 @@ class ActionTalkToHuman(Action):
         def store(session: Session) -> Answer:
             record_handoff(session, chat_id=tracker.sender_id, reason=typed_text(tracker),
                            context=context, now=clock.now())
-            return handoff_answer(office_contact(load_network(session)))
+            return handoff_answer(office_contact(load_network(session), hours=False))
 
         utter(dispatcher, await in_session(store))
         return [*end_form(tracker), *([SlotSet("pending", None)]

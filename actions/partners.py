@@ -3,6 +3,7 @@ partner-fit form with its assessment and area gap analysis."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -21,6 +22,7 @@ from actions.support import (
     latest_entity,
     latest_intent,
     respond,
+    say,
     typed_text,
     utter,
 )
@@ -32,6 +34,7 @@ from npq.partners import (
     area_from_slot,
     area_to_slot,
     become_partner_answer,
+    criterion_question,
     enquiry_recorded_answer,
     parse_facilitators,
     parse_organisation_type,
@@ -44,8 +47,8 @@ from npq.partners import (
 )
 from npq.programmes import choose_programme_answer, current_code
 
-FORM_SLOTS = ("organisation_type", "partner_area", "facilities", "facilitators", "capacity",
-              "first_programme")
+FORM_SLOTS = ("organisation_type", "partner_area", "works_with_others", "facilities",
+              "facilitators", "first_programme")
 NOT_SURE = "not_sure"
 YES_NO = {True: "yes", False: "no"}
 
@@ -123,9 +126,9 @@ class ValidatePartnerFitForm(FormValidationAction):
         read = parse_facilitators(typed_text(tracker))
         return {"facilitators": read} if read else {}
 
-    async def extract_capacity(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> dict[str, Any]:
-        return _yes_no(tracker, "capacity")
+    async def extract_works_with_others(self, dispatcher: CollectingDispatcher,
+                                        tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
+        return _yes_no(tracker, "works_with_others")
 
     async def extract_first_programme(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: DomainDict) -> dict[str, Any]:
@@ -193,39 +196,66 @@ def _yes_no(tracker: Tracker, slot: str) -> dict[str, Any]:
     return {slot: YES_NO[read]} if read is not None else {}
 
 
-class ActionAskOrganisationType(AskInFixedWords):
+class AskCriterion(AskInFixedWords, ABC):
+    """A fit-check question: partner.yaml's question for the criterion (staff edit it), in
+    replies.yml's `ask_<slot>` with its buttons; replies.yml's default when the criterion is
+    missing."""
+
+    criterion = ""
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        question = await in_session(criterion_question, key=self.criterion)
+        say(dispatcher, self.name().removeprefix("action_"), question=question or "")
+        return []
+
+
+class ActionAskOrganisationType(AskCriterion):
     """What kind of organisation are you? (a button for each kind)"""
+
+    criterion = "set_up"
 
     def name(self) -> str:
         return "action_ask_organisation_type"
 
 
-class ActionAskPartnerArea(AskInFixedWords):
+class ActionAskPartnerArea(AskCriterion):
     """Which town or postcode? (front ends may offer to share a location: ask_location)"""
+
+    criterion = "know_your_area"
 
     def name(self) -> str:
         return "action_ask_partner_area"
 
 
-class ActionAskFacilities(AskInFixedWords):
-    """A training room for about 20 adults? (yes, no)"""
+class ActionAskWorksWithOthers(AskCriterion):
+    """Shared values: do you already work with other schools? (yes, no)"""
+
+    criterion = "shared_values"
+
+    def name(self) -> str:
+        return "action_ask_works_with_others"
+
+
+class ActionAskFacilities(AskCriterion):
+    """A good training space for face-to-face sessions? (yes, no)"""
+
+    criterion = "facilities"
 
     def name(self) -> str:
         return "action_ask_facilities"
 
 
-class ActionAskFacilitators(AskInFixedWords):
-    """Senior leaders who run CPD, or would like to? (experienced, keen, not yet)"""
+class ActionAskFacilitators(AskCriterion):
+    """Senior leaders who run CPD, or keen to facilitate? (experienced, keen, not yet)"""
+
+    criterion = "facilitators"
 
     def name(self) -> str:
         return "action_ask_facilitators"
-
-
-class ActionAskCapacity(AskInFixedWords):
-    """Could a senior leader be released to facilitate? (yes, no)"""
-
-    def name(self) -> str:
-        return "action_ask_capacity"
 
 
 class ActionAskFirstProgramme(Action):
@@ -272,8 +302,8 @@ def fit_answers(slots: Any) -> FitAnswers:
         area=area_from_slot(slots.get("partner_area")) if isinstance(slots, dict) else None,
         facilities=yes(text("facilities")),
         facilitators=text("facilitators"),
-        capacity=yes(text("capacity")),
         programme_code=first if first and first != NOT_SURE else None,
+        works_with_others=yes(text("works_with_others")),
     )
 
 

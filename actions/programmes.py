@@ -1,4 +1,5 @@
-"""action_programme_info: what an NPQ involves, or the list of NPQs."""
+"""action_programme_info: what an NPQ involves, the list of NPQs, or the specific thing asked
+about one (its assessment, what it is worth, when sessions run, who provides it)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,17 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy.orm import Session
 
-from actions.support import in_session, latest_entity, respond
-from npq.answers import Answer
-from npq.programmes import catalogue_answer, find_programme, programme_answer
-
-
-def _answer(session: Session, named: str | None) -> tuple[Answer, str | None]:
-    programme = find_programme(session, named)
-    if programme is None:
-        return catalogue_answer(session), None
-    return programme_answer(programme), programme.code
+from actions import clock
+from actions.support import in_session, latest_entity, respond, typed_text
+from npq.course import programme_info_answer
 
 
 async def reply_about_programme(dispatcher: CollectingDispatcher, tracker: Tracker,
                                 named: str | None) -> list[EventType]:
-    answer, code = await in_session(_answer, named=named)
+    answer, code = await in_session(
+        programme_info_answer, today=clock.today(), named=named, question=typed_text(tracker),
+        place_text=latest_entity(tracker, "postcode") or latest_entity(tracker, "location"))
     return respond(dispatcher, tracker, answer, *([SlotSet("npq", code)] if code else []))
 
 
@@ -33,5 +28,5 @@ class ActionProgrammeInfo(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        """Describe the NPQ the user named (this message only), or list them all."""
+        """Answer about the NPQ the user named (this message only), or about them all."""
         return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))

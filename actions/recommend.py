@@ -62,6 +62,10 @@ class ValidateRecommendForm(FormValidationAction):
         if read.role is None and read.ambition is not None:
             return {"role": _slot_before_this_message(tracker, "role"),
                     "ambition": tracker.get_slot("ambition") or read.ambition}
+        if read.role is not None and read.ambition is not None and value != read.role:
+            # "I'm a deputy head and want to become a headteacher": the model tags both roles,
+            # and the slot may hold the one in the aspiration
+            return {"role": read.role}
         return {"role": _known(value, ROLES, parse_role)}
 
     def validate_phase(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,

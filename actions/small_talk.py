@@ -14,7 +14,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.support import ask_next, end_form, latest_intent, say
+from actions.programmes import reply_about_programme
+from actions.support import ask_next, end_form, latest_entity, latest_intent, say, typed_text
+from npq.topics import topic_of
 
 # What each intent means to a user, for "Did you mean ...?" buttons.
 INTENT_TITLES = {
@@ -42,6 +44,7 @@ CARRIED_ENTITIES = ("npq", "role", "phase", "location", "postcode")
 # Intents with a reply of their own name in replies.yml; other small talk gets "help".
 REPLIED_BY_NAME = ("greet", "thank", "bot_challenge", "help", "out_of_scope")
 NOT_UNDERSTOOD_IN_FORM = "Sorry, I didn't catch that."
+COURSE_TOPICS = frozenset({"provider", "assessment", "qualification", "track_record"})
 
 
 class ActionSmallTalk(Action):
@@ -78,6 +81,8 @@ class ActionClarify(Action):
         if tracker.active_loop_name:  # the form asks its question again
             dispatcher.utter_message(text=NOT_UNDERSTOOD_IN_FORM)
             return []
+        if names_a_course_topic(tracker):  # "who is your lead provider?": answer, don't guess
+            return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))
         suggestions = suggested_buttons(tracker.latest_message)
         if previous_action(tracker) == "action_clarify" or not suggestions:
             say(dispatcher, "default")
@@ -101,6 +106,16 @@ class ActionDefaultFallback(Action):
         """The menu and a person; the message is then forgotten, as the built-in one does."""
         say(dispatcher, "default")
         return [UserUtteranceReverted()]
+
+
+def names_a_course_topic(tracker: Tracker) -> bool:
+    """An unsure reading of a message that names one of a programme's specific topics (the
+    provider, the assessment, what it is worth, the track record), with "what an NPQ involves"
+    among the model's three best guesses: the topic's answer is what was asked."""
+    ranking = [c.get("name") for c in tracker.latest_message.get("intent_ranking") or []
+               if c.get("name") != "nlu_fallback"]
+    return "programme_info" in ranking[:3] and topic_of(typed_text(tracker),
+                                                        COURSE_TOPICS) is not None
 
 
 def suggested_buttons(message: dict[str, Any]) -> list[dict[str, str]]:

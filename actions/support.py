@@ -74,12 +74,14 @@ def replies() -> dict[str, dict[str, Any]]:
     return {str(name): dict(reply) for name, reply in loaded.items()}
 
 
-def say(dispatcher: CollectingDispatcher, name: str) -> None:
+def say(dispatcher: CollectingDispatcher, name: str, **fields: str) -> None:
     """Utter a fixed reply of actions/replies.yml: its text, buttons and custom JSON in one
-    message, as a domain response would be."""
+    message, as a domain response would be. A reply's `{field}`s are filled from `fields`, or
+    from the reply's own defaults (its `defaults:` mapping)."""
     reply = replies()[name]
+    values = {**(reply.get("defaults") or {}), **{k: v for k, v in fields.items() if v}}
     dispatcher.utter_message(
-        text=reply["text"],
+        text=reply["text"].format(**values) if values else reply["text"],
         buttons=[dict(button) for button in reply.get("buttons") or []],
         json_message=dict(reply["custom"]) if reply.get("custom") else None,
     )

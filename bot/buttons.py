@@ -29,6 +29,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.db import Database
 from bot.rasa_client import RasaButton
+from bot.render import button_rows
 from npq.db.models import ButtonPayload
 
 LIMIT = 64
@@ -96,9 +97,11 @@ class ButtonCodec:
 
     async def keyboard(self, buttons: Iterable[RasaButton],
                        *extra: InlineKeyboardButton) -> InlineKeyboardMarkup | None:
-        """One button a row, Rasa's first, then `extra` (e.g. a link)."""
-        rows = [[InlineKeyboardButton(b.title[:64], callback_data=await self.payload(b.payload))]
-                for b in buttons]
+        """Rasa's buttons, short ones two or three a row (render.button_rows), then each of
+        `extra` (e.g. a link) on a row of its own."""
+        inline = [InlineKeyboardButton(b.title[:64], callback_data=await self.payload(b.payload))
+                  for b in buttons]
+        rows = [[inline[i] for i in row] for row in button_rows([b.text for b in inline])]
         rows += [[button] for button in extra]
         return InlineKeyboardMarkup(rows) if rows else None
 

@@ -24,7 +24,7 @@ COMMANDS = (
     BotCommand("help", "What I can do"),
     BotCommand("programmes", "The NPQs and what they involve"),
     BotCommand("hubs", "Your nearest hub (e.g. /hubs Leeds)"),
-    BotCommand("deadlines", "Application deadlines and funding"),
+    BotCommand("deadlines", "Application deadlines"),
     BotCommand("partner", "Become a delivery partner"),
     BotCommand("remind", "Deadline reminders here"),
     BotCommand("stop", "Stop deadline reminders"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
@@ -26,7 +27,7 @@ HELP_TEXT = (
     "• How can our school become a delivery partner?\n\n"
     "You can also share your location (📎 → Location) and I'll find the nearest hubs, or ask to "
     "talk to a person.\n\n"
-    "/programmes the NPQs · /hubs your nearest hub · /deadlines dates and funding\n"
+    "/programmes the NPQs · /hubs your nearest hub · /deadlines application dates\n"
     "/remind deadline reminders · /stop stop them · /partner become a delivery partner\n"
     "/forget delete what I hold about you · /start begin again"
 )
@@ -67,9 +68,13 @@ LOCATION_PROMPT = "Or tap the button below to share your location."
 WELCOME_BACK = ("Welcome back, {name}! What would you like to do? You can also carry on where "
                 "we left off.")
 RETURNING_BUTTONS = (("Which NPQ suits me?", "/recommend_npq"),
-                     ("Find my nearest hub", "/find_hub"),
-                     ("Deadlines and funding", "/ask_deadlines"),
-                     ("Become a delivery partner", "/become_partner"))
+                     ("Nearest hub", "/find_hub"),
+                     ("Deadlines", "/ask_deadlines"),
+                     ("Funding", "/ask_funding"),
+                     ("Become a partner", "/become_partner"))
+# Buttons share a keyboard row when their titles are short: a programme code fits three to a
+# row on a phone, a short phrase two; anything longer gets a row of its own.
+THREE_A_ROW, TWO_A_ROW = 8, 20
 
 
 def escape(text: str) -> str:
@@ -115,6 +120,23 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     if text.strip():
         pieces.append(text)
     return pieces
+
+
+def button_rows(titles: Sequence[str]) -> list[list[int]]:
+    """The buttons' positions, row by row, in order: up to three a row while every title in
+    the row is a short code (NPQH), two while each is a short phrase, otherwise one."""
+    def fits(title: str) -> int:
+        return 3 if len(title) <= THREE_A_ROW else 2 if len(title) <= TWO_A_ROW else 1
+
+    rows: list[list[int]] = []
+    for index, title in enumerate(titles):
+        row = rows[-1] if rows else None
+        if row is not None and len(row) < min(fits(t) for t in
+                                              [*(titles[i] for i in row), title]):
+            row.append(index)
+        else:
+            rows.append([index])
+    return rows
 
 
 def location_keyboard() -> ReplyKeyboardMarkup:

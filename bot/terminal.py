@@ -22,7 +22,14 @@ from bot.rasa_client import (
     wants_erasure,
     wants_location,
 )
-from bot.render import HELP_TEXT, NO_ANSWER, TRY_AGAIN, UNKNOWN_COMMAND, location_payload
+from bot.render import (
+    HELP_TEXT,
+    NO_ANSWER,
+    TRY_AGAIN,
+    UNKNOWN_COMMAND,
+    button_rows,
+    location_payload,
+)
 from bot.tracker import TrackerEraser
 from bot.turns import TurnRecorder, read_threshold
 from npq.settings import Settings
@@ -47,9 +54,12 @@ def render(replies: list[RasaReply]) -> tuple[str, list[RasaButton]]:
     for reply in replies:
         if reply.text:
             lines.append(reply.text)
-        for button in reply.buttons:
-            buttons.append(button)
-            lines.append(f"  [{len(buttons)}] {button.title}")
+        for row in button_rows([b.title for b in reply.buttons]):
+            numbered = []
+            for index in row:
+                buttons.append(reply.buttons[index])
+                numbered.append(f"[{len(buttons)}] {reply.buttons[index].title}")
+            lines.append("  " + "   ".join(numbered))
     if wants_location(replies):
         lines.append("(or share a location: /location 53.87 -1.91)")
     return "\n".join(f"bot> {line}" if i == 0 else f"     {line}"

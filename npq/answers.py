@@ -33,3 +33,13 @@ def intake_label(intake: str) -> str:
 def long_date(day: dt.date) -> str:
     """A date as people write it in England: '31 January 2027'."""
     return f"{day.day} {day:%B %Y}"
+
+
+def places_left_phrase(left: int | None) -> str:
+    """'12 places left', '1 place left', 'full (ask about the waiting list)', or '' when the hub
+    has not said."""
+    if left is None:
+        return ""
+    if left == 0:
+        return "full (ask about the waiting list)"
+    return f"{left} place{'s' if left != 1 else ''} left"

@@ -13,16 +13,21 @@ from npq.answers import Answer, Button, long_date
 from npq.db.models import Cohort, Programme
 from npq.network import Network, load_network, office_contact
 from npq.programmes import find_programme
+from npq.topics import topic_of
 
 PHONE_SIZE = 880  # optional lines are left out beyond this
+PROVIDER = frozenset({"provider"})
 
 
 def steps_text(network: Network) -> str:
-    """The two steps, with the registration link and the DfE's checking time when stored."""
+    """The two steps, with the registration link, the provider to choose and the DfE's checking
+    time when stored."""
     service = network.get("registration_service")
     check = network.get("dfe_check_time")
+    provider = network.fact("lead_provider")
     return "\n".join(filter(None, [
         "1. Register with the DfE using your teacher reference number (TRN) and your school's URN."
+        + (f" When it asks for your provider, choose {provider.rstrip('.')}." if provider else "")
         + (f" The DfE's checks take {check}." if check else ""),
         f"Register here: {service}" if service else "",
         "2. Your provider or hub then sends you its own application. Some providers need your "
@@ -41,9 +46,12 @@ def ready_lines(network: Network) -> list[str]:
     ]
 
 
-def how_to_apply_answer(session: Session, *, today: dt.date,
-                        programme_code: str | None = None) -> Answer:
-    """The two steps, in general or for one programme (its prerequisite and next deadline)."""
+def how_to_apply_answer(session: Session, *, today: dt.date, programme_code: str | None = None,
+                        question: str | None = None) -> Answer:
+    """The two steps, in general or for one programme (its prerequisite and next deadline); a
+    question about the provider gets the provider."""
+    if topic_of(question, PROVIDER) is not None:
+        return provider_answer(session)
     network = load_network(session)
     programme = find_programme(session, programme_code[:200]) if programme_code else None
     if programme is not None and programme.is_legacy:
@@ -71,6 +79,23 @@ def how_to_apply_answer(session: Session, *, today: dt.date,
         Button("Talk to a person", "talk_to_human")))
 
 
+def provider_answer(session: Session) -> Answer:
+    """Who we are, who our lead provider is, and what to choose on the DfE registration form."""
+    network = load_network(session)
+    name, about = network.get("network_name"), network.get("network_description")
+    lead, on_form = network.get("lead_provider"), network.fact("lead_provider")
+    first = f"We're the {name}" + (f", {about.rstrip('.')}" if about else "") if name else \
+        "We're a network of schools delivering the NPQs"
+    lines = [first + (f". We deliver the NPQs with {lead}, our lead provider." if lead else ".")]
+    lines.append(f"On the DfE registration form, choose {on_form.rstrip('.')} as your provider."
+                 if on_form else "Your hub will tell you which provider to choose on the DfE "
+                 "registration form.")
+    return Answer("\n\n".join(lines), (
+        Button("How do I apply?", "how_to_apply"),
+        Button("Find my nearest hub", "find_hub"),
+        Button("Talk to a person", "talk_to_human")))
+
+
 def what_to_have_ready_answer(session: Session) -> Answer:
     """Just the checklist, for "what do I need to apply?"."""
     network = load_network(session)
@@ -80,7 +105,7 @@ def what_to_have_ready_answer(session: Session) -> Answer:
         lines.append(f"Then register at {service}")
     contact = office_contact(network)
     if contact:
-        lines.append(f"Stuck? Our office can help: {contact}")
+        lines.append(f"Stuck? Our office can help: {contact}.")
     return Answer("\n".join(lines), (
         Button("How do I apply?", "how_to_apply"),
         Button("Deadlines", "ask_deadlines"),
@@ -98,6 +123,6 @@ def _programme_lines(session: Session, today: dt.date, programme: Programme) -> 
     if earliest is None:
         lines.append(f"No {programme.code} intake is open yet: I can remind you when one is.")
     else:
-        lines.append(f"{programme.code} deadlines start on {long_date(earliest)}; each hub sets "
-                     "its own.")
+        lines.append(f"The first {programme.code} deadline is {long_date(earliest)}; each hub "
+                     "sets its own.")
     return lines

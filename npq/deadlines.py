@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from npq import geo
-from npq.answers import Answer, Button, intake_label, long_date
+from npq.answers import Answer, Button, intake_label, long_date, places_left_phrase
 from npq.db.models import Cohort, Hub, Programme
 from npq.hubs import nearest_hubs
 from npq.programmes import current_programmes, find_programme
@@ -34,12 +34,15 @@ def days_phrase(day: dt.date, today: dt.date) -> str:
 
 
 def deadline_phrase(cohort: Cohort, today: dt.date) -> str:
-    """'spring 2027, apply by 28 January 2027 (in 67 days)', noting a window not yet open."""
+    """'spring 2027, apply by 28 January 2027 (in 67 days), starts 1 March 2027; 12 places
+    left', noting a window not yet open and the places left where the hub has said."""
     close = f"apply by {long_date(cohort.applications_close)} " \
             f"({days_phrase(cohort.applications_close, today)})"
     if cohort.applications_open > today:
         close = f"applications open {long_date(cohort.applications_open)}, {close}"
-    return f"{intake_label(cohort.intake)}, {close}"
+    places = places_left_phrase(cohort.places_left)
+    return (f"{intake_label(cohort.intake)}, {close}, starts {long_date(cohort.start_date)}"
+            + (f"; {places}" if places else ""))
 
 
 def deadlines_answer(session: Session, *, today: dt.date, programme_code: str | None = None,
@@ -118,9 +121,13 @@ def _hub_line(session: Session, today: dt.date, hub: Hub, code: str, *,
               compact: bool = False) -> str:
     upcoming = _next(session, today, code, _at_hub(hub))
     if compact:
-        return (f"{intake_label(upcoming.intake)}, by {long_date(upcoming.applications_close)} "
-                f"({days_phrase(upcoming.applications_close, today)})"
-                if upcoming else "no intake announced yet")
+        if upcoming is None:
+            return "no intake announced yet"
+        places = places_left_phrase(upcoming.places_left)
+        return (f"{intake_label(upcoming.intake)}, apply by "
+                f"{long_date(upcoming.applications_close)} "
+                f"({days_phrase(upcoming.applications_close, today)}), starts "
+                f"{long_date(upcoming.start_date)}" + (f"; {places}" if places else ""))
     closed = _recently_closed(session, today, code, _at_hub(hub))
     if upcoming is None:
         lost = f"{intake_label(closed.intake)} closed on {long_date(closed.applications_close)}; " \
@@ -143,6 +150,10 @@ def _national(session: Session, today: dt.date, programme: Programme) -> Answer:
     in_intake = [c for c in upcoming if c.intake == intake]
     first, last = in_intake[0], in_intake[-1]
     lines = [f"{code} ({programme.name}): the next intake is {intake_label(intake)}."]
+    starts = sorted(c.start_date for c in in_intake)
+    lines.append(f"It starts on {long_date(starts[0])}." if starts[0] == starts[-1] else
+                 f"Courses start between {long_date(starts[0])} and {long_date(starts[-1])}, "
+                 "depending on the hub.")
     closed = _recently_closed(session, today, code)
     if closed is not None and closed.intake != intake:
         lines.insert(0, f"Applications for {intake_label(closed.intake)} have closed.")
@@ -156,7 +167,8 @@ def _national(session: Session, today: dt.date, programme: Programme) -> Answer:
                      f"{long_date(last.applications_close)}.")
     online = next((c for c in in_intake if c.hub_id is None), None)
     if online is not None:
-        lines.append(f"Online cohort: apply by {long_date(online.applications_close)}.")
+        lines.append(f"Online cohort: apply by {long_date(online.applications_close)}, starts "
+                     f"{long_date(online.start_date)}.")
     lines.append("Tell me your town or postcode for your nearest hub's date.")
     return Answer("\n".join(lines), (
         Button("Deadlines near me", "find_hub", {"npq": code}),
@@ -165,13 +177,14 @@ def _national(session: Session, today: dt.date, programme: Programme) -> Answer:
 
 
 def _overview(session: Session, today: dt.date) -> Answer:
-    lines = ["The next deadlines across our hubs (each hub sets its own):"]
+    lines = ["The earliest deadlines across our hubs (each hub sets its own):"]
     for programme in current_programmes(session):
         cohort = _next(session, today, programme.code)
-        when = (f"from {long_date(cohort.applications_close)} "
+        when = (f"{intake_label(cohort.intake)}, {long_date(cohort.applications_close)} "
                 f"({days_phrase(cohort.applications_close, today)})"
                 if cohort else "no intake announced yet")
-        lines.append(f"• {programme.code}: {when}")
+        note = "" if programme.is_npq else " (coaching, not an NPQ)"
+        lines.append(f"• {programme.code}{note}: {when}")
     lines.append("Which NPQ, and where are you? I'll give you your nearest hub's date.")
     return Answer("\n".join(lines), (
         Button("Find my nearest hub", "find_hub"),

@@ -1,173 +1,92 @@
-"""Funding and eligibility from the funding rules stored per intake (funding_rules.yaml).
+"""Funding and eligibility answers from the funding rules stored per intake (funding_rules.yaml).
 
-`outcome` decides, purely, what the rules say for one setting; the answers add the intake, the
-programme's prerequisite and the small print every funding answer carries (England only, once
-per NPQ, independent schools not covered, places capped, where the official guidance is).
+The rules and their wording live in npq.funding_rules; this module reads the intake's rules and
+answers: the whole picture, one programme's rules, or the verdict for where someone works. A
+question about the pupil premium check, the small-school grant or failing and withdrawing gets
+its own answer. An answer resting on a provisional rule says "expected, to be confirmed".
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from npq.answers import Answer, Button, intake_label
+from npq.course import assessment_answer
 from npq.db.models import FUNDING_CONDITIONS, Cohort, FundingRule, Programme
+from npq.funding_rules import (
+    NOT_FUNDED_GROUP,
+    PHASE_SETTING,
+    SETTING_LABELS,
+    Outcome,
+    expected,
+    group_title,
+    outcome,
+    parse_setting,
+    summary,
+    verdict,
+)
 from npq.network import Network, load_network
 from npq.profile import parse_phase, parse_role
 from npq.programmes import current_programmes, find_programme
+from npq.topics import topic_of
 from npq.vocabulary import ROLES
 
-# What a user can tell us about where they work, and the funding rules' setting for each.
-SETTING_LABELS: dict[str, str] = {
-    "school": "a state-funded school or academy",
-    "sixteen_to_nineteen": "a 16 to 19 setting (sixth form or FE college)",
-    "early_years": "an early years setting (nursery or childminder)",
-    "itt_provider": "an initial teacher training (ITT) provider",
-    "other": "another publicly funded setting (local authority, virtual or hospital school)",
-    "independent": "an independent (private) school",
-    "outside_england": "a school outside England",
-}
-RULE_SETTING: dict[str, str | None] = {
-    "school": "school", "sixteen_to_nineteen": "sixteen_to_nineteen",
-    "early_years": "early_years", "itt_provider": "other", "other": "other",
-    "independent": None, "outside_england": None,  # no rule covers them: never funded
-}
-# What a phase implies when no setting is given. A school phase is taken as a state-funded school;
-# the small print says independent schools are not covered.
-PHASE_SETTING = {"early_years": "early_years", "sixteen_to_nineteen": "sixteen_to_nineteen",
-                 "primary": "school", "secondary": "school", "special": "school",
-                 "all_through": "school"}
-SETTING_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("outside_england", r"\b(wales|welsh|scotland|scottish|northern ireland|abroad|overseas|"
-                        r"international school)\b"),
-    ("independent", r"\b(independent|private|fee paying|public school)\b"),
-    ("itt_provider", r"\b(itt|scitt|initial teacher training|teacher training provider|"
-                     r"university|school direct)\b"),
-    ("early_years", r"\b(nursery|nurseries|childminder|childminding|pre ?school|early years|eyfs|"
-                    r"day ?care|childcare)\b"),
-    ("sixteen_to_nineteen", r"\b(sixth form college|6th form college|fe|further education|college|"
-                            r"16 19|16 to 19|post 16)\b"),
-    ("other", r"\b(local authority|council|virtual school|hospital school|young offender)\b"),
-    ("school", r"\b(state|maintained|academy|academies|free school|mat|trust|primary|secondary|"
-               r"special|pru|alternative provision|comprehensive|grammar|school)\b"),
-)
-CONDITIONS = {
-    "pp50": "if your school is in the top 50% of schools by pupil premium",
-    "itt_lead_mentor": "if you're an ITT lead mentor",
-    "new_headteacher": "if you're in your first five years of headship",
-}
+__all__ = ["SETTING_LABELS", "Outcome", "eligibility_answer", "funding_answer", "outcome",
+           "parse_setting"]
+
 INTAKE = re.compile(r"\d{4}[ab]")
-GROUP_TITLES = {"all_eligible": "For everyone eligible in {settings}",
-                "pp50": "Only in the top 50% of schools by pupil premium",
-                "itt_lead_mentor": "For ITT lead mentors",
-                "new_headteacher": "For headteachers in their first five years"}
-RULE_SETTING_WORDS = {"school": "state-funded schools", "sixteen_to_nineteen": "16 to 19 settings",
-                      "early_years": "early years settings",
-                      "other": "other settings (such as ITT providers)"}
-SETTING_BUTTONS = {"school": "State school or academy",
-                   "sixteen_to_nineteen": "Sixth form or FE college",
-                   "early_years": "Nursery or childminder", "itt_provider": "ITT provider",
+SMALL_PRINT = ("Funding is for people working in England, once per NPQ. Places are capped, so "
+               "being eligible doesn't guarantee one.")
+DEFAULT_FEE = "Without funding, the school pays the course fee."
+SETTING_BUTTONS = {"school": "State school", "sixteen_to_nineteen": "Sixth form or FE",
+                   "early_years": "Nursery/childminder", "itt_provider": "ITT provider",
                    "independent": "Independent school"}
-
-
-class RuleLike(Protocol):
-    setting: str
-    condition: str
-    funded: bool
-    note: str
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: str  # funded | conditional | not_funded
-    conditions: tuple[str, ...] = ()  # keys of CONDITIONS, when conditional
-    note: str = ""
-
-
-def parse_setting(text: str | None) -> str | None:
-    """Where someone works, from a free-text reply: a key of SETTING_LABELS, or None."""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    if text.strip().lower() in SETTING_LABELS:
-        return text.strip().lower()
-    words = " ".join(re.sub(r"[^a-z0-9]+", " ", text[:300].lower()).split())
-    return next((key for key, pattern in SETTING_PATTERNS if re.search(pattern, words)), None)
-
-
-def outcome(rules: Iterable[RuleLike], setting: str | None, role: str | None = None) -> Outcome:
-    """What one programme's rules for one intake give someone in `setting` (a key of
-    SETTING_LABELS). No rule for the setting means not funded."""
-    rule_setting = RULE_SETTING.get(setting or "")
-    mine = [r for r in rules if rule_setting is not None and r.setting == rule_setting]
-    funded = [r for r in mine if r.funded]
-    for condition in ("all_eligible", "new_headteacher"):
-        deciding = next((r for r in funded if r.condition == condition), None)
-        if deciding is not None and (condition == "all_eligible" or role == "new_headteacher"):
-            return Outcome("funded", (), deciding.note)
-    conditions = tuple(dict.fromkeys(r.condition for r in funded if r.condition in CONDITIONS))
-    if conditions:
-        return Outcome("conditional", conditions, funded[0].note)
-    return Outcome("not_funded", (), next((r.note for r in mine if not r.funded), ""))
-
-
-def verdict_line(result: Outcome, network: Network, setting: str | None = None) -> str:
-    """'funded. The DfE pays...', 'funded if ... Otherwise ...' or 'not funded. ...'."""
-    fee = network.get("unfunded_fee_note") or "The school pays the course fee."
-    if setting == "outside_england":
-        return "not funded: scholarship funding is only for people working in England."
-    if setting == "independent":
-        return f"not funded: scholarship funding doesn't cover independent schools. {fee}"
-    if result.status == "funded":
-        return "funded. The DfE pays the course fee, and you don't need to apply separately."
-    if result.status == "conditional":
-        return ("funded " + " or ".join(CONDITIONS[c] for c in result.conditions)
-                + f". Otherwise: {fee[:1].lower()}{fee[1:]}")
-    return f"not funded. {fee}"
-
-
-def small_print(network: Network) -> str:
-    guidance = network.get("funding_guidance") or network.get("npq_guidance")
-    where = f" Official guidance: {guidance}" if guidance else ""
-    return ("Funding is only for people working in England, once per NPQ, and independent schools "
-            f"aren't covered. Places are capped, so being eligible doesn't guarantee one.{where}")
+TOPICS = frozenset({"pupil_premium", "small_school_grant", "assessment"})
+Intakes = list[tuple[str, list[FundingRule]]]
 
 
 def funding_answer(session: Session, *, today: dt.date, programme_code: str | None = None,
                    setting: str | None = None, phase: str | None = None, role: str | None = None,
-                   intake: str | None = None) -> Answer:
+                   intake: str | None = None, question: str | None = None) -> Answer:
     """Is it funded? The whole picture for the next intake, one programme's rules, or the verdict
     for one setting (from `setting`, a key or free text, or implied by `phase`)."""
     network, role = load_network(session), _role(role)
     intake = intake if intake and INTAKE.fullmatch(intake) else None
     programme = find_programme(session, programme_code[:200]) if programme_code else None
+    topic = topic_of(question, TOPICS)
+    if topic == "small_school_grant":
+        return _grant(network)
+    if topic == "assessment":
+        return assessment_answer(session, programme, funding_first=True)
     if programme is None or programme.is_legacy:
+        if topic == "pupil_premium":
+            return _pupil_premium(session, today, network)
         unknown = programme_code[:40] if programme_code and programme is None else None
         return _overview(session, today, intake, network, programme, unknown)
     intakes = _intakes(session, programme.code, today, intake)
     if not intakes:
         return _not_published(programme.code, network)
-    where = _setting(setting, phase)
-    lines = []
-    for number, (label, rules) in enumerate(intakes):
-        if where is None:
-            lines.append(f"{programme.code} in {label}: {_summary(rules)}")
-        else:
-            result = outcome(rules, where, role)
-            lines.append(f"{programme.code} in {label}, for {SETTING_LABELS[where]}: "
-                         f"{verdict_line(result, network, where)}")
-        if number == 0 and len(intakes) > 1:
-            lines[-1] += "\n"
+    where = _setting(setting, phase, question) or ("school" if topic == "pupil_premium"
+                                                   else None)
     if where is None and _depends_on_setting(intakes, role):
-        lines.append("Where do you work? I'll tell you what applies to you.")
-        return Answer("\n".join(lines + ["", small_print(network)]),
+        lines = [f"{programme.code} in {label}: {summary(rules)}{expected(rules)}."
+                 for label, rules in intakes]
+        return Answer("\n".join([*lines, *_pp50_check(intakes, network),
+                                 "Where do you work? I'll tell you what applies to you."]),
                       _setting_buttons(programme.code, "ask_funding"))
-    return Answer("\n".join(lines + ["", small_print(network)]), (
+    lines = []
+    for label, rules in intakes:
+        result = outcome(rules, where or "school", role)
+        who = f", for {SETTING_LABELS[where]}" if where else ""
+        lines.append(f"{programme.code} in {label}{who}: "
+                     f"{verdict(result, where, _fee(network), _pp50_link(network), rules)}")
+    if any(outcome(rules, where or "school", role).status != "not_funded" for _, rules in intakes):
+        lines.append(SMALL_PRINT)
+    return Answer("\n\n".join(lines), (
         Button("Am I eligible?", "ask_eligibility", {"npq": programme.code}),
         Button("Deadlines", "ask_deadlines", {"npq": programme.code}),
         Button("How do I apply?", "how_to_apply", {"npq": programme.code})))
@@ -175,12 +94,18 @@ def funding_answer(session: Session, *, today: dt.date, programme_code: str | No
 
 def eligibility_answer(session: Session, *, today: dt.date, programme_code: str | None = None,
                        setting: str | None = None, phase: str | None = None,
-                       role: str | None = None, intake: str | None = None) -> Answer:
+                       role: str | None = None, intake: str | None = None,
+                       question: str | None = None) -> Answer:
     """Can I get it funded? What the person needs, then the verdict for their setting; asks which
     programme, or where they work, when that decides it."""
     network, role = load_network(session), _role(role)
     intake = intake if intake and INTAKE.fullmatch(intake) else None
     programme = find_programme(session, programme_code[:200]) if programme_code else None
+    topic = topic_of(question, TOPICS)
+    if topic == "small_school_grant":
+        return _grant(network)
+    if topic == "pupil_premium" and (programme is None or programme.is_legacy):
+        return _pupil_premium(session, today, network)
     if programme is None or programme.is_legacy:
         programmes = programme.successors if programme else current_programmes(session)
         return Answer("Which NPQ are you asking about?", tuple(
@@ -188,23 +113,23 @@ def eligibility_answer(session: Session, *, today: dt.date, programme_code: str 
     intakes = _intakes(session, programme.code, today, intake)
     if not intakes:
         return _not_published(programme.code, network)
-    where = _setting(setting, phase)
+    where = _setting(setting, phase, question)
     if where is None and _depends_on_setting(intakes[:1], role):
         return Answer(f"Funding for {programme.code} depends on where you work. Where are you "
-                      f"based?\n\n{small_print(network)}",
-                      _setting_buttons(programme.code, "ask_eligibility"))
+                      "based?", _setting_buttons(programme.code, "ask_eligibility"))
     label, rules = intakes[0]
     if any(r.funded for r in rules):
-        lines = [f"To be funded for {programme.code} in {label} you need to:", "• work in England",
-                 f"• work where it's funded: {_summary(rules).removeprefix('funded ').rstrip('.')}",
+        lines = [f"To be funded for {programme.code} in {label}{expected(rules)}, you need to:",
+                 "• work in England",
+                 f"• work where it's funded: {summary(rules).removeprefix('funded ')}",
                  f"• not have had DfE funding for {programme.code} before"]
     else:
-        lines = [f"{programme.code} has no scholarship funding in {label}."]
+        lines = [f"{programme.code} has no scholarship funding in {label}{expected(rules)}."]
     if programme.prerequisite:
         lines.append(f"• meet the prerequisite: {programme.prerequisite}")
     result = outcome(rules, where or "school", role)
     who = SETTING_LABELS[where] if where else "anyone"
-    lines += ["", f"For {who}: {verdict_line(result, network, where)}", "", small_print(network)]
+    lines += ["", f"For {who}: {verdict(result, where, _fee(network), _pp50_link(network))}"]
     return Answer("\n".join(lines), (
         Button("How do I apply?", "how_to_apply", {"npq": programme.code}),
         Button("Deadlines", "ask_deadlines", {"npq": programme.code}),
@@ -221,25 +146,58 @@ def _overview(session: Session, today: dt.date, intake: str | None, network: Net
     for code in sorted({r.programme_code for r in rules}):
         mine = [r for r in rules if r.programme_code == code and r.funded]
         for condition in dict.fromkeys(r.condition for r in mine):
-            title = GROUP_TITLES[condition].format(settings=_settings_words(mine, condition))
-            groups.setdefault((FUNDING_CONDITIONS.index(condition), title), []).append(code)
+            key = (FUNDING_CONDITIONS.index(condition), group_title(mine, condition))
+            groups.setdefault(key, []).append(code)
         if not mine:
-            groups.setdefault((len(FUNDING_CONDITIONS), "Not funded this intake"), []).append(code)
-    lead = f"Scholarship funding for {intake_label(first or '')}:"
+            groups.setdefault((len(FUNDING_CONDITIONS), NOT_FUNDED_GROUP), []).append(code)
+    lead = f"Scholarship funding for {intake_label(first or '')}{expected(rules)}:"
     if legacy is not None:
         lead = f"{legacy.code} is no longer offered. {lead}"
     elif unknown:
         lead = f"I don't know an NPQ called \"{unknown}\". {lead}"
     lines = [lead, *(f"• {title}: {', '.join(codes)}"
                      for (_, title), codes in sorted(groups.items()))]
-    return Answer("\n".join(lines + ["", small_print(network)]), (
+    link = _pp50_link(network)
+    if link and any(r.condition == "pp50" for r in rules):
+        lines.append(f"\nCheck whether your school is in the top 50%: {link}")
+    return Answer("\n".join([*lines, "", SMALL_PRINT]), (
         Button("Am I eligible?", "ask_eligibility"),
         Button("Which NPQ suits me?", "recommend_npq"),
         Button("Deadlines", "ask_deadlines")))
 
 
-def _intakes(session: Session, code: str, today: dt.date,
-             intake: str | None) -> list[tuple[str, list[FundingRule]]]:
+def _pupil_premium(session: Session, today: dt.date, network: Network) -> Answer:
+    """Which NPQs depend on the top-50% pupil premium check, and where to look a school up."""
+    first = _next_intake(session, today)
+    rules = list(session.scalars(select(FundingRule).where(
+        FundingRule.intake == first, FundingRule.condition == "pp50", FundingRule.funded)))
+    if not rules:
+        return _overview(session, today, None, network, None, None)
+    codes = ", ".join(sorted({r.programme_code for r in rules}))
+    lines = [f"In {intake_label(first or '')}, {codes} are funded only in state-funded schools in "
+             f"the top 50% by pupil premium{expected(rules)}."]
+    link = _pp50_link(network)
+    lines.append(f"Check your school on the DfE's list: {link}" if link else
+                 "Your hub can check your school for you.")
+    lines.append(f"If your school isn't on it, they aren't funded. {_fee(network)}")
+    return Answer("\n\n".join(lines), (
+        Button("Which NPQs are funded?", "ask_funding"),
+        Button("Am I eligible?", "ask_eligibility"),
+        Button("Talk to a person", "talk_to_human")))
+
+
+def _grant(network: Network) -> Answer:
+    """The small-school grant (targeted support funding), in the terms staff keep."""
+    terms = network.get("targeted_support_funding") or (
+        "I don't have the current terms of the small-school grant (targeted support funding).")
+    guidance = network.get("funding_guidance")
+    more = f"\n\nThe DfE's funding guidance says what applies this round: {guidance}" \
+        if guidance else ""
+    return Answer(terms + more, (Button("Which NPQs are funded?", "ask_funding"),
+                                 Button("Talk to a person", "talk_to_human")))
+
+
+def _intakes(session: Session, code: str, today: dt.date, intake: str | None) -> Intakes:
     """The next intake (and the one after, when its rules differ) with this programme's rules."""
     wanted = [intake] if intake else list(dict.fromkeys(session.scalars(
         select(Cohort.intake)
@@ -251,7 +209,7 @@ def _intakes(session: Session, code: str, today: dt.date,
             FundingRule.intake == name, FundingRule.programme_code == code)))
         if rules or intake:
             found.append((intake_label(name), rules))
-    if len(found) == 2 and _summary(found[0][1]) == _summary(found[1][1]):
+    if len(found) == 2 and summary(found[0][1]) == summary(found[1][1]):
         found = found[:1]
     return found
 
@@ -261,34 +219,34 @@ def _next_intake(session: Session, today: dt.date) -> str | None:
                           .order_by(Cohort.applications_close).limit(1))
 
 
-def _summary(rules: list[FundingRule]) -> str:
-    funded = [r for r in rules if r.funded]
-    if not funded:
-        return "not funded this intake."
-    parts = []
-    for condition in sorted({r.condition for r in funded}, key=FUNDING_CONDITIONS.index):
-        settings = _settings_words(funded, condition)
-        parts.append(f"for everyone in {settings}" if condition == "all_eligible"
-                     else f"in {settings} {CONDITIONS[condition]}")
-    return "funded " + "; or ".join(parts) + "."
-
-
-def _settings_words(rules: list[FundingRule], condition: str) -> str:
-    """'state-funded schools and 16 to 19 settings', in a fixed order."""
-    settings = {r.setting for r in rules if r.condition == condition}
-    return " and ".join(RULE_SETTING_WORDS[s] for s in RULE_SETTING_WORDS if s in settings)
-
-
-def _depends_on_setting(intakes: list[tuple[str, list[FundingRule]]], role: str | None) -> bool:
+def _depends_on_setting(intakes: Intakes, role: str | None) -> bool:
     """Whether people in different settings get different answers (so we must ask)."""
-    def verdict(rules: list[FundingRule], setting: str) -> tuple[str, tuple[str, ...]]:
+    def status(rules: list[FundingRule], setting: str) -> tuple[str, tuple[str, ...]]:
         result = outcome(rules, setting, role)
         return result.status, result.conditions
-    return any(len({verdict(rules, s) for s in SETTING_BUTTONS}) > 1 for _, rules in intakes)
+    return any(len({status(rules, s) for s in SETTING_BUTTONS}) > 1 for _, rules in intakes)
 
 
-def _setting(setting: str | None, phase: str | None) -> str | None:
-    chosen = setting if setting in SETTING_LABELS else parse_setting(setting)
+def _pp50_check(intakes: Intakes, network: Network) -> list[str]:
+    link = _pp50_link(network)
+    if link and any(r.condition == "pp50" and r.funded for _, rules in intakes for r in rules):
+        return [f"Check whether your school is in the top 50%: {link}"]
+    return []
+
+
+def _pp50_link(network: Network) -> str | None:
+    return network.get("eligible_settings")
+
+
+def _fee(network: Network) -> str:
+    return network.get("unfunded_fee_note") or DEFAULT_FEE
+
+
+def _setting(setting: str | None, phase: str | None, question: str | None = None) -> str | None:
+    """Where the person works: what this message says ("I work in a hospital school, ..."),
+    else the setting they gave, else what their phase implies."""
+    chosen = parse_setting(question) or (
+        setting if setting in SETTING_LABELS else parse_setting(setting))
     canonical = phase if phase in PHASE_SETTING else parse_phase(phase)
     return chosen or PHASE_SETTING.get(canonical or "")
 
@@ -304,7 +262,8 @@ def _setting_buttons(code: str, intent: str) -> tuple[Button, ...]:
 
 def _not_published(code: str | None, network: Network) -> Answer:
     what = f" for {code}" if code else ""
-    return Answer(f"The funding rules{what} for the next intake haven't been published yet. I can "
-                  f"remind you when the dates are out.\n\n{small_print(network)}",
+    guidance = network.get("funding_guidance")
+    where = f" The DfE publishes them here: {guidance}" if guidance else ""
+    return Answer(f"I don't have the funding rules{what} for the next intake yet.{where}",
                   (Button("Remind me", "subscribe_reminders", {"npq": code} if code else {}),
                    Button("Talk to a person", "talk_to_human")))

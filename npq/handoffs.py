@@ -104,19 +104,19 @@ def clock_phrase(moment: dt.datetime, now: dt.datetime) -> str:
 
 
 def contact_promise(hours: OfficeHours, now: dt.datetime, *, staff_chat: bool,
-                    office_contact: str) -> str:
-    """How and when someone will be in touch, for the user who asked for a person."""
-    reach = f" You can also contact the office: {office_contact}." if office_contact else ""
+                    office_contact: str = "") -> str:
+    """When someone will be in touch, for the user who asked for a person: the office hours
+    once. The assistant's reply to the request has already given the office's contact details
+    (`office_contact` is not repeated)."""
     if not staff_chat:
-        return ("Our team reads these requests during office hours "
-                f"({hours.text}). If you'd like us to email you, say \"please contact me\" and "
-                f"leave your details.{reach}")
+        return (f"Our team reads these requests during office hours ({hours.text}). If you'd "
+                "like us to email you, say \"please contact me\" and leave your details.")
     if hours.is_open(now):
         return ("Someone from our team will reply here in this chat, usually within office "
                 f"hours ({hours.text}). Until then, you can keep asking me questions.")
     return (f"Our office is closed just now ({hours.text}). Someone will reply here in this chat "
             f"after we open, {clock_phrase(hours.next_opening(now), now)}. Until then, you can "
-            f"keep asking me questions.{reach}")
+            "keep asking me questions.")
 
 
 # --- the database ---------------------------------------------------------------------------
@@ -209,10 +209,12 @@ def close(session: Session, request_id: int, now: dt.datetime) -> HandoffRequest
 
 
 def handoff_answer(contact: str) -> Answer:
-    reach = f" You can also reach our office: {contact}" if contact else ""
-    return Answer("I've passed your question to our team, and someone will get back to you."
-                  f"{reach}", (Button("Which NPQs are there?", "programme_info"),
-                               Button("Find my nearest hub", "find_hub")))
+    """The request is with the team; when they answer is the front end's to say (it knows the
+    office hours and whether a staff chat is set), so the hours are not repeated here."""
+    reach = f" You can also contact our office: {contact}." if contact else ""
+    return Answer(f"I've passed your question to our team.{reach}",
+                  (Button("Which NPQs are there?", "programme_info"),
+                   Button("Find my nearest hub", "find_hub")))
 
 
 def _chat(chat_id: str | int) -> str:

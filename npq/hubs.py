@@ -11,11 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from npq import geo
-from npq.answers import Answer, Button, intake_label, long_date
+from npq.answers import Answer, Button, intake_label, long_date, places_left_phrase
 from npq.db.models import Cohort, Hub
 from npq.programmes import find_programme
 
 NEAREST_COUNT = 3
+DELIVERY_WORDS = {"face_to_face": "face to face", "blended": "online and face to face",
+                  "online": "online"}
 MAX_PLACE_TEXT = 200  # longer "places" are sentences; find_place_in_text handles those
 
 
@@ -81,8 +83,10 @@ def find_hub_answer(session: Session, *, today: dt.date, place_text: str | None 
 
 def _nearest_answer(place: geo.Place, nearby: list[NearbyHub], code: str | None,
                     online: Cohort | None = None) -> Answer:
-    online_line = (f"\n\n{code} also runs online, with no travel: {intake_label(online.intake)}, "
-                   f"apply by {long_date(online.applications_close)}." if online else "")
+    """Each hub with how it delivers and when it meets; with a programme, also its next intake
+    there (start, deadline, places left). Without one, no intake: which would be arbitrary."""
+    online_line = (f"\n\n{code} also runs online, with no travel: {_cohort_phrase(online)}."
+                   if online else "")
     if not nearby:
         return Answer(f"I couldn't find a hub offering {code} yet.{online_line} Would you like to "
                       "see all hubs?",
@@ -91,22 +95,35 @@ def _nearest_answer(place: geo.Place, nearby: list[NearbyHub], code: str | None,
     lines = [f"The nearest hubs {what}to {place.name}:"]
     for number, item in enumerate(nearby, start=1):
         hub = item.hub
-        lines.append(
-            f"\n{number}. {hub.name}, {hub.town} ({item.miles:.1f} miles)\n"
-            f"Offers: {', '.join(p.code for p in hub.programmes)}\n"
-            f"{_intake_line(item.next_cohort)}\n"
-            f"Contact: {hub.contact_email}"
-        )
-    buttons = [Button(f"About {code}", "programme_info", {"npq": code})] if code else [
-        Button("Which NPQs are there?", "programme_info")]
-    return Answer("\n".join(lines) + online_line, tuple(buttons))
+        details = [f"{code}: {_cohort_phrase(item.next_cohort)}" if code else
+                   f"Offers: {', '.join(p.code for p in hub.programmes)}",
+                   f"Format: {_format(hub)}", f"Contact: {hub.contact_email}"]
+        lines.append(f"\n{number}. {hub.name}, {hub.town} ({item.miles:.1f} miles)\n"
+                     + "\n".join(details))
+    near = {"location": place.name}
+    if code:
+        buttons = (Button(f"About {code}", "programme_info", {"npq": code}),
+                   Button("Is it funded?", "ask_funding", {"npq": code}),
+                   Button("How do I apply?", "how_to_apply", {"npq": code}))
+    else:
+        buttons = (Button("Deadlines near me", "ask_deadlines", near),
+                   Button("Which NPQ suits me?", "recommend_npq"),
+                   Button("Which NPQs are there?", "programme_info"))
+    return Answer("\n".join(lines) + online_line, buttons)
 
 
-def _intake_line(cohort: Cohort | None) -> str:
+def _cohort_phrase(cohort: Cohort | None) -> str:
+    """'spring 2027, starts 3 March 2027, apply by 12 February 2027; 12 places left'."""
     if cohort is None:
-        return "Next intake: not yet announced."
-    return (f"Next intake: {cohort.programme_code}, {intake_label(cohort.intake)}; "
-            f"apply by {long_date(cohort.applications_close)}")
+        return "next intake not yet announced"
+    places = places_left_phrase(cohort.places_left)
+    return (f"{intake_label(cohort.intake)}, starts {long_date(cohort.start_date)}, apply by "
+            f"{long_date(cohort.applications_close)}" + (f"; {places}" if places else ""))
+
+
+def _format(hub: Hub) -> str:
+    mode = DELIVERY_WORDS.get(hub.delivery_mode, hub.delivery_mode)
+    return f"{mode}; sessions {hub.session_times}" if hub.session_times else mode
 
 
 def _unknown_place(resolution: geo.Resolution, place_text: str | None, code: str | None) -> Answer:

@@ -17,23 +17,35 @@ from npq.db.models import NetworkSetting
 
 @dataclass(frozen=True)
 class Network:
-    """The values by key; `get` is None for a key staff have not set."""
+    """The values by key; `get` is None for a key staff have not set. `unconfirmed` holds the
+    keys marked `checked: no`."""
 
     values: dict[str, str]
+    unconfirmed: frozenset[str] = frozenset()
 
     def get(self, key: str) -> str | None:
         return self.values.get(key) or None
 
+    def fact(self, key: str) -> str | None:
+        """A fact quoted to users, with "(to be confirmed)" until staff have checked it."""
+        value = self.get(key)
+        if value is None or key not in self.unconfirmed:
+            return value
+        stop = value[-1] if value[-1] in ".!?" else ""
+        return f"{value.removesuffix(stop)} (to be confirmed){stop}"
+
 
 def load_network(session: Session) -> Network:
-    rows = session.scalars(select(NetworkSetting).order_by(NetworkSetting.position))
-    return Network({row.key: row.value for row in rows})
+    rows = list(session.scalars(select(NetworkSetting).order_by(NetworkSetting.position)))
+    return Network({row.key: row.value for row in rows},
+                   frozenset(row.key for row in rows if not row.checked))
 
 
-def office_contact(network: Network) -> str:
-    """How to reach the office, in one line ('' when no contact details are stored)."""
+def office_contact(network: Network, *, hours: bool = True) -> str:
+    """How to reach the office, in one line, with its hours unless `hours` is False ('' when no
+    contact details are stored)."""
     parts = [p for p in (network.get("office_email"), network.get("office_phone")) if p]
     if not parts:
         return ""
-    hours = network.get("office_hours")
-    return " or ".join(parts) + (f" ({hours})" if hours else "")
+    when = network.get("office_hours") if hours else None
+    return " or ".join(parts) + (f" ({when})" if when else "")

@@ -41,7 +41,9 @@ ORGANISATION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("alliance", r"\b(alliance|partnership|network|cluster|consortium|collaborative)\b"),
     ("single_school", r"\b(school|academy|primary|secondary)\b"),
 )
-STATUS_WORDS = {"met": "met", "partly": "partly", "not_yet": "not yet"}
+STATUS_WORDS = {"met": "met", "partly": "partly", "not_yet": "not yet", "to_check": "to check"}
+OTHER_PROVIDERS = ("Other providers may cover your area too: check what's already there, so "
+                   "you don't overlap.")
 CROSS_SCHOOL = frozenset({"teaching_school_hub", "trust", "federation", "alliance"})
 
 
@@ -53,9 +55,8 @@ class FitAnswers:
     area: geo.Place | None = None
     facilities: bool | None = None
     facilitators: str | None = None  # yes | keen | no
-    capacity: bool | None = None
     programme_code: str | None = None  # the programme they would start with
-    works_with_others: bool | None = None
+    works_with_others: bool | None = None  # shared values: working with other schools
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class Coverage:
 @dataclass(frozen=True)
 class CriterionResult:
     key: str  # a partner.yaml criterion key
-    status: str  # met | partly | not_yet
+    status: str  # met | partly | not_yet | to_check
     reason: str
 
 
@@ -150,13 +151,21 @@ def area_coverage(session: Session, place: geo.Place) -> list[Coverage]:
 
 def assess_fit(answers: FitAnswers,
                coverage: list[Coverage] | None = None) -> list[CriterionResult]:
-    """Met / partly / not yet, with a one-line reason, for each criterion."""
+    """Met / partly / not yet / to check, with a one-line reason, for each criterion in
+    partner.yaml's order (seed 002's four steps, capacity asked as two questions)."""
     return [_area(answers, coverage), _set_up(answers.organisation_type),
-            _yes_no("facilities", answers.facilities, "You have a training space.",
-                    "You'll need a training space for a cohort of school leaders."),
-            _facilitators(answers.facilitators), _values(answers),
-            _yes_no("capacity", answers.capacity, "You can release leaders to facilitate.",
-                    "Facilitators need to be released for sessions each term.")]
+            _yes_no("shared_values", answers.works_with_others,
+                    "You already work with other schools beyond your own.",
+                    "We'd talk about working with other schools and your local network."),
+            _yes_no("facilities", answers.facilities, "You have a good training space.",
+                    "You'll need a good training space for the face-to-face sessions."),
+            _facilitators(answers.facilitators)]
+
+
+def criterion_question(session: Session, key: str) -> str | None:
+    """What the partner-fit check asks a school about one criterion (partner.yaml)."""
+    return session.scalar(select(PartnerContent.question).where(
+        PartnerContent.kind == "criterion", PartnerContent.key == key))
 
 
 def become_partner_answer(session: Session) -> Answer:
@@ -224,7 +233,7 @@ def record_partner_enquiry(session: Session, chat_id: str | int, answers: FitAns
 
 def enquiry_recorded_answer(session: Session) -> Answer:
     contact = office_contact(load_network(session))
-    reach = f" You can also reach the office: {contact}" if contact else ""
+    reach = f" You can also contact our office: {contact}." if contact else ""
     return Answer("Thank you: I've passed your answers to our partnerships team, and they'll be in "
                   f"touch to arrange a first discussion.{reach}", (
                       Button("What do partners get?", "partner_benefits"),
@@ -232,26 +241,30 @@ def enquiry_recorded_answer(session: Session) -> Answer:
 
 
 def _area(answers: FitAnswers, coverage: list[Coverage] | None) -> CriterionResult:
+    """Our hubs' provision near the school. Other providers' is not in our data, so a gap in
+    ours is "to check", and the school is told to look."""
     place = answers.area
     if place is None:
         return CriterionResult("know_your_area", "not_yet", "Tell us your town or postcode so we "
-                               "can check local provision.")
+                               "can check our hubs near you.")
     if place.country != "England" or coverage is None:
         return CriterionResult("know_your_area", "not_yet", "NPQs are delivered in England.")
     gaps = [c.code for c in coverage if c.under_served]
     near = f"within {UNDER_SERVED_MILES} miles of {place.name}"
     chosen = next((c for c in coverage if c.code == answers.programme_code), None)
     if chosen is not None and not chosen.under_served:
-        rest = f"; under-served: {', '.join(gaps)}" if gaps else ""
+        rest = f" None of our hubs offers {', '.join(gaps)} {near}." if gaps else ""
         return CriterionResult("know_your_area", "partly" if gaps else "not_yet",
-                               f"{chosen.code} is already offered {_distance(chosen.miles)} at "
-                               f"{chosen.hub}{rest}.")
+                               f"Our {chosen.hub} already offers {chosen.code} "
+                               f"{_distance(chosen.miles)}.{rest} {OTHER_PROVIDERS}")
     if gaps and len(gaps) == len(coverage):
-        return CriterionResult("know_your_area", "met", f"No hub offers any NPQ {near}.")
+        return CriterionResult("know_your_area", "to_check", f"None of our hubs offers any NPQ "
+                               f"{near}. {OTHER_PROVIDERS}")
     if gaps:
-        return CriterionResult("know_your_area", "met", f"No hub offers {', '.join(gaps)} {near}.")
-    return CriterionResult("know_your_area", "not_yet", f"Every NPQ is already offered {near}, "
-                           "so a new hub would overlap.")
+        return CriterionResult("know_your_area", "to_check", f"None of our hubs offers "
+                               f"{', '.join(gaps)} {near}. {OTHER_PROVIDERS}")
+    return CriterionResult("know_your_area", "not_yet", f"Our hubs already offer every NPQ "
+                           f"{near}, so a new hub would overlap with them.")
 
 
 def _distance(miles: float | None) -> str:
@@ -277,16 +290,6 @@ def _facilitators(answer: str | None) -> CriterionResult:
                                "are trained, then supported by experienced ones.")
     return CriterionResult("facilitators", "not_yet", "You'll need senior leaders to facilitate."
                            if answer == "no" else "Tell us who could facilitate.")
-
-
-def _values(answers: FitAnswers) -> CriterionResult:
-    works = answers.works_with_others
-    if works is None and answers.organisation_type in ORGANISATION_TYPES:
-        works = answers.organisation_type in CROSS_SCHOOL or None
-    if works:
-        return CriterionResult("shared_values", "met", "You already work with other schools.")
-    return CriterionResult("shared_values", "partly", "We'll talk about your local network and "
-                           "working with other schools.")
 
 
 def _yes_no(key: str, answer: bool | None, yes: str, no: str) -> CriterionResult:

@@ -11,9 +11,8 @@ from npq.answers import Answer, Button
 from npq.db.models import Programme
 
 GROUP_TITLES = {
-    "leadership": "Leadership NPQs",
     "specialist": "Specialist NPQs",
-    "support": "Support for new headteachers",
+    "leadership": "Leadership NPQs",
 }
 
 
@@ -50,24 +49,30 @@ def current_programmes(session: Session) -> list[Programme]:
 def programme_answer(programme: Programme) -> Answer:
     """What a programme involves, or what replaced a legacy one."""
     if programme.is_legacy:
-        successors = programme.successors
-        names = ", ".join(f"{p.code} ({p.name})" for p in successors)
-        text = (f"{programme.code} ({programme.name}) is no longer offered: {programme.summary}\n\n"
-                f"It was replaced by {names}.")
-        buttons = tuple(Button(f"About {p.code}", "programme_info", {"npq": p.code})
-                        for p in successors)
-        return Answer(text, buttons)
-    lines = [
-        f"{programme.code}: {programme.name}",
-        programme.summary,
+        replaced = [f"{p.code} ({p.name.removeprefix('NPQ for ')})" for p in programme.successors]
+        names = " and ".join([", ".join(replaced[:-1]), replaced[-1]] if len(replaced) > 1
+                             else replaced)
+        # 'NPQH-2017' is the catalogue's key, not a name anyone uses
+        who = f"The {programme.name}" if "-" in programme.code else \
+            f"{programme.code}, the {programme.name},"
+        return Answer(f"{who} is no longer offered. {programme.summary}\n\n"
+                      f"What replaced it: {names}.", tuple(
+                          Button(f"About {p.code}", "programme_info", {"npq": p.code})
+                          for p in programme.successors))
+    facts = [
         f"Who it's for: {programme.audience}",
-        f"Length: about {programme.length_months} months. Format: {programme.format}",
+        f"Length: about {programme.length_months} months.",
+        f"Format: {programme.format}",
         f"Assessment: {programme.assessment}",
     ]
     if programme.prerequisite:
-        lines.append(f"Before you apply: {programme.prerequisite}")
-    return Answer("\n\n".join(lines), (
-        Button(f"Hubs offering {programme.code}", "find_hub", {"npq": programme.code}),
+        facts.append(f"Before you apply: {programme.prerequisite}")
+    code = {"npq": programme.code}
+    text = f"{programme.code}: {programme.name}\n\n{programme.summary}\n\n" + "\n".join(facts)
+    return Answer(text, (
+        Button(f"Hubs for {programme.code}", "find_hub", code),
+        Button("Deadlines", "ask_deadlines", code),
+        Button("Is it funded?", "ask_funding", code),
         Button("Other NPQs", "programme_info"),
     ))
 
@@ -81,14 +86,27 @@ def choose_programme_answer(session: Session, question: str, *, extra: Button,
 
 
 def catalogue_answer(session: Session) -> Answer:
-    """The current suite, grouped, when no particular programme was named."""
+    """The current suite, grouped, when no particular programme was named. EHCO is listed
+    after the NPQs, as the coaching it is."""
     programmes = current_programmes(session)
+    npqs = [p for p in programmes if p.is_npq]
     sections = []
     for group, title in GROUP_TITLES.items():
-        members = [p for p in programmes if p.group == group]
+        members = [p for p in npqs if p.group == group]
         if members:
-            sections.append(title + ":\n" + "\n".join(f"• {p.code}: {p.name}" for p in members))
-    text = (f"There are {len(programmes)} National Professional Qualifications. "
-            "Which would you like to know about?\n\n")
-    buttons = tuple(Button(p.code, "programme_info", {"npq": p.code}) for p in programmes)
-    return Answer(text + "\n\n".join(sections), buttons)
+            sections.append(title + ":\n" + "\n".join(
+                f"• {p.code}: {p.name.removeprefix('NPQ for ')}" for p in members))
+    text = f"There are {len(npqs)} National Professional Qualifications (NPQs).\n\n" + \
+        "\n\n".join(sections)
+    for other in (p for p in programmes if not p.is_npq):
+        text += (f"\n\nAlso on offer, but not an NPQ: the {other.name} ({other.code}), "
+                 f"coaching for {_lower_first(other.audience).rstrip('.')}.")
+    text += "\n\nWhich would you like to know about?"
+    ordered = [*(p for group in GROUP_TITLES for p in npqs if p.group == group),
+               *(p for p in programmes if not p.is_npq)]
+    return Answer(text, tuple(Button(p.code, "programme_info", {"npq": p.code})
+                              for p in ordered))
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]

@@ -24,6 +24,7 @@ PRIMARY_PHASES = frozenset({"primary", "all_through"})  # where a primary maths 
 # Roles already leading a school: a leadership ambition does not move them down a level.
 SCHOOL_LEADERS = frozenset({"headteacher", "new_headteacher", "head_of_school", "executive_head",
                             "trust_ceo"})
+ONE_SCHOOL_HEADS = frozenset({"headteacher", "head_of_school"})  # NPQEL is their step up
 NEEDS_AMBITION = frozenset({"deputy_head", "classroom_teacher", "early_career_teacher",
                             "middle_leader"})
 
@@ -34,6 +35,7 @@ class Pick:
     reason: str
     alternative: str
     alternative_reason: str
+    next_step: tuple[str, str] | None = None  # a programme for later, and when it fits
 
 
 ROLE_PICKS: dict[str, Pick] = {
@@ -63,9 +65,9 @@ ROLE_PICKS: dict[str, Pick] = {
                            "NPQH", "if headship is your next step"),
     "deputy_head": Pick("NPQSL", "it's for senior leaders with whole-school responsibility",
                         "NPQH", "when you're ready to aim for headship"),
-    "headteacher": Pick("NPQEL", "it's the next step for experienced heads, towards leading more "
-                        "than one school",
-                        "EHCO", "if you're in your first five years of headship"),
+    "headteacher": Pick("NPQH", "it's for serving headteachers as well as aspiring ones",
+                        "EHCO", "if you're in your first five years of headship",
+                        ("NPQEL", "when you lead, or plan to lead, more than one school")),
     "new_headteacher": Pick("EHCO", "it's coaching and support for heads in their first five "
                             "years", "NPQH", "if you haven't taken the headship NPQ yet"),
     "head_of_school": Pick("NPQH", "it's for serving and aspiring headteachers and heads of school",
@@ -132,6 +134,8 @@ def recommend(profile: Profile) -> Pick | None:
         return role_pick
     if role in SCHOOL_LEADERS and ambition in ("headship", "senior_leadership"):
         return role_pick  # already leading a school
+    if role in ONE_SCHOOL_HEADS and ambition == "executive_leadership":
+        return ambition_pick
     if role in SCHOOL_LEADERS:  # a head who wants SEND expertise is still a head
         return Pick(role_pick.code, role_pick.reason, ambition_pick.code,
                     f"if {AMBITIONS[ambition or '']} is your focus")
@@ -169,20 +173,28 @@ def recommendation_answer(session: Session, profile: Profile) -> Answer:
                       "can suggest one: would you like to talk to someone?",
                       (Button("Talk to a person", "talk_to_human"),
                        Button("Which NPQs are there?", "programme_info")))
-    lines = [f"I'd suggest {main.code}: {main.name}.", f"Why: {pick.reason}.{_suits(profile)}"]
+    coaching = "" if main.is_npq else " It's coaching, not an NPQ."
+    lines = [f"I'd suggest {main.code}: {main.name}.{coaching}",
+             f"Why: {pick.reason}.{_suits(profile)}"]
     lines.append(f"Who it's for: {main.audience}")
     if main.prerequisite:
         lines.append(f"Before you apply: {main.prerequisite}")
-    if alternative is not None and not alternative.is_legacy:
-        lines.append(f"Also worth a look: {alternative.code} ({alternative.name}), "
-                     f"{pick.alternative_reason}.")
     buttons = [Button(f"About {main.code}", "programme_info", {"npq": main.code}),
                Button("Nearest hub", "find_hub", {"npq": main.code}),
                Button("Deadlines", "ask_deadlines", {"npq": main.code})]
-    if alternative is not None and not alternative.is_legacy:
-        buttons.append(Button(f"About {alternative.code}", "programme_info",
-                              {"npq": alternative.code}))
+    later = session.get(Programme, pick.next_step[0]) if pick.next_step else None
+    for other, wording in ((alternative, f"Also worth a look: {{}}, {pick.alternative_reason}."),
+                           (later, f"Later: {{}}, {pick.next_step[1] if pick.next_step else ''}.")):
+        if other is not None and not other.is_legacy:
+            lines.append(wording.format(_named(other)))
+            buttons.append(Button(f"About {other.code}", "programme_info", {"npq": other.code}))
     return Answer("\n\n".join(lines), tuple(buttons))
+
+
+def _named(programme: Programme) -> str:
+    """'NPQH (NPQ for Headship)'; coaching says it is not an NPQ."""
+    kind = "" if programme.is_npq else ", coaching rather than an NPQ"
+    return f"{programme.code} ({programme.name}{kind})"
 
 
 QUESTION_ROLES = ("classroom_teacher", "head_of_department", "senco", "assistant_head",
@@ -214,12 +226,14 @@ def _upper_first(label: str) -> str:
 
 
 def _suits(profile: Profile) -> str:
-    """' That suits a deputy head interested in becoming a headteacher.' from what we know."""
+    """' That suits you as a deputy head interested in becoming a headteacher.' from what we
+    know."""
     who = ROLES.get(profile.role or "")
     wants = AMBITIONS.get(profile.ambition or "") if profile.ambition != "not_sure" else None
     if who is None and wants is None:
         return ""
-    return f" That suits {who or 'someone'}{f' interested in {wants}' if wants else ''}."
+    who = f"you as {who}" if who else "someone"
+    return f" That suits {who}{f' interested in {wants}' if wants else ''}."
 
 
 def _maths_pick(phase: str | None) -> Pick:

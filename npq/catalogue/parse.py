@@ -22,11 +22,11 @@ REGIONS = (
 )
 HUB_COLUMNS = (
     "slug", "name", "lead_organisation", "town", "postcode", "latitude", "longitude", "region",
-    "contact_email", "contact_phone", "programmes", "delivery_mode", "demo",
+    "contact_email", "contact_phone", "programmes", "delivery_mode", "session_times", "demo",
 )
 COHORT_COLUMNS = (
     "programme", "hub", "intake", "start_date", "applications_open", "applications_close",
-    "funding", "places", "demo",
+    "funding", "places", "places_left", "demo",
 )
 INTAKE = re.compile(r"^\d{4}[ab]$")
 CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,15}$")

@@ -166,6 +166,7 @@ def _hubs(path: Path, programmes: dict[str, str], problems: list[Problem]) -> li
             "contact_phone": _text(row, "contact_phone", required=False),
             "programmes": _codes(row["programmes"], programmes, current_only=True),
             "delivery_mode": _choice(_text(row, "delivery_mode"), "delivery_mode", DELIVERY_MODES),
+            "session_times": _text(row, "session_times", required=False),
             "is_demo": _flag(row["demo"], "demo"),
         }
 
@@ -189,18 +190,29 @@ def _cohorts(path: Path, programmes: dict[str, str], hubs: set[str],
         starts = _date(row["start_date"], "start_date")
         if not opens <= closes <= starts:
             raise RowError("dates must run applications_open <= applications_close <= start_date")
-        places = row["places"]
-        if places and (not places.isdigit() or int(places) == 0):
-            raise RowError(f"'places' must be a positive whole number or empty (got {places!r})")
+        places, left = _places(row, "places"), _places(row, "places_left", zero=True)
+        if places is not None and left is not None and left > places:
+            raise RowError(f"'places_left' ({left}) is more than 'places' ({places})")
         return {
             "programme_code": code, "hub": None if hub == "online" else hub, "intake": intake,
             "start_date": starts, "applications_open": opens, "applications_close": closes,
             "funding": _choice(row["funding"], "funding", FUNDING_STATUSES),
-            "places": int(places) if places else None, "is_demo": _flag(row["demo"], "demo"),
+            "places": places, "places_left": left, "is_demo": _flag(row["demo"], "demo"),
         }
 
     return _each(path.name, _csv_rows(path, COHORT_COLUMNS, problems), parse,
                  lambda r: (r["programme_code"], r["hub"] or "online", r["intake"]), problems)
+
+
+def _places(row: dict[str, Any], name: str, *, zero: bool = False) -> int | None:
+    """A count of places, or None when the cell is empty (not known)."""
+    value = row[name]
+    if not value:
+        return None
+    if not value.isdigit() or (int(value) == 0 and not zero):
+        kind = "a whole number" if zero else "a positive whole number"
+        raise RowError(f"'{name}' must be {kind} or empty (got {value!r})")
+    return int(value)
 
 
 def _funding_rules(path: Path, programmes: dict[str, str],
@@ -211,6 +223,9 @@ def _funding_rules(path: Path, programmes: dict[str, str],
             raise RowError(f"'intake' must look like 2027a or 2027b (got {intake!r})")
         if not isinstance(item.get("funded"), bool):
             raise RowError("'funded' must be true or false")
+        if not isinstance(item.get("provisional"), bool):
+            raise RowError("'provisional' must be true (a projection, not yet published by the "
+                           "DfE) or false (published guidance)")
         return {
             "intake": intake,
             "programmes": _codes(item.get("programmes"), programmes, current_only=True),
@@ -218,6 +233,8 @@ def _funding_rules(path: Path, programmes: dict[str, str],
             "condition": _choice(_text(item, "condition"), "condition", FUNDING_CONDITIONS),
             "funded": item["funded"],
             "note": _text(item, "note", required=False) or "",
+            "provisional": item["provisional"],
+            "source": _text(item, "source"),
         }
 
     items = [(item["__line__"], item) for item in _yaml_items(path, "rules", problems)]

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -103,6 +104,11 @@ class Programme(Base):
     def is_legacy(self) -> bool:
         return self.status == "legacy"
 
+    @property
+    def is_npq(self) -> bool:
+        """A qualification; EHCO (group `support`) is coaching, not an NPQ."""
+        return self.group != "support"
+
 
 class Hub(Base):
     __tablename__ = "hubs"
@@ -119,6 +125,7 @@ class Hub(Base):
     contact_email: Mapped[str] = mapped_column(String(160))
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     delivery_mode: Mapped[str] = mapped_column(String(16))
+    session_times: Mapped[str | None] = mapped_column(Text)  # "after school, 4pm to 6pm", ...
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
     programmes: Mapped[list[Programme]] = relationship(
@@ -149,6 +156,7 @@ class Cohort(Base):
     applications_close: Mapped[dt.date] = mapped_column(Date, index=True)
     funding: Mapped[str] = mapped_column(String(16))
     places: Mapped[int | None]
+    places_left: Mapped[int | None]  # None: the hub has not told us
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
 
     programme: Mapped[Programme] = relationship()
@@ -171,6 +179,9 @@ class FundingRule(Base):
     condition: Mapped[str] = mapped_column(String(24))
     funded: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str] = mapped_column(Text, default="")
+    # A projection rather than published DfE guidance: answers say "expected, to be confirmed".
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    source: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __table_args__ = (
         UniqueConstraint("intake", "programme_code", "setting", "condition",

@@ -38,7 +38,7 @@ async def test_how_to_apply_for_the_programme_in_question(
     outcome = await run(ActionHowToApply(), tracker(
         "how do I apply?", "how_to_apply", entities, slots=slots))
     assert outcome.text.startswith("Applying for NPQH (NPQ for Headship) takes two steps:")
-    assert "NPQH deadlines start on 15 January 2027; each hub sets its own." in outcome.text
+    assert "The first NPQH deadline is 15 January 2027; each hub sets its own." in outcome.text
     assert outcome.buttons[:3] == [
         {"title": "Deadlines", "payload": '/ask_deadlines{"npq": "NPQH"}'},
         {"title": "Is it funded?", "payload": '/ask_funding{"npq": "NPQH"}'},
@@ -61,3 +61,20 @@ async def test_an_unknown_programme_gets_the_general_steps() -> None:
     outcome = await run(ActionHowToApply(), tracker(
         "how do I apply for NPQXYZ?", "how_to_apply", [entity("npq", "NPQXYZ")]))
     assert outcome.text.startswith("Applying for an NPQ takes two steps:")
+
+
+@pytest.mark.parametrize("text", ["which lead provider do I select on the form",
+                                  "the DfE form is asking for my provider, what do I put"])
+async def test_the_provider_question_is_answered_by_name(text: str) -> None:
+    outcome = await run(ActionHowToApply(), tracker(text, "how_to_apply"))
+    assert outcome.text.endswith("On the DfE registration form, choose Best Practice Network "
+                                 "(to be confirmed) as your provider.")
+    assert outcome.text.startswith("We're the Outstanding Leaders Partnership")
+    assert [b["payload"] for b in outcome.buttons] == ["/how_to_apply", "/find_hub",
+                                                       "/talk_to_human"]
+
+
+async def test_a_provider_button_payload_is_not_read_as_a_question() -> None:
+    outcome = await run(ActionHowToApply(), tracker('/how_to_apply{"npq": "NPQH"}',
+                                                    "how_to_apply", [entity("npq", "NPQH")]))
+    assert outcome.text.startswith("Applying for NPQH (NPQ for Headship) takes two steps:")

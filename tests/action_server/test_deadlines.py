@@ -20,8 +20,9 @@ def pending(code: str | None) -> SlotSet:
 async def test_without_a_programme_or_place_every_programme_gets_its_earliest_deadline() -> None:
     outcome = await run(ActionDeadlines(), tracker("when are the deadlines?", "ask_deadlines"))
     lines = outcome.text.split("\n")
-    assert lines[0] == "The next deadlines across our hubs (each hub sets its own):"
-    assert "• NPQH: from 15 January 2027 (in 54 days)" in lines
+    assert lines[0] == "The earliest deadlines across our hubs (each hub sets its own):"
+    assert "• NPQH: spring 2027, 15 January 2027 (in 54 days)" in lines
+    assert "• EHCO (coaching, not an NPQ): spring 2027, 26 January 2027 (in 65 days)" in lines
     assert len([line for line in lines if line.startswith("• ")]) == 11
     assert lines[-1] == "Which NPQ, and where are you? I'll give you your nearest hub's date."
     assert outcome.buttons == [
@@ -42,6 +43,7 @@ async def test_a_programme_without_a_place_gets_the_national_answer(
         "when is the deadline?", "ask_deadlines", entities, slots=slots))
     assert outcome.text == (
         "NPQH (NPQ for Headship): the next intake is spring 2027.\n"
+        "Courses start between 8 February 2027 and 16 March 2027, depending on the hub.\n"
         "Each hub sets its own deadline: the earliest is 15 January 2027 (in 54 days), the latest "
         "19 February 2027.\nTell me your town or postcode for your nearest hub's date.")
     assert outcome.buttons == [
@@ -64,7 +66,8 @@ async def test_a_programme_and_a_place_list_the_three_nearest_hubs(
     lines = outcome.text.split("\n")
     assert lines[0] == f"NPQH deadlines near {near}:"
     assert lines[1].startswith("1. Keighley NPQ Hub (")
-    assert lines[1].endswith("): spring 2027, apply by 12 February 2027 (in 82 days)")
+    assert lines[1].endswith("): spring 2027, apply by 12 February 2027 (in 82 days), starts "
+                             "3 March 2027")
     assert [line.split(" (")[0] for line in lines[2:]] == ["2. Bradford NPQ Hub",
                                                            "3. Leeds NPQ Hub"]
     assert outcome.buttons[0] == {"title": "Remind me about NPQH",
@@ -77,8 +80,12 @@ async def test_a_named_hub_lists_every_programme_it_runs() -> None:
         "keighley hub deadlines", "ask_deadlines", [entity("location", "Keighley hub")]))
     lines = outcome.text.split("\n")
     assert lines[0] == "Deadlines at Keighley NPQ Hub:"
-    assert "• NPQH: spring 2027, by 12 February 2027 (in 82 days)" in lines
-    assert "• NPQEL: autumn 2027, by 6 September 2027 (in 288 days)" in lines
+    assert "• NPQH: spring 2027, apply by 12 February 2027 (in 82 days), starts 3 March 2027" \
+        in lines
+    assert ("• NPQEL: autumn 2027, apply by 6 September 2027 (in 288 days), starts 11 October "
+            "2027") in lines
+    assert ("• NPQSENCO: spring 2027, apply by 12 February 2027 (in 82 days), starts 1 March "
+            "2027; 12 places left") in lines
     assert outcome.events == [pending(None)]
 
 

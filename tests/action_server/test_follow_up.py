@@ -30,7 +30,8 @@ async def test_a_bare_place_after_a_deadlines_answer_gives_the_deadlines_there(
     lines = outcome.text.split("\n")
     assert lines[0].startswith("NPQH deadlines near ")
     assert lines[1].startswith("1. Leeds NPQ Hub (")
-    assert lines[1].endswith("spring 2027, apply by 18 February 2027 (in 88 days)")
+    assert lines[1].endswith("spring 2027, apply by 18 February 2027 (in 88 days), starts 15 "
+                             "March 2027; full (ask about the waiting list)")
     assert outcome.events == [SlotSet("npq", "NPQH"), SlotSet("pending", DEADLINES_ASKED)]
 
 
@@ -40,14 +41,18 @@ async def test_a_bare_place_with_no_deadlines_question_finds_the_nearest_hubs(
     outcome = await run(ActionFollowUp(), tracker(
         "Keighley", "inform", [entity("location", "Keighley")], slots=slots))
     assert outcome.text.startswith("The nearest hubs to Keighley:\n\n1. Keighley NPQ Hub, Keighley")
-    assert outcome.buttons == [{"title": "Which NPQs are there?", "payload": "/programme_info"}]
+    assert [b["payload"] for b in outcome.buttons] == [
+        '/ask_deadlines{"location": "Keighley"}', "/recommend_npq", "/programme_info"]
     assert outcome.events == ([SlotSet("pending", None)] if slots else [])
 
 
 @pytest.mark.parametrize("text, entities, slots, verdict, setting", [
-    ("an academy", [], {}, "For a state-funded school or academy: funded if your school", "school"),
+    ("an academy", [], {}, "For a state-funded school or academy: funded only if your school",
+     "school"),
     ("we're a private school", [], {}, "For an independent (private) school: not funded",
      "independent"),
+    ("a hospital school", [], {}, "For a hospital school: funded only if your school",
+     "hospital_school"),
     ('/ask_eligibility{"setting": "early_years"}', [entity("setting", "early_years")], {},
      "For an early years setting (nursery or childminder): not funded", "early_years"),
 ])
@@ -57,7 +62,8 @@ async def test_a_bare_setting_after_an_eligibility_question_gives_the_verdict(
     asked = {"kind": "setting", "intent": "ask_eligibility", "npq": "NPQLT"}
     outcome = await run(ActionFollowUp(), tracker(
         text, "inform", entities, slots={"npq": "NPQLT", "pending": asked, **slots}))
-    assert outcome.text.startswith("To be funded for NPQLT in spring 2027 you need to:")
+    assert outcome.text.startswith("To be funded for NPQLT in spring 2027 (expected, to be "
+                                   "confirmed), you need to:")
     assert verdict in outcome.text
     assert outcome.events == [SlotSet("npq", "NPQLT"), SlotSet("setting", setting),
                               SlotSet("pending", None)]
@@ -69,7 +75,7 @@ async def test_a_phase_answers_a_funding_question_about_the_setting() -> None:
         "a nursery", "inform", [entity("phase", "early_years")],
         slots={"npq": "NPQLT", "phase": "early_years", "pending": asked}))
     assert outcome.text.startswith("NPQLT in spring 2027, for an early years setting (nursery or "
-                                   "childminder): not funded.")
+                                   "childminder): not funded (expected, to be confirmed).")
     assert outcome.slots == {"npq": "NPQLT", "setting": "early_years", "pending": None}
 
 

@@ -11,13 +11,14 @@ from rasa_sdk.events import SlotSet
 from actions.funding import ActionEligibility, ActionFunding
 from tests.action_server.conftest import entity, run, tracker
 
-SMALL_PRINT = ("Funding is only for people working in England, once per NPQ, and independent "
-               "schools aren't covered. Places are capped, so being eligible doesn't guarantee "
-               "one. Official guidance: https://www.gov.uk/government/publications/"
-               "funding-for-national-professional-qualifications-npqs")
-SETTINGS = [("State school or academy", "school"), ("Sixth form or FE college",
-                                                    "sixteen_to_nineteen"),
-            ("Nursery or childminder", "early_years"), ("ITT provider", "itt_provider"),
+SMALL_PRINT = ("Funding is for people working in England, once per NPQ. Places are capped, so "
+               "being eligible doesn't guarantee one.")
+EXPECTED = "(expected, to be confirmed)"
+PP50 = ("Check whether your school is in the top 50%: https://www.gov.uk/government/publications/"
+        "funding-for-national-professional-qualifications-eligible-settings")
+FEE = "Without funding, the school pays the course fee. Fees vary by provider, so ask your hub."
+SETTINGS = [("State school", "school"), ("Sixth form or FE", "sixteen_to_nineteen"),
+            ("Nursery/childminder", "early_years"), ("ITT provider", "itt_provider"),
             ("Independent school", "independent")]
 
 
@@ -29,10 +30,10 @@ def setting_buttons(intent: str, code: str) -> list[dict[str, str]]:
 async def test_funding_without_a_programme_groups_every_programme_by_who_is_funded() -> None:
     outcome = await run(ActionFunding(), tracker("is the NPQ funded?", "ask_funding"))
     lines = outcome.text.split("\n")
-    assert lines[0] == "Scholarship funding for spring 2027:"
-    assert ("• For everyone eligible in state-funded schools and 16 to 19 settings: NPQH, NPQLPM, "
+    assert lines[0] == f"Scholarship funding for spring 2027 {EXPECTED}:"
+    assert ("• Everyone in state-funded schools and 16 to 19 settings: NPQH, NPQLPM, "
             "NPQSENCO") in lines
-    assert "• Not funded this intake: NPQEL, NPQLBC" in lines
+    assert PP50 in lines
     assert lines[-1] == SMALL_PRINT
     assert [b["payload"] for b in outcome.buttons] == ["/ask_eligibility", "/recommend_npq",
                                                        "/ask_deadlines"]
@@ -40,31 +41,32 @@ async def test_funding_without_a_programme_groups_every_programme_by_who_is_fund
 
 
 @pytest.mark.parametrize("code, summary", [
-    ("NPQH", "NPQH in spring 2027: funded for everyone in state-funded schools and 16 to 19 "
-             "settings."),
-    ("NPQLT", "NPQLT in spring 2027: funded in state-funded schools if your school is in the top "
-              "50% of schools by pupil premium."),
+    ("NPQH", [f"NPQH in spring 2027: funded for everyone in state-funded schools and 16 to 19 "
+              f"settings {EXPECTED}."]),
+    ("NPQLT", [f"NPQLT in spring 2027: funded in state-funded schools if your school is in the "
+               f"top 50% of schools by pupil premium {EXPECTED}.", PP50]),
 ])
 async def test_funding_that_depends_on_the_setting_asks_where_the_user_works(
-        code: str, summary: str) -> None:
+        code: str, summary: list[str]) -> None:
     outcome = await run(ActionFunding(), tracker(
         f"is {code} funded?", "ask_funding", [entity("npq", code)]))
-    assert outcome.text == "\n".join([summary, "Where do you work? I'll tell you what applies to "
-                                      "you.", "", SMALL_PRINT])
+    assert outcome.text == "\n".join([*summary, "Where do you work? I'll tell you what applies "
+                                      "to you."])
     assert outcome.buttons == setting_buttons("ask_funding", code)
     assert outcome.events == [SlotSet("npq", code), SlotSet("pending", {
         "kind": "setting", "intent": "ask_funding", "npq": code})]
 
 
 @pytest.mark.parametrize("code, setting, verdict", [
-    ("NPQH", "school", "NPQH in spring 2027, for a state-funded school or academy: funded. The "
-                       "DfE pays the course fee, and you don't need to apply separately."),
-    ("NPQLT", "school", "NPQLT in spring 2027, for a state-funded school or academy: funded if "
-                        "your school is in the top 50% of schools by pupil premium. Otherwise: "
-                        "without funding the school pays the course fee, which varies by "
-                        "provider: ask your hub."),
+    ("NPQH", "school", f"NPQH in spring 2027, for a state-funded school or academy: funded "
+                       f"{EXPECTED}. The DfE pays the course fee, and you don't need to apply "
+                       "for funding separately."),
+    ("NPQLT", "school", f"NPQLT in spring 2027, for a state-funded school or academy: funded "
+                        f"only if your school is in the top 50% of schools by pupil premium "
+                        f"{EXPECTED}."),
     ("NPQH", "independent", "NPQH in spring 2027, for an independent (private) school: not "
-                            "funded: scholarship funding doesn't cover independent schools."),
+                            "funded, because scholarship funding doesn't cover independent "
+                            f"schools. {FEE}"),
 ])
 async def test_the_setting_from_a_button_gives_the_verdict_and_is_remembered(
         code: str, setting: str, verdict: str) -> None:
@@ -73,7 +75,6 @@ async def test_the_setting_from_a_button_gives_the_verdict_and_is_remembered(
         [entity("npq", code), entity("setting", setting)],
         slots={"pending": {"kind": "setting", "intent": "ask_funding", "npq": code}}))
     assert outcome.text.startswith(verdict)
-    assert outcome.text.endswith(SMALL_PRINT)
     assert outcome.buttons[0] == {"title": "Am I eligible?",
                                   "payload": f'/ask_eligibility{{"npq": "{code}"}}'}
     assert outcome.events == [SlotSet("npq", code), SlotSet("setting", setting),
@@ -81,8 +82,8 @@ async def test_the_setting_from_a_button_gives_the_verdict_and_is_remembered(
 
 
 @pytest.mark.parametrize("slots, verdict", [
-    ({"setting": "school"}, "for a state-funded school or academy: funded if your school"),
-    ({"phase": "early_years"}, "for an early years setting (nursery or childminder): not funded."),
+    ({"setting": "school"}, "for a state-funded school or academy: funded only if your school"),
+    ({"phase": "early_years"}, "for an early years setting (nursery or childminder): not funded"),
 ])
 async def test_a_setting_or_phase_known_earlier_answers_without_asking(
         slots: dict[str, str], verdict: str) -> None:
@@ -93,11 +94,28 @@ async def test_a_setting_or_phase_known_earlier_answers_without_asking(
     assert outcome.slot("pending") is None
 
 
+@pytest.mark.parametrize("text, intent, opening", [
+    ("is my school in the top 50% for pupil premium", "ask_funding",
+     "In spring 2027, NPQEL, NPQLBC, NPQLL, NPQLT, NPQLTD, NPQSL are funded only in state-funded "
+     "schools in the top 50% by pupil premium"),
+    ("do small schools get a grant", "ask_funding", "Targeted support funding was an extra grant "
+                                                    "for small schools"),
+    ("is there any targeted support funding", "ask_eligibility", "Targeted support funding was"),
+    ("if I withdraw do I lose my funding", "ask_funding", "DfE funding is once per NPQ: if you "
+                                                         "withdraw or fail"),
+])
+async def test_a_specific_funding_question_gets_its_own_answer(text: str, intent: str,
+                                                               opening: str) -> None:
+    action = ActionFunding() if intent == "ask_funding" else ActionEligibility()
+    outcome = await run(action, tracker(text, intent))
+    assert outcome.text.startswith(opening)
+
+
 async def test_funding_for_a_legacy_programme_says_so_and_gives_the_overview() -> None:
     outcome = await run(ActionFunding(), tracker(
         "is NPQML funded?", "ask_funding", [entity("npq", "NPQML")]))
     assert outcome.text.startswith("NPQML is no longer offered. Scholarship funding for spring "
-                                   "2027:")
+                                   "2027")
     assert outcome.events == []
 
 
@@ -135,7 +153,7 @@ async def test_eligibility_lists_what_the_user_needs_then_the_verdict(
     outcome = await run(ActionEligibility(), tracker(
         "can I get NPQH funded?", "ask_eligibility", [entity("npq", "NPQH")], slots=slots))
     assert outcome.text.split("\n")[:4] == [
-        "To be funded for NPQH in spring 2027 you need to:", "• work in England",
+        f"To be funded for NPQH in spring 2027 {EXPECTED}, you need to:", "• work in England",
         "• work where it's funded: for everyone in state-funded schools and 16 to 19 settings",
         "• not have had DfE funding for NPQH before"]
     assert ("For a state-funded school or academy: funded. The DfE pays the course fee"
@@ -143,3 +161,25 @@ async def test_eligibility_lists_what_the_user_needs_then_the_verdict(
     assert [b["title"] for b in outcome.buttons] == ["How do I apply?", "Deadlines",
                                                      "Nearest hub"]
     assert outcome.slot("npq") == "NPQH"
+
+
+@pytest.mark.parametrize("text, entities, opening", [
+    # hospital schools, virtual schools and YOIs are publicly funded schools: regression, "not
+    # funded"; the message says where the person works, whatever phase the model read
+    ("I work in a hospital school, is NPQSENCO funded?",
+     [entity("npq", "NPQSENCO"), entity("phase", "special")],
+     f"NPQSENCO in spring 2027, for a hospital school: funded {EXPECTED}."),
+    ("is NPQH funded for young offender institutions", [entity("npq", "NPQH")],
+     f"NPQH in spring 2027, for education in a young offender institution: funded {EXPECTED}."),
+    ("is NPQEYL funded for a school nursery", [entity("npq", "NPQEYL"),
+                                                entity("phase", "early_years")],
+     "NPQEYL in spring 2027, for an early years setting (nursery or childminder): funded "
+     f"{EXPECTED}."),
+    ("can I get NPQSL funded at a private school", [entity("npq", "NPQSL")],
+     "NPQSL in spring 2027, for an independent (private) school: not funded, because"),
+])
+async def test_where_the_message_says_the_person_works_decides_the_verdict(
+        text: str, entities: list[dict[str, Any]], opening: str) -> None:
+    outcome = await run(ActionFunding(), tracker(text, "ask_funding", entities,
+                                                 slots={"phase": "primary"}))
+    assert outcome.text.startswith(opening)

@@ -24,6 +24,8 @@ async def test_find_hub_names_the_nearest_hub_with_buttons() -> None:
     assert len(messages) == 1
     assert "1. Keighley NPQ Hub, Keighley (" in messages[0]["text"]
     assert messages[0]["buttons"] == [
+        {"title": "Deadlines near me", "payload": '/ask_deadlines{"location": "Keighley"}'},
+        {"title": "Which NPQ suits me?", "payload": "/recommend_npq"},
         {"title": "Which NPQs are there?", "payload": "/programme_info"}]
     assert events == []
 
@@ -75,13 +77,91 @@ async def test_programme_info_describes_the_named_programme() -> None:
 async def test_programme_info_without_a_programme_lists_them_all() -> None:
     messages, events = await run(ActionProgrammeInfo(), tracker(
         "what npqs are there", "programme_info", slots={"npq": "NPQH"}))
-    assert messages[0]["text"].startswith("There are 11 National Professional Qualifications.")
-    assert len(messages[0]["buttons"]) == 11
+    assert messages[0]["text"].startswith("There are 10 National Professional Qualifications "
+                                          "(NPQs).")
+    assert len(messages[0]["buttons"]) == 11 and messages[0]["buttons"][-1]["title"] == "EHCO"
     assert events == []
 
 
 async def test_programme_info_for_npqml_explains_what_replaced_it() -> None:
     messages, _ = await run(ActionProgrammeInfo(), tracker(
         "what happened to npqml", "programme_info", [entity("npq", "NPQML")]))
-    assert "replaced by" in messages[0]["text"]
-    assert "NPQLT" in messages[0]["text"]
+    assert "What replaced it: NPQLBC (Leading Behaviour and Culture)" in messages[0]["text"]
+    assert messages[0]["text"].count("no longer offered") == 1
+
+
+# (question, entities) -> how the specific answer opens: each was understood as programme_info
+# but got the programme's card
+SPECIFIC = [
+    ("what's the pass mark for npqsl", [entity("npq", "NPQSL")],
+     "How NPQSL is assessed: One written case-study assessment after the course."),
+    ("can you resit the npqh assessment", [entity("npq", "NPQH")], "How NPQH is assessed:"),
+    ("what happens if i fail the assessment", [], "Every NPQ ends with a final assessment."),
+    ("is EHCO assessed at all", [entity("npq", "EHCO")],
+     "EHCO, the Early Headship Coaching Offer, is coaching and support, not a qualification, so "
+     "there's no assessment."),
+    ("is an npq masters level", [], "NPQs are the Department for Education's national "
+                                    "professional qualifications"),
+    ("can the npqh count towards a masters", [entity("npq", "NPQH")], "NPQs are the Department"),
+    ("is the NPQH worth it", [entity("npq", "NPQH")],
+     "Our track record (Outstanding Leaders Partnership): 60% of our NPQH graduates secured a "
+     "headship within 18 months"),
+    ("are the sessions after school or in the day", [],
+     "Most NPQs are blended. Online self-study"),
+    ("is the headship npq online", [entity("npq", "NPQH")], "NPQH: Blended."),
+    ("who is the lead provider", [], "We're the Outstanding Leaders Partnership"),
+    ("what is npqh", [entity("npq", "NPQH")], "NPQH: NPQ for Headship\n\nFor aspiring"),
+]
+
+
+@pytest.mark.parametrize("text, entities, opening", SPECIFIC, ids=[s[0] for s in SPECIFIC])
+async def test_a_specific_question_about_a_programme_gets_its_specific_answer(
+        text: str, entities: list[dict[str, Any]], opening: str) -> None:
+    messages, _ = await run(ActionProgrammeInfo(), tracker(text, "programme_info", entities))
+    assert messages[0]["text"].startswith(opening)
+
+
+async def test_the_assessment_answer_gives_the_pass_mark_resits_and_funding_once() -> None:
+    messages, events = await run(ActionProgrammeInfo(), tracker(
+        "what's the pass mark for npqsl", "programme_info", [entity("npq", "NPQSL")]))
+    assert messages[0]["text"].split("\n\n")[1:] == [
+        "The final assessment is a written case study, done open book over 8 days, with a pass "
+        "mark of 60% (to be confirmed).",
+        "Your provider sets the rules for resubmitting a failed assessment: ask your hub.",
+        "DfE funding is once per NPQ: if you withdraw or fail, you can't be funded for that NPQ "
+        "again."]
+    assert events == [SlotSet("npq", "NPQSL")]
+
+
+async def test_the_sessions_answer_counts_the_hubs_times_from_the_database() -> None:
+    messages, _ = await run(ActionProgrammeInfo(), tracker(
+        "are the NPQH sessions after school or in the day", "programme_info",
+        [entity("npq", "NPQH")]))
+    paragraphs = messages[0]["text"].split("\n\n")
+    assert paragraphs[1] == ("Each hub sets its own times: 20 of our 29 hubs offering NPQH meet "
+                             "after school, 9 in the school day.")  # hubs.csv's session_times
+    assert paragraphs[-1] == "Tell me your town or postcode and I'll show your nearest hubs' times."
+    assert messages[0]["buttons"][0] == {"title": "Hubs near me",
+                                         "payload": '/find_hub{"npq": "NPQH"}'}
+
+
+async def test_places_left_near_a_place_are_the_deadlines_there() -> None:
+    messages, _ = await run(ActionProgrammeInfo(), tracker(
+        "is the NPQLBC at Keighley full?", "programme_info",
+        [entity("npq", "NPQLBC"), entity("location", "Keighley")]))
+    lines = messages[0]["text"].split("\n")
+    assert lines[0] == "NPQLBC deadlines near Keighley:"
+    assert lines[1].endswith("starts 3 March 2027; full (ask about the waiting list)")
+    assert lines[2].endswith("; 13 places left")
+
+
+async def test_places_left_without_a_place_are_counted_for_the_next_intake() -> None:
+    messages, _ = await run(ActionProgrammeInfo(), tracker(
+        "how many places are left on the SENCO NPQ", "programme_info",
+        [entity("npq", "NPQSENCO")]))
+    assert messages[0]["text"] == (
+        "Of the 17 NPQSENCO cohorts for spring 2027, 13 have places left, 1 is full and 3 "
+        "haven't said.\n\nTell me your town or postcode and I'll show the places at your "
+        "nearest hubs.")
+    assert messages[0]["buttons"][0] == {"title": "Hubs near me",
+                                         "payload": '/find_hub{"npq": "NPQSENCO"}'}

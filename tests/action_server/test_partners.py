@@ -14,25 +14,25 @@ from sqlalchemy.orm import Session, sessionmaker
 from actions.follow_up import ActionFollowUp
 from actions.partners import (
     FORM_SLOTS,
-    ActionAskCapacity,
     ActionAskFacilitators,
     ActionAskFacilities,
     ActionAskFirstProgramme,
     ActionAskOrganisationType,
     ActionAskPartnerArea,
+    ActionAskWorksWithOthers,
     ActionBecomePartner,
     ActionPartnerBenefits,
     ActionPartnerFit,
     ActionPartnerRequirements,
     ValidatePartnerFitForm,
 )
-from npq.db.models import PartnerEnquiry
+from npq.db.models import PartnerContent, PartnerEnquiry
 from tests.action_server.conftest import NOW, as_utc, entity, rows, run, tracker, validate
 
 BRADFORD = {"name": "Bradford", "latitude": 53.79391, "longitude": -1.75206,
             "country": "England", "kind": "town"}
-ANSWERED = {"organisation_type": "trust", "partner_area": BRADFORD, "facilities": "yes",
-            "facilitators": "keen", "capacity": "no", "first_programme": "NPQLT"}
+ANSWERED = {"organisation_type": "trust", "partner_area": BRADFORD, "works_with_others": "no",
+            "facilities": "yes", "facilitators": "keen", "first_programme": "NPQLT"}
 MENU = {"become_partner": "How do I become a partner?",
         "partner_requirements": "What do you look for?",
         "partner_benefits": "What do partners get?", "partner_fit_check": "Check our fit",
@@ -45,7 +45,7 @@ MENU = {"become_partner": "How do I become a partner?",
      "programmes you could offer."),
     (ActionPartnerRequirements(), "partner_requirements",
      "What we look for in a delivery partner:",
-     "• Facilities: Do you have a training room that could host a group of about 20 adults?"),
+     "• Know your area: There should be an NPQ gap and need in your area."),
     (ActionPartnerBenefits(), "partner_benefits", "What partners get:", "• An income stream"),
 ])
 async def test_partner_information_with_the_other_partner_questions_as_buttons(
@@ -76,8 +76,10 @@ ANSWERS = [
     ("yes", "affirm", [], asked("facilities", partner_area=BRADFORD), {"facilities": "yes"}),
     ("we don't, sadly", "inform", [], asked("facilities"), {"facilities": "no"}),
     ("we'd be keen to learn", "inform", [], asked("facilitators"), {"facilitators": "keen"}),
-    ('/inform{"answer": "no"}', "inform", [entity("answer", "no")], asked("capacity"),
-     {"capacity": "no"}),
+    ('/inform{"answer": "no"}', "inform", [entity("answer", "no")], asked("works_with_others"),
+     {"works_with_others": "no"}),
+    ("yes, we lead a local network of primaries", "inform", [], asked("works_with_others"),
+     {"works_with_others": "yes"}),
     ("NPQLT", "inform", [entity("npq", "NPQLT")], asked("first_programme"),
      {"first_programme": "NPQLT"}),
     ("the headship one", "inform", [], asked("first_programme"), {"first_programme": "NPQH"}),
@@ -137,7 +139,8 @@ async def test_a_shared_location_answers_the_area_question() -> None:
         "country": "England", "kind": "coordinates"}}
 
 
-@pytest.mark.parametrize("slot", ["organisation_type", "partner_area", "facilities"])
+@pytest.mark.parametrize("slot", ["organisation_type", "partner_area", "works_with_others",
+                                  "facilities"])
 async def test_a_question_about_hubs_mid_form_is_not_taken_as_the_area(slot: str) -> None:
     """Regression: the place in "is there a hub near Leeds?" used to become the partner area,
     so the form took the turn and the question went unanswered."""
@@ -157,19 +160,20 @@ QUESTIONS = [
           "payload": '/inform{"organisation_type": "teaching_school_hub"}'},
          {"title": "Multi-academy trust", "payload": '/inform{"organisation_type": "trust"}'},
          {"title": "Federation", "payload": '/inform{"organisation_type": "federation"}'},
-         {"title": "Alliance or network of schools",
+         {"title": "Alliance or network",
           "payload": '/inform{"organisation_type": "alliance"}'},
          {"title": "A single school", "payload": '/inform{"organisation_type": "single_school"}'},
      ]),
+    (ActionAskWorksWithOthers(), "works_with_others",
+     "Do you already work with other schools beyond your own, for example through a network, "
+     "alliance or trust?", YES_NO),
     (ActionAskFacilities(), "facilities",
-     "Do you have a training room that could host a group of about 20 adults?", YES_NO),
+     "Do you have a good training space for face-to-face sessions?", YES_NO),
     (ActionAskFacilitators(), "facilitators",
-     "Do you have senior leaders who run CPD for other staff, or who'd like to learn to "
-     "facilitate?", [{"title": "Yes, experienced", "payload": '/inform{"answer": "yes"}'},
+     "Do you have senior leaders who run CPD, or who are keen to build their facilitation "
+     "experience?", [{"title": "Yes, experienced", "payload": '/inform{"answer": "yes"}'},
                      {"title": "Keen to learn", "payload": '/inform{"answer": "keen"}'},
                      {"title": "Not yet", "payload": '/inform{"answer": "no"}'}]),
-    (ActionAskCapacity(), "capacity",
-     "Could you release a senior leader for a few sessions each term to facilitate?", YES_NO),
 ]
 
 
@@ -188,12 +192,29 @@ async def test_each_fit_question_offers_answers_the_form_accepts(
         assert answered.slots == {slot: value}, button
 
 
+async def test_the_fit_questions_are_the_ones_staff_keep_in_partner_yaml(
+        database: sessionmaker[Session]) -> None:
+    with database() as session:
+        criterion = session.get(PartnerContent, ("criterion", "facilities"))
+        assert criterion is not None
+        criterion.question = "Could you host face-to-face sessions?"
+        session.commit()
+    outcome = await run(ActionAskFacilities(), tracker("yes", "affirm", **asked("facilities")))
+    assert outcome.text == "Could you host face-to-face sessions?"
+    with database() as session:  # without the criterion, replies.yml's own words
+        session.delete(session.get(PartnerContent, ("criterion", "facilities")))
+        session.commit()
+    outcome = await run(ActionAskFacilities(), tracker("yes", "affirm", **asked("facilities")))
+    assert outcome.text == "Do you have a good training space for face-to-face sessions?"
+
+
 async def test_the_area_question_asks_for_a_town_or_postcode_and_offers_a_shared_location(
 ) -> None:
     outcome = await run(ActionAskPartnerArea(), tracker("trust", "inform", **asked(
         "partner_area", organisation_type="trust")))
-    assert outcome.messages[0]["text"] == ("Which town or postcode are you in? (The first half "
-                                           "of the postcode, like BD21, is enough.)")
+    assert outcome.messages[0]["text"] == (
+        "Which town or postcode are you in? I'll check which NPQs our hubs already offer near "
+        "you. (The first half of your postcode, like BD21, is enough.)")
     assert outcome.buttons == [] and outcome.events == []
     assert outcome.custom == [{"ask_location": True}]  # bot.rasa_client.wants_location
     assert len(outcome.messages) == 1  # one message, as the domain response was
@@ -214,15 +235,16 @@ async def test_the_assessment_goes_criterion_by_criterion_then_offers_to_tell_th
     outcome = await run(ActionPartnerFit(), tracker("NPQLT", "inform", slots=ANSWERED))
     assert outcome.text.split("\n") == [
         "Here's how you match what we look for:",
-        "• Know your area: not yet. NPQLT is already offered less than a mile away at Bradford "
-        "NPQ Hub.",
+        "• Know your area: not yet. Our Bradford NPQ Hub already offers NPQLT less than a mile "
+        "away. Other providers may cover your area too: check what's already there, so you "
+        "don't overlap.",
         "• The right set-up: met. As a multi-academy trust, you have the people and reach to run "
         "training.",
-        "• Facilities: met. You have a training space.",
-        "• Experienced facilitators: partly. Keen is a good start: new facilitators are trained, "
+        "• Shared values: not yet. We'd talk about working with other schools and your local "
+        "network.",
+        "• Capacity: a training space: met. You have a good training space.",
+        "• Capacity: facilitators: partly. Keen is a good start: new facilitators are trained, "
         "then supported by experienced ones.",
-        "• Shared values: met. You already work with other schools.",
-        "• Capacity: not yet. Facilitators need to be released for sessions each term.",
         "Shall I pass this to our partnerships team so they can talk it through with you?"]
     assert outcome.buttons == [
         {"title": "Yes, pass it on", "payload": "/affirm"},
@@ -247,13 +269,13 @@ async def test_yes_stores_the_enquiry_with_answers_and_assessment(
     assert (enquiry.chat_id, enquiry.organisation_type, enquiry.area, enquiry.status) == (
         "school-1", "trust", "Bradford", "new")
     assert as_utc(enquiry.created_at) == NOW
-    assert enquiry.answers["facilities"] is True and enquiry.answers["capacity"] is False
+    assert enquiry.answers["facilities"] is True and enquiry.answers["works_with_others"] is False
     assert (enquiry.answers["facilitators"], enquiry.answers["programme_code"]) == ("keen",
                                                                                     "NPQLT")
     assert enquiry.answers["area"]["name"] == "Bradford"
     criteria = {c["key"]: c["status"] for c in enquiry.assessment["criteria"]}
-    assert criteria == {"know_your_area": "not_yet", "set_up": "met", "facilities": "met",
-                        "facilitators": "partly", "shared_values": "met", "capacity": "not_yet"}
+    assert criteria == {"know_your_area": "not_yet", "set_up": "met", "shared_values": "not_yet",
+                        "facilities": "met", "facilitators": "partly"}
     assert enquiry.assessment["threshold_miles"] == 25
     assert "NPQLT" not in enquiry.assessment["under_served"]
 
@@ -270,7 +292,7 @@ async def test_no_stores_nothing(database: sessionmaker[Session]) -> None:
 async def test_an_enquiry_with_nasty_answers_is_stored_safely(
         database: sessionmaker[Session]) -> None:
     answers = {"organisation_type": "'; DROP TABLE hubs;--", "partner_area": {"latitude": "NaN"},
-               "facilities": 3, "facilitators": "🙂" * 50, "capacity": None,
+               "facilities": 3, "facilitators": "🙂" * 50, "works_with_others": None,
                "first_programme": "x" * 4000}
     outcome = await run(ActionFollowUp(), tracker("yes", "affirm", slots={"pending": {
         "kind": "partner_enquiry", "answers": answers}}, sender="school-3"))

@@ -76,10 +76,10 @@ async def test_the_interest_form_validates_names_and_emails_and_leaves_questions
 
 @pytest.mark.parametrize("action, slot, text, buttons", [
     (ActionAskLeadName(), "lead_name", "I'll ask our team to get in touch. What's your name?", []),
-    (ActionAskLeadEmail(), "lead_email", "What email address should we use?", []),
+    (ActionAskLeadEmail(), "lead_email", "Thanks. What email address should we use?", []),
     (ActionAskLeadConsent(), "lead_consent",
-     "May we keep your name and email to contact you about NPQs? We use them only for that, and "
-     "you can ask me to forget you at any time (send /forget).",
+     "May we keep your name and email to contact you about NPQs? We'll use them only for that, "
+     "and you can ask me to forget them at any time (send /forget).",
      [{"title": "Yes, that's fine", "payload": '/inform{"answer": "yes"}'},
       {"title": "No", "payload": '/inform{"answer": "no"}'}]),
 ], ids=["lead_name", "lead_email", "lead_consent"])
@@ -310,10 +310,9 @@ async def test_talking_to_a_person_stores_the_request_with_the_conversation_so_f
         form="recommend_form", requested_slot="role", slots={"pending": {"kind": "place"}},
         sender="chat-6"))
 
-    assert outcome.text == (
-        "I've passed your question to our team, and someone will get back to you. You can also "
-        "reach our office: npq@network-office.example.org or 0113 496 0000 (Monday to Friday, "
-        "8.30am to 4.30pm)")
+    assert outcome.text == (  # the front end says when; the hours are not given twice
+        "I've passed your question to our team. You can also contact our office: "
+        "npq@network-office.example.org or 0113 496 0000.")
     assert [b["payload"] for b in outcome.buttons] == ["/programme_info", "/find_hub"]
     assert outcome.events == [*LEFT_FORM, SlotSet("pending", None)]
     [request] = rows(database, HandoffRequest)

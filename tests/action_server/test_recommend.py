@@ -107,6 +107,22 @@ async def test_wanting_to_become_a_head_is_an_ambition_not_a_new_role() -> None:
                              "requested_slot": None}
 
 
+async def test_a_role_and_an_aspiration_in_one_message_keep_the_role_said() -> None:
+    """Regression (seed 003's aspiring heads): "I'm a deputy head in Bradford and want to become
+    a headteacher" filled the role with the headteacher the model also tagged, and the answer
+    said "That suits you as a headteacher interested in becoming a headteacher"."""
+    outcome = await validate(ValidateRecommendForm(), tracker(
+        "I'm a deputy head in Bradford and want to become a headteacher. Which NPQ should I do?",
+        "recommend_npq", [entity("role", "deputy_head"), entity("location", "Bradford"),
+                          entity("role", "headteacher")],
+        form="recommend_form", mapped={"role": "headteacher"}))
+    assert outcome.slots["role"] == "deputy_head" and outcome.slots["ambition"] == "headship"
+    answer = await run(ActionRecommend(), tracker("x", "inform", slots={
+        "role": outcome.slots["role"], "ambition": outcome.slots["ambition"]}))
+    assert answer.text.startswith("I'd suggest NPQH: NPQ for Headship.")
+    assert "That suits you as a deputy head interested in becoming a headteacher." in answer.text
+
+
 @pytest.mark.parametrize("text, intent, entities", [
     ("is there a hub near Leeds? I'm a deputy head", "find_hub", [entity("location", "Leeds")]),
     ("not sure, when is the NPQH deadline for a primary?", "ask_deadlines",
@@ -149,8 +165,8 @@ async def test_the_recommendation_names_the_programme_and_clears_only_the_ambiti
 async def test_the_reason_says_who_it_suits() -> None:
     outcome = await run(ActionRecommend(), tracker("x", "inform", slots={
         "role": "deputy_head", "phase": "primary", "ambition": "headship"}))
-    assert ("Why: it's the qualification for aspiring and serving headteachers. That suits a "
-            "deputy head interested in becoming a headteacher.") in outcome.text
+    assert ("Why: it's the qualification for aspiring and serving headteachers. That suits you "
+            "as a deputy head interested in becoming a headteacher.") in outcome.text
     assert "Also worth a look: NPQSL (NPQ for Senior Leadership)" in outcome.text
 
 

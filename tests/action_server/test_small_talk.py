@@ -35,15 +35,16 @@ async def test_small_talk_inside_a_form_answers_and_leaves_the_form_active() -> 
 async def test_out_of_scope_is_answered() -> None:
     outcome = await run(ActionSmallTalk(), tracker("how do I get QTS", "out_of_scope",
                                                    sender="chat-7"))
-    assert outcome.text.startswith("Sorry, that's outside what I can help with")
-    assert "Get Into Teaching (getintoteaching.education.gov.uk)" in outcome.text
+    assert outcome.text.startswith("Sorry, I can't help with that. I only know about the National "
+                                   "Professional Qualifications (NPQs)")
+    assert outcome.text.endswith("try Get Into Teaching: getintoteaching.education.gov.uk")
     assert [b["payload"] for b in outcome.buttons] == ["/help", "/talk_to_human"]
 
 
 async def test_goodbye_leaves_the_form() -> None:
     outcome = await run(ActionGoodbye(), tracker("bye", "goodbye", form="interest_form",
                                                  requested_slot="lead_email"))
-    assert outcome.text == ("Goodbye, and good luck! Message me any time if you have more "
+    assert outcome.text == ("Goodbye, and good luck! Message me any time you have more "
                             "questions about NPQs.")
     assert {"event": "active_loop", "name": None, "timestamp": None} in outcome.events
 

@@ -17,12 +17,14 @@ HELP_PAYLOADS = ["/recommend_npq", "/programme_info", "/find_hub", "/ask_deadlin
 
 
 @pytest.mark.parametrize("intent, text, payloads", [
+    # regression: the greeting's "Deadlines and funding" opened deadlines with no funding
     ("greet", "Hello! I'm the NPQ assistant.",
-     ["/recommend_npq", "/find_hub", "/ask_deadlines", "/become_partner"]),
-    ("thank", "You're welcome! Is there anything else I can help with?", ["/help", "/goodbye"]),
+     ["/recommend_npq", "/find_hub", "/ask_deadlines", "/ask_funding", "/become_partner"]),
+    ("thank", "You're welcome! Anything else I can help with?", ["/help", "/goodbye"]),
     ("bot_challenge", "I'm an automated assistant", ["/talk_to_human", "/help"]),
     ("help", HELP, HELP_PAYLOADS),
-    ("out_of_scope", "Sorry, that's outside what I can help with", ["/help", "/talk_to_human"]),
+    ("out_of_scope", "Sorry, I can't help with that. I only know about the National "
+                     "Professional Qualifications", ["/help", "/talk_to_human"]),
     ("nlu_fallback", HELP, HELP_PAYLOADS), ("", HELP, HELP_PAYLOADS),  # else: what it can do
 ])
 async def test_small_talk_answers_with_the_intents_reply(intent: str, text: str,
@@ -32,6 +34,14 @@ async def test_small_talk_answers_with_the_intents_reply(intent: str, text: str,
     assert [b["payload"] for b in outcome.buttons] == payloads
     assert outcome.custom == [] and outcome.responses == []
     assert outcome.events == []
+
+
+async def test_the_greeting_buttons_say_what_they_open() -> None:
+    outcome = await run(ActionSmallTalk(), tracker("hi", "greet"))
+    assert [(b["title"], b["payload"]) for b in outcome.buttons] == [
+        ("Which NPQ suits me?", "/recommend_npq"), ("Nearest hub", "/find_hub"),
+        ("Deadlines", "/ask_deadlines"), ("Funding", "/ask_funding"),
+        ("Become a partner", "/become_partner")]
 
 
 async def test_the_actions_log_nothing_themselves(database: sessionmaker[Session]) -> None:
@@ -90,3 +100,33 @@ async def test_a_miss_after_a_different_answer_still_offers_meanings() -> None:
         "hub thing", "nlu_fallback", confidence=0.4, events=earlier,
         ranking=[("nlu_fallback", 0.5), ("find_hub", 0.4)]))
     assert outcome.buttons[0] == {"title": "My nearest hub", "payload": "/find_hub"}
+
+
+@pytest.mark.parametrize("text, ranking, opening", [
+    ("who is your lead provider", [("nlu_fallback", 0.4), ("out_of_scope", 0.28),
+                                   ("programme_info", 0.24)], "We're the Outstanding Leaders"),
+    ("what happens if I fail or withdraw", [("nlu_fallback", 0.4), ("programme_info", 0.36),
+                                            ("help", 0.24)],
+     "Every NPQ ends with a final assessment."),
+    ("will I get a certificate", [("nlu_fallback", 0.4), ("programme_info", 0.39),
+                                  ("out_of_scope", 0.36)], "NPQs are the Department for"),
+])
+async def test_an_unsure_reading_that_names_a_programme_topic_gets_its_answer(
+        text: str, ranking: list[tuple[str, float]], opening: str) -> None:
+    """These fell back (the model was unsure) though the words say what is asked: the answer,
+    not "Did you mean...?"."""
+    outcome = await run(ActionClarify(), tracker(text, "nlu_fallback", confidence=0.4,
+                                                 ranking=ranking))
+    assert outcome.text.startswith(opening)
+
+
+@pytest.mark.parametrize("text, ranking", [
+    ("who is your lead provider", [("nlu_fallback", 0.4), ("out_of_scope", 0.5),
+                                   ("greet", 0.3), ("help", 0.1), ("programme_info", 0.05)]),
+    ("blorp zzzk flibble", [("nlu_fallback", 0.4), ("programme_info", 0.3)]),
+])
+async def test_otherwise_an_unsure_reading_still_asks_did_you_mean(
+        text: str, ranking: list[tuple[str, float]]) -> None:
+    outcome = await run(ActionClarify(), tracker(text, "nlu_fallback", confidence=0.4,
+                                                 ranking=ranking))
+    assert outcome.text == "Sorry, I'm not sure I understood. Did you mean one of these?"

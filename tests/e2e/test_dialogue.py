@@ -104,7 +104,7 @@ def test_deadlines_then_a_bare_town_gives_the_deadlines_near_it(chat: Chat) -> N
 
 def test_funding_asks_where_you_work_when_that_decides_it(chat: Chat) -> None:
     assert "Where do you work?" in chat.say("is NPQLT funded?")
-    assert "State school or academy" in chat.buttons
+    assert "State school" in chat.buttons
     reply = chat.say("we're an academy")
     assert reply.startswith("NPQLT in ") and "for a state-funded school or academy" in reply
     assert "Places are capped" in reply
@@ -113,12 +113,13 @@ def test_funding_asks_where_you_work_when_that_decides_it(chat: Chat) -> None:
 def test_partner_fit_check_assesses_and_records_an_enquiry(chat: Chat, db: Session) -> None:
     # the first message gives the organisation type and the area: they are not asked again
     first = chat.say("We're a MAT in Bradford, would we make a good delivery partner?")
-    assert first.startswith("Do you have a training room")
+    assert first.startswith("Do you already work with other schools beyond your own")
+    assert chat.say("yes").startswith("Do you have a good training space")
     chat.say("yes")
     chat.say("keen to learn")
-    chat.say("yes")
     assessment = chat.say("NPQLT")
-    assert "• Know your area:" in assessment and "• Capacity: met." in assessment
+    assert "• Know your area:" in assessment and "• Shared values: met." in assessment
+    assert "• Capacity: a training space: met." in assessment
     assert "Shall I pass this to our partnerships team" in assessment
     assert "passed your answers to our partnerships team" in chat.say("yes please")
     [enquiry] = db.scalars(select(PartnerEnquiry).where(PartnerEnquiry.chat_id == chat.sender))
@@ -132,16 +133,16 @@ def test_the_fit_check_asks_with_answer_buttons_and_offers_a_shared_location(cha
         "would we make a good delivery partner?")
     assert "Multi-academy trust" in chat.buttons
     area = chat.say('/inform{"organisation_type": "trust"}').strip()  # + the custom message
-    assert area == ("Which town or postcode are you in? (The first half of the postcode, like "
-                    "BD21, is enough.)")
+    assert area == ("Which town or postcode are you in? I'll check which NPQs our hubs already "
+                    "offer near you. (The first half of your postcode, like BD21, is enough.)")
     assert wants_location(parse_replies(chat.last))  # the bot offers "share my location"
-    assert chat.say("Bradford").startswith("Do you have a training room")
+    assert chat.say("Bradford").startswith("Do you already work with other schools")
     assert chat.buttons == ["Yes", "No"]
 
 
 def test_register_interest_validates_the_email_and_keeps_consent(chat: Chat, db: Session) -> None:
     assert "What's your name?" in chat.say("can someone contact me about NPQH?")
-    assert chat.say("Sam Patel") == "What email address should we use?"
+    assert chat.say("Sam Patel") == "Thanks. What email address should we use?"
     assert "doesn't look like an email address" in chat.say("sam at school")
     assert "May we keep your name and email" in chat.say("sam.patel@school.org.uk")
     assert chat.say("yes").startswith("Thank you, Sam.")

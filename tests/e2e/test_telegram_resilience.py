@@ -116,8 +116,8 @@ async def test_make_run_restarted_mid_form_carries_on(own_stack: Stack,
         await asyncio.to_thread(own_stack.wait_ready)
         async with bot_process(fake, own_stack, own_database):
             markup = asked.params["reply_markup"]  # a button sent before the restart
-            [data] = [row[0]["callback_data"] for row in markup["inline_keyboard"]
-                      if row[0]["text"] == "Becoming a headteacher"]
+            [data] = [b["callback_data"] for row in markup["inline_keyboard"] for b in row
+                      if b["text"] == "Becoming a headteacher"]
             mark = len(fake.calls)
             fake.push_update(callback_update(data, user_id=user, reply_markup=markup,
                                              message_text=asked.params["text"]))

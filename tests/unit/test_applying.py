@@ -40,7 +40,8 @@ def test_the_two_steps_with_the_registration_service_and_checking_time(session: 
     lines = answer.text.splitlines()
     assert lines[0] == "Applying for an NPQ takes two steps:"
     assert lines[1] == ("1. Register with the DfE using your teacher reference number (TRN) and "
-                        "your school's URN. The DfE's checks take up to 3 working days.")
+                        "your school's URN. When it asks for your provider, choose Best Practice "
+                        "Network (to be confirmed). The DfE's checks take up to 3 working days.")
     assert lines[2] == f"Register here: {REGISTER}"
     assert lines[3].startswith("2. Your provider or hub then sends you its own application.")
     assert "Some providers need your headteacher to endorse it." in lines[3]
@@ -60,11 +61,45 @@ def test_a_programme_adds_its_prerequisite_and_next_deadline(session: Session) -
     assert answer.text.startswith(f"Applying for NPQLPM ({npqlpm.name}) takes two steps:")
     assert f"Before you apply: {npqlpm.prerequisite}" in answer.text
     assert "Teaching for Mastery" in answer.text
-    assert f"NPQLPM deadlines start on {long_date(earliest)}" in answer.text
+    assert f"The first NPQLPM deadline is {long_date(earliest)}; each hub sets its own." \
+        in answer.text
     assert [(b.intent, b.entities) for b in answer.buttons][:3] == [
         ("ask_deadlines", {"npq": "NPQLPM"}), ("ask_funding", {"npq": "NPQLPM"}),
         ("find_hub", {"npq": "NPQLPM"})]
     assert_phone_sized_with_buttons(answer)
+
+
+@pytest.mark.parametrize("question", [
+    "which lead provider do I select on the form", "the DfE form is asking for my provider, what "
+    "do I put", "who is the lead provider"])
+def test_the_provider_question_names_the_network_and_the_provider_to_choose(
+        session: Session, question: str) -> None:
+    answer = how_to_apply_answer(session, today=TODAY, question=question)
+    assert answer.text == (
+        "We're the Outstanding Leaders Partnership, a partnership of teaching school alliances, "
+        "multi-academy trusts and schools whose regional hubs deliver the NPQs, with a specialist "
+        "training provider running the online element and quality assurance. We deliver the "
+        "NPQs with Best Practice Network, our lead provider.\n\n"
+        "On the DfE registration form, choose Best Practice Network (to be confirmed) as your "
+        "provider.")
+    assert [b.intent for b in answer.buttons] == ["how_to_apply", "find_hub", "talk_to_human"]
+
+
+def test_the_provider_is_the_setting_staff_keep(session: Session) -> None:
+    row = session.get(NetworkSetting, "lead_provider")
+    assert row is not None
+    row.value, row.checked = "Example Lead Provider", True
+    session.flush()
+    answer = how_to_apply_answer(session, today=TODAY, question="which provider do I choose?")
+    assert answer.text.endswith("On the DfE registration form, choose Example Lead Provider as "
+                                "your provider.")
+    assert "When it asks for your provider, choose Example Lead Provider." in \
+        how_to_apply_answer(session, today=TODAY).text
+    session.execute(delete(NetworkSetting).where(NetworkSetting.key.in_(
+        ["lead_provider", "network_name"])))
+    session.flush()
+    assert how_to_apply_answer(session, today=TODAY, question="which provider?").text.endswith(
+        "Your hub will tell you which provider to choose on the DfE registration form.")
 
 
 def test_a_programme_with_no_open_intake_offers_a_reminder_in_words(session: Session) -> None:

@@ -65,6 +65,20 @@ async def test_text_is_forwarded_to_rasa_and_buttons_become_an_inline_keyboard(
     assert typing and typing[0].params["action"] == "typing"
 
 
+async def test_programme_codes_come_three_to_a_row_and_phrases_two(bot: Harness) -> None:
+    """Regression: a list of 11 programmes was a column of 11 buttons."""
+    codes = ["NPQLBC", "NPQLL", "NPQLPM", "NPQLT", "NPQLTD", "NPQEL", "NPQEYL", "NPQH",
+             "NPQSENCO", "NPQSL", "EHCO"]
+    bot.rasa.reply = [{"text": "There are 10 NPQs.", "buttons": [
+        {"title": code, "payload": f'/programme_info{{"npq": "{code}"}}'} for code in codes]
+        + [{"title": "Talk to a person", "payload": "/talk_to_human"},
+           {"title": "Which NPQ suits me?", "payload": "/recommend_npq"}]}]
+    call = await bot.say("what NPQs are there?")
+    rows = [[b["text"] for b in row] for row in call.params["reply_markup"]["inline_keyboard"]]
+    assert rows == [codes[0:3], codes[3:6], codes[6:9], codes[9:11],
+                    ["Talk to a person", "Which NPQ suits me?"]]
+
+
 async def test_pressing_a_button_acknowledges_it_shows_the_choice_and_sends_its_payload(
         bot: Harness) -> None:
     sent = await bot.say("hub near keighley")

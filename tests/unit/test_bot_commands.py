@@ -41,9 +41,13 @@ async def test_a_returning_user_is_welcomed_back_without_starting_over(bot: Harn
     bot.rasa.history.add(str(DEFAULT_USER_ID))
     call = await bot.say("/start", first_name="Priya")
     assert call.params["text"] == WELCOME_BACK.format(name="Priya")
-    buttons = [b["text"] for [b] in call.params["reply_markup"]["inline_keyboard"]]
-    assert buttons == ["Which NPQ suits me?", "Find my nearest hub", "Deadlines and funding",
-                       "Become a delivery partner"]
+    rows = [[b["text"] for b in row] for row in call.params["reply_markup"]["inline_keyboard"]]
+    # regression: "Deadlines and funding" opened deadlines with nothing about funding
+    assert rows == [["Which NPQ suits me?", "Nearest hub"], ["Deadlines", "Funding"],
+                    ["Become a partner"]]
+    payloads = [b["callback_data"] for row in call.params["reply_markup"]["inline_keyboard"]
+                for b in row]
+    assert "/ask_funding" in payloads[3] and "/ask_deadlines" in payloads[2]
     assert bot.rasa.received == []  # the conversation Rasa keeps carries on
 
 

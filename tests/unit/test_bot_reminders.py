@@ -167,9 +167,10 @@ async def test_a_due_reminder_is_sent_once_across_a_restart(database: str) -> No
         assert text.startswith("⏰ Deadline reminder\n\n• NPQSENCO (NPQ for Special Educational "
                                "Needs Co-ordinators), spring 2027: the first hubs stop taking "
                                "applications in 2 days (11 February 2027)")
-        buttons = [row[0] for row in call.params["reply_markup"]["inline_keyboard"]]
-        assert [b["text"] for b in buttons] == ["How do I apply?", "See deadlines",
-                                                "Stop reminders", "Apply on the DfE service"]
+        keyboard = call.params["reply_markup"]["inline_keyboard"]
+        assert [[b["text"] for b in row] for row in keyboard] == [
+            ["How do I apply?", "See deadlines"], ["Stop reminders"], ["Apply on the DfE service"]]
+        buttons = [b for row in keyboard for b in row]
         assert buttons[-1]["url"].startswith("https://register-national-professional-")
         assert deliveries(database) == [(3, "sent")]
         async with running_bot(database, fake=fake, clock=Clock(TUESDAY)) as restarted:

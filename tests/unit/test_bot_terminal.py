@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.render import TRY_AGAIN
+from bot.render import TRY_AGAIN, button_rows
 from bot.terminal import chat
 from npq.settings import Settings
 from tests.support.bot_harness import FakeRasa
@@ -44,3 +44,27 @@ async def test_commands_are_handled_by_the_terminal(line: str) -> None:
 
 async def test_rasa_down_gets_an_apology() -> None:
     assert await converse(FakeRasa(down=True), "hello") == [TRY_AGAIN]
+
+
+@pytest.mark.parametrize("titles, rows", [
+    (["NPQLBC", "NPQLL", "NPQLPM", "NPQLT", "NPQLTD", "NPQEL", "NPQEYL"],
+     [[0, 1, 2], [3, 4, 5], [6]]),  # programme codes: three a row
+    (["Am I eligible?", "Deadlines", "How do I apply?"], [[0, 1], [2]]),  # short phrases: two
+    (["Remind me about deadlines", "NPQH", "NPQSL"], [[0], [1, 2]]),  # a long title: alone
+    (["NPQH", "Find my nearest hub", "NPQSL", "EHCO"], [[0, 1], [2, 3]]),
+    (["Yes", "No"], [[0, 1]]), ([], []),
+])
+def test_buttons_share_rows_when_their_titles_are_short(titles: list[str],
+                                                        rows: list[list[int]]) -> None:
+    assert button_rows(titles) == rows
+
+
+async def test_programme_codes_are_numbered_three_a_line() -> None:
+    codes = ["NPQEL", "NPQEYL", "NPQH", "NPQLBC"]
+    rasa = FakeRasa(reply=[{"text": "Which one?", "buttons": [
+        {"title": code, "payload": f'/programme_info{{"npq": "{code}"}}'} for code in codes]}])
+    written = await converse(rasa, "what npqs are there", "4")
+    assert written[0] == ("bot> Which one?\n"
+                          "       [1] NPQEL   [2] NPQEYL   [3] NPQH\n"
+                          "       [4] NPQLBC")
+    assert rasa.received[-1]["message"] == '/programme_info{"npq": "NPQLBC"}'

@@ -228,3 +228,59 @@ def test_network_file_imported_alone_replaces_the_settings(
 
 def count_network_rows(path: Path) -> int:
     return path.read_text().count("- key:")
+
+
+# --- facts staff keep: provisional rules, session times, places left -----------------------
+
+@pytest.mark.parametrize("old, new, reason", [
+    ("    provisional: true\n", "", "'provisional' must be true (a projection"),
+    ("    provisional: true\n", "    provisional: perhaps\n", "'provisional' must be true"),
+    ("    source: Projected", "    sources: Projected", "'source' is missing"),
+])
+def test_every_funding_rule_must_say_whether_it_is_published_and_where_from(
+    catalogue_copy: Path, old: str, new: str, reason: str
+) -> None:
+    rules = catalogue_copy / "funding_rules.yaml"
+    rules.write_text(rules.read_text().replace(old, new, 1))
+    problems = read_only([catalogue_copy / "programmes.yaml", rules]).problems
+    assert len(problems) == 1 and problems[0].file == "funding_rules.yaml", problems
+    assert reason in problems[0].reason
+
+
+@pytest.mark.parametrize("places, left, reason", [
+    ("19", "20", "'places_left' (20) is more than 'places' (19)"),
+    ("19", "many", "'places_left' must be a whole number or empty (got 'many')"),
+    ("0", "", "'places' must be a positive whole number or empty (got '0')"),
+])
+def test_places_left_is_a_count_no_more_than_the_places(
+    catalogue_copy: Path, places: str, left: str, reason: str
+) -> None:
+    cohorts = catalogue_copy / "cohorts.csv"
+    lines = cohorts.read_text().splitlines(keepends=True)
+    fields = lines[1].rstrip("\n").split(",")
+    fields[-3:-1] = [places, left]
+    lines[1] = ",".join(fields) + "\n"
+    cohorts.write_text("".join(lines))
+    reasons = [str(p) for p in read_only([catalogue_copy]).problems]
+    assert reasons == [f"cohorts.csv, line 2: {reason}"]
+
+
+def test_places_left_and_session_times_are_imported_and_may_be_unknown(session: Session) -> None:
+    keighley = session.scalar(select(Hub).where(Hub.slug == "keighley"))
+    assert keighley is not None and keighley.session_times == (
+        "after school (4.30pm to 6.30pm) and some school days")
+    lefts = session.scalars(select(Cohort.places_left).where(Cohort.intake == "2027a")).all()
+    assert None in lefts and 0 in lefts and any(n and n > 0 for n in lefts)
+    assert all(c.places_left is None or c.places_left <= (c.places or 0)
+               for c in session.scalars(select(Cohort)))
+
+
+def test_demo_hubs_name_no_real_organisation(session: Session) -> None:
+    """Regression: demo hubs named real trusts and alliances (some from the seed articles) with
+    invented contacts. Every lead organisation is now a clearly invented demo name."""
+    real = ("Dean Trust", "Exceed", "Bronte", "Aspire", "Education Teaching Alliance")
+    hubs = session.scalars(select(Hub)).all()
+    assert all(h.lead_organisation.endswith("Demo Schools Partnership") for h in hubs)
+    assert not [h.lead_organisation for h in hubs if any(name in h.lead_organisation
+                                                          for name in real)]
+    assert all(h.contact_email.endswith(".example.org") for h in hubs)

@@ -47,13 +47,22 @@ def test_days_phrase(days: int, phrase: str) -> None:
     assert days_phrase(TODAY + dt.timedelta(days=days), TODAY) == phrase
 
 
-@pytest.mark.parametrize("opens, expected", [
-    (dt.date(2026, 10, 1), "spring 2027, apply by 12 February 2027 (in 82 days)"),
-    (dt.date(2026, 12, 1), "spring 2027, applications open 1 December 2026, apply by "
-                           "12 February 2027 (in 82 days)"),
+@pytest.mark.parametrize("opens, left, expected", [
+    (dt.date(2026, 10, 1), None, "spring 2027, apply by 12 February 2027 (in 82 days), starts "
+                                 "1 March 2027"),
+    (dt.date(2026, 12, 1), None, "spring 2027, applications open 1 December 2026, apply by "
+                                 "12 February 2027 (in 82 days), starts 1 March 2027"),
+    (dt.date(2026, 10, 1), 12, "spring 2027, apply by 12 February 2027 (in 82 days), starts "
+                               "1 March 2027; 12 places left"),
+    (dt.date(2026, 10, 1), 1, "spring 2027, apply by 12 February 2027 (in 82 days), starts "
+                              "1 March 2027; 1 place left"),
+    (dt.date(2026, 10, 1), 0, "spring 2027, apply by 12 February 2027 (in 82 days), starts "
+                              "1 March 2027; full (ask about the waiting list)"),
 ])
-def test_deadline_phrase_notes_a_window_not_yet_open(opens: dt.date, expected: str) -> None:
-    cohort = Cohort(intake="2027a", applications_open=opens,
+def test_deadline_phrase_gives_the_start_and_places_left(opens: dt.date, left: int | None,
+                                                         expected: str) -> None:
+    """The start date always; the places left only where the hub has said (None: unknown)."""
+    cohort = Cohort(intake="2027a", applications_open=opens, places_left=left,
                     applications_close=dt.date(2027, 2, 12), start_date=dt.date(2027, 3, 1))
     assert deadline_phrase(cohort, TODAY) == expected
 
@@ -72,9 +81,12 @@ def test_deadlines_near_a_place_list_the_nearest_hubs_with_dates(session: Sessio
     bradford = cohort_at(session, "bradford", "NPQH", "2027a")
     assert lines[0].startswith("NPQH deadlines near ")
     assert lines[1].startswith("1. Keighley NPQ Hub (")
-    assert lines[1].endswith(f"spring 2027, apply by {when(keighley, TODAY)}")
+    assert lines[1].endswith(f"spring 2027, apply by {when(keighley, TODAY)}, starts "
+                             f"{long_date(keighley.start_date)}")  # Keighley hasn't said places
     assert lines[2].startswith("2. Bradford NPQ Hub (")
-    assert lines[2].endswith(f"apply by {when(bradford, TODAY)}")
+    assert lines[2].endswith(f"apply by {when(bradford, TODAY)}, starts "
+                             f"{long_date(bradford.start_date)}; {bradford.places_left} places "
+                             "left")
     assert [(b.intent, b.entities) for b in answer.buttons][0] == (
         "subscribe_reminders", {"npq": "NPQH"})
     assert_phone_sized_with_buttons(answer)
@@ -115,7 +127,10 @@ def test_a_named_hub_lists_each_programme_it_offers(session: Session) -> None:
     assert lines[0] == "Deadlines at Keighley NPQ Hub:"
     assert [line.split(":")[0] for line in lines[1:]] == [f"• {p.code}" for p in hub.programmes]
     npqh = cohort_at(session, "keighley", "NPQH", "2027a")
-    assert f"• NPQH: spring 2027, by {when(npqh, TODAY)}" in lines
+    assert (f"• NPQH: spring 2027, apply by {when(npqh, TODAY)}, starts "
+            f"{long_date(npqh.start_date)}") in lines
+    assert ("• NPQLBC: spring 2027, apply by 12 February 2027 (in 82 days), starts 3 March 2027; "
+            "full (ask about the waiting list)") in lines
     assert_phone_sized_with_buttons(answer)
 
 
@@ -125,9 +140,13 @@ def test_a_programme_alone_gives_the_national_range(session: Session) -> None:
     answer = deadlines_answer(session, today=TODAY, programme_code="NPQSENCO")
     name = session.get(Programme, "NPQSENCO").name  # type: ignore[union-attr]
     assert answer.text.startswith(f"NPQSENCO ({name}): the next intake is spring 2027.")
+    starts = sorted(session.scalars(select(Cohort.start_date).where(
+        Cohort.programme_code == "NPQSENCO", Cohort.intake == "2027a")))
+    assert answer.text.splitlines()[1] == (f"Courses start between {long_date(starts[0])} and "
+                                           f"{long_date(starts[-1])}, depending on the hub.")
     assert f"the earliest is {long_date(closes[0])}" in answer.text
     assert f"the latest {long_date(closes[-1])}" in answer.text
-    assert "Online cohort: apply by" in answer.text
+    assert "Online cohort: apply by 12 February 2027, starts 9 March 2027." in answer.text
     assert ("find_hub", {"npq": "NPQSENCO"}) in [(b.intent, b.entities) for b in answer.buttons]
 
 
@@ -146,7 +165,8 @@ def test_nothing_named_gives_every_programmes_next_deadline(session: Session) ->
             Cohort.programme_code == code, Cohort.applications_close >= TODAY)
             .order_by(Cohort.applications_close).limit(1))
         assert earliest is not None
-        assert f"• {code}: from {long_date(earliest)}" in answer.text
+        label = code if code != "EHCO" else "EHCO (coaching, not an NPQ)"
+        assert f"• {label}: spring 2027, {long_date(earliest)} (in " in answer.text
     assert_phone_sized_with_buttons(answer)
 
 
@@ -196,7 +216,7 @@ def test_unknown_programmes_are_not_guessed(session: Session, programme: str) ->
 def test_empty_input_is_the_overview(session: Session, empty: str | None) -> None:
     answer = deadlines_answer(session, today=TODAY, programme_code=empty, place_text=empty,
                               message_text=empty)
-    assert answer.text.startswith("The next deadlines across our hubs")
+    assert answer.text.startswith("The earliest deadlines across our hubs")
 
 
 def test_every_programme_near_every_demo_town_fits_a_phone(session: Session) -> None:

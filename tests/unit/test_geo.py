@@ -232,6 +232,14 @@ def test_resolve_place_ignores_case_punctuation_and_variants(text: str, expected
     assert place(text).name == expected
 
 
+@pytest.mark.parametrize("text", ["Ashton-on-Mersey", "Ashton upon Mersey", "ashton on mersey"])
+def test_ashton_on_mersey_is_in_sale_not_ashton_under_lyne(text: str) -> None:
+    """Regression: a place the seed articles name was read as Ashton-under-Lyne, 13 miles off."""
+    found = place(text)
+    assert found.name == "Ashton-on-Mersey"
+    assert miles(found, place("Sale")) < 2
+
+
 @pytest.mark.parametrize(
     ("typo", "expected"),
     [

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
+from npq.db.models import Programme
 from npq.hubs import find_hub_answer, nearest_hubs
 from npq.programmes import catalogue_answer, find_programme, programme_answer
 
@@ -31,7 +32,38 @@ def test_the_nearest_hub_to_keighley_is_named_first(session: Session, kwargs: di
     answer = find_hub_answer(session, today=TODAY, **kwargs)
     assert first_hub_line(answer.text).startswith("1. Keighley NPQ Hub, Keighley (")
     assert answer.text.count("miles)") == 3
-    assert "Offers:" in answer.text and "Next intake:" in answer.text
+    assert answer.text.count("Offers:") == 3 and answer.text.count("Format:") == 3
+
+
+def test_without_a_programme_the_hub_list_shows_no_intake(session: Session) -> None:
+    """Regression: each hub showed the next intake of whichever programme closed first."""
+    answer = find_hub_answer(session, today=TODAY, place_text="Keighley")
+    first = answer.text.split("\n\n")[1].splitlines()
+    assert first == [
+        "1. Keighley NPQ Hub, Keighley (0.1 miles)",
+        "Offers: NPQEL, NPQH, NPQLBC, NPQLT, NPQLTD, NPQSENCO, NPQSL",
+        "Format: online and face to face; sessions after school (4.30pm to 6.30pm) and some "
+        "school days",
+        "Contact: npq@keighley-hub.example.org"]
+    assert "apply by" not in answer.text and "2027" not in answer.text
+    assert [(b.title, b.intent, b.entities) for b in answer.buttons] == [
+        ("Deadlines near me", "ask_deadlines", {"location": "Keighley"}),
+        ("Which NPQ suits me?", "recommend_npq", {}),
+        ("Which NPQs are there?", "programme_info", {})]
+
+
+def test_with_a_programme_each_hub_gives_its_next_intake_start_and_places(
+        session: Session) -> None:
+    answer = find_hub_answer(session, today=TODAY, place_text="Keighley", programme_text="NPQLBC")
+    hubs = answer.text.split("\n\n")
+    assert hubs[1].splitlines()[:2] == [
+        "1. Keighley NPQ Hub, Keighley (0.1 miles)",
+        "NPQLBC: spring 2027, starts 3 March 2027, apply by 12 February 2027; full (ask about "
+        "the waiting list)"]
+    assert hubs[2].splitlines()[1] == ("NPQLBC: spring 2027, starts 15 March 2027, apply by "
+                                       "15 February 2027; 13 places left")
+    assert hubs[2].splitlines()[2] == "Format: face to face; sessions in the school day"
+    assert "Offers:" not in answer.text
 
 
 def test_hubs_come_in_distance_order_with_distances(session: Session) -> None:
@@ -50,10 +82,10 @@ def test_a_programme_filters_the_hubs(session: Session) -> None:
 
 def test_online_delivery_is_mentioned_where_the_programme_has_it(session: Session) -> None:
     online = find_hub_answer(session, today=TODAY, place_text="Leeds", programme_text="NPQLT")
-    assert online.text.endswith("NPQLT also runs online, with no travel: spring 2027, apply by "
-                                "12 February 2027.")
+    assert online.text.endswith("NPQLT also runs online, with no travel: spring 2027, starts 2 "
+                                "March 2027, apply by 12 February 2027.")
     hubs_only = find_hub_answer(session, today=TODAY, place_text="Leeds", programme_text="NPQH")
-    assert "online" not in hubs_only.text
+    assert "runs online" not in hubs_only.text
 
 
 def test_the_next_intake_skips_closed_deadlines(session: Session) -> None:
@@ -65,8 +97,9 @@ def test_the_next_intake_skips_closed_deadlines(session: Session) -> None:
     assert autumn.next_cohort.applications_close >= after_spring
     much_later = nearest_hubs(session, *KEIGHLEY, today=dt.date(2030, 1, 1))[0]
     assert much_later.next_cohort is None
-    text = find_hub_answer(session, today=dt.date(2030, 1, 1), place_text="Keighley").text
-    assert "Next intake: not yet announced." in text
+    text = find_hub_answer(session, today=dt.date(2030, 1, 1), place_text="Keighley",
+                           programme_text="NPQH").text
+    assert "NPQH: next intake not yet announced" in text
 
 
 @pytest.mark.parametrize("place", ["Edinburgh", "Cardiff", "EH1 1YZ"])
@@ -112,23 +145,56 @@ def test_programme_answer_describes_the_programme(session: Session) -> None:
     programme = find_programme(session, "NPQH")
     assert programme is not None
     answer = programme_answer(programme)
-    assert answer.text.startswith("NPQH: ")
-    assert "Assessment:" in answer.text and "18 months" in answer.text
-    assert [(b.intent, b.entities) for b in answer.buttons][0] == ("find_hub", {"npq": "NPQH"})
+    assert answer.text.startswith("NPQH: NPQ for Headship\n\nFor aspiring and serving ")
+    assert "\nLength: about 18 months.\nFormat: Blended." in answer.text
+    assert "\nAssessment: One written case-study assessment" in answer.text
+    assert [(b.title, b.intent, b.entities) for b in answer.buttons] == [
+        ("Hubs for NPQH", "find_hub", {"npq": "NPQH"}),
+        ("Deadlines", "ask_deadlines", {"npq": "NPQH"}),
+        ("Is it funded?", "ask_funding", {"npq": "NPQH"}),
+        ("Other NPQs", "programme_info", {})]
 
 
 def test_legacy_npqml_explains_what_replaced_it(session: Session) -> None:
     programme = find_programme(session, "NPQML")
     assert programme is not None
     answer = programme_answer(programme)
-    assert "no longer offered" in answer.text
-    for successor in ("NPQLT", "NPQLTD", "NPQLBC"):
-        assert successor in answer.text
-    assert {b.entities["npq"] for b in answer.buttons} == {"NPQLT", "NPQLTD", "NPQLBC"}
+    assert answer.text == (
+        "NPQML, the NPQ for Middle Leadership (2017), is no longer offered. It was the middle "
+        "leadership NPQ of the 2017 suite, replaced in autumn 2021 by three specialist NPQs. "
+        "Participants on the old programme had to finish by August 2022.\n\n"
+        "What replaced it: NPQLBC (Leading Behaviour and Culture), NPQLT (Leading Teaching) "
+        "and NPQLTD (Leading Teacher Development).")
+    assert answer.text.count("no longer offered") == 1  # regression: it said so twice
+    assert [b.title for b in answer.buttons] == ["About NPQLBC", "About NPQLT", "About NPQLTD"]
 
 
-def test_catalogue_answer_lists_the_current_suite(session: Session) -> None:
+@pytest.mark.parametrize("code, opening", [
+    ("NPQH-2017", "The NPQ for Headship (2017) is no longer offered. It was the 2017 version"),
+    ("NPQSL-2017", "The NPQ for Senior Leadership (2017) is no longer offered."),
+])
+def test_a_legacy_version_is_named_as_people_say_it(session: Session, code: str,
+                                                    opening: str) -> None:
+    programme = session.get(Programme, code)
+    assert programme is not None
+    assert programme_answer(programme).text.startswith(opening)
+
+
+def test_catalogue_answer_counts_ten_npqs_and_lists_ehco_as_coaching(session: Session) -> None:
+    """Regression: it said there were 11 NPQs, counting the Early Headship Coaching Offer."""
     answer = catalogue_answer(session)
-    assert answer.text.startswith("There are 11 National Professional Qualifications.")
+    assert answer.text.startswith("There are 10 National Professional Qualifications (NPQs).")
+    specialist, leadership, coaching = answer.text.split("\n\n")[1:4]
+    assert specialist.splitlines() == [
+        "Specialist NPQs:", "• NPQLBC: Leading Behaviour and Culture", "• NPQLL: Leading Literacy",
+        "• NPQLPM: Leading Primary Mathematics", "• NPQLT: Leading Teaching",
+        "• NPQLTD: Leading Teacher Development"]
+    assert "EHCO" not in leadership
+    assert coaching == ("Also on offer, but not an NPQ: the Early Headship Coaching Offer "
+                        "(EHCO), coaching for headteachers in their first five years of "
+                        "headship.")
+    assert answer.text.endswith("Which would you like to know about?")
     assert "NPQML" not in answer.text
-    assert len(answer.buttons) == 11
+    assert [b.title for b in answer.buttons] == [
+        "NPQLBC", "NPQLL", "NPQLPM", "NPQLT", "NPQLTD", "NPQEL", "NPQEYL", "NPQH", "NPQSENCO",
+        "NPQSL", "EHCO"]

@@ -330,11 +330,13 @@ def test_handoff_with_no_reason_or_context(session: Session) -> None:
 
 
 def test_handoff_answer_gives_the_office_contact() -> None:
+    """Regression: the reply had no full stop and gave the office hours, which the front end
+    then gave again."""
     answer = handoff_answer("npq@office.example.org")
-    assert "passed your question to our team" in answer.text
-    assert answer.text.endswith("You can also reach our office: npq@office.example.org")
+    assert answer.text == ("I've passed your question to our team. You can also contact our "
+                           "office: npq@office.example.org.")
     assert_phone_sized_with_buttons(answer)
-    assert "office" not in handoff_answer("").text
+    assert handoff_answer("").text == "I've passed your question to our team."
 
 
 def test_subscription_result_is_a_plain_value(session: Session) -> None:

@@ -95,8 +95,9 @@ def test_the_actions_say_exactly_the_fixed_replies_there_are() -> None:
     said.update(cls().name().removeprefix("action_") for cls in action_classes()
                 if issubclass(cls, AskInFixedWords))
     assert said == set(replies())
-    for name, reply in replies().items():  # the shape of a domain response
-        assert set(reply) <= {"text", "buttons", "custom"} and reply["text"].strip(), name
+    for name, reply in replies().items():  # the shape of a domain response, with defaults
+        assert set(reply) <= {"text", "buttons", "custom", "defaults"}, name
+        assert reply["text"].format(**reply.get("defaults") or {}).strip(), name
         for button in reply.get("buttons") or []:
             assert set(button) == {"title", "payload"} and button["payload"].startswith("/")
         assert isinstance(reply.get("custom", {}), dict), name
@@ -202,3 +203,13 @@ def test_every_setting_the_code_reads_is_documented() -> None:
                              re.MULTILINE))
     assert sorted(names - table) == [], "add them to README's configuration table"
     assert sorted(names - example) == [], "add them to .env.example"
+
+
+def test_the_catalogue_readme_says_where_each_files_facts_come_from() -> None:
+    """Regression: data/catalogue/README.md cited a "Data sources" section that did not exist."""
+    readme = (ROOT / "data/catalogue/README.md").read_text()
+    assert "\n## Data sources\n" in readme
+    sources = readme.split("\n## Data sources\n", 1)[1]
+    for name in ("programmes.yaml", "funding_rules.yaml", "cohorts.csv", "hubs.csv",
+                 "partner.yaml", "network.yaml"):
+        assert f"| `{name}` |" in sources, name

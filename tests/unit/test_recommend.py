@@ -55,7 +55,7 @@ ROLE_ONLY = {
     "cpd_lead": "NPQLTD",
     "assistant_head": "NPQSL",
     "deputy_head": "NPQSL",
-    "headteacher": "NPQEL",
+    "headteacher": "NPQH",  # serving heads take NPQH or EHCO; NPQEL is for several schools
     "new_headteacher": "EHCO",
     "head_of_school": "NPQH",
     "executive_head": "NPQEL",
@@ -89,8 +89,10 @@ def test_each_role_has_a_recommendation(role: str, code: str) -> None:
     (Profile("classroom_teacher", None, "lead_teaching"), "NPQLT", "NPQLBC"),
     (Profile("head_of_department", None, "senior_leadership"), "NPQSL", "NPQLT"),
     (Profile("senco", None, "headship"), "NPQH", "NPQSENCO"),
-    (Profile("headteacher", None, "headship"), "NPQEL", "EHCO"),
-    (Profile("headteacher", None, "send"), "NPQEL", "NPQSENCO"),
+    (Profile("headteacher", None, "headship"), "NPQH", "EHCO"),
+    (Profile("headteacher", None, "send"), "NPQH", "NPQSENCO"),
+    (Profile("headteacher", None, "executive_leadership"), "NPQEL", "NPQH"),
+    (Profile("head_of_school", None, "executive_leadership"), "NPQEL", "NPQH"),
     (Profile("new_headteacher", None, "executive_leadership"), "EHCO", "NPQEL"),
     (Profile(None, None, "headship"), "NPQH", "NPQSL"),
     (Profile(None, None, "early_years"), "NPQEYL", "NPQLL"),
@@ -292,8 +294,8 @@ def test_the_answer_names_the_programmes_from_the_database(session: Session) -> 
     npqh, npqsl = session.get(Programme, "NPQH"), session.get(Programme, "NPQSL")
     assert npqh is not None and npqsl is not None
     assert answer.text.startswith(f"I'd suggest NPQH: {npqh.name}.")
-    assert ("Why: it's the qualification for aspiring and serving headteachers. That suits a "
-            "deputy head interested in becoming a headteacher.") in answer.text
+    assert ("Why: it's the qualification for aspiring and serving headteachers. That suits you "
+            "as a deputy head interested in becoming a headteacher.") in answer.text
     assert f"Who it's for: {npqh.audience}" in answer.text
     assert f"Also worth a look: NPQSL ({npqsl.name}), if you'd like whole-school" in answer.text
     assert [(b.intent, b.entities) for b in answer.buttons] == [
@@ -363,3 +365,26 @@ def test_free_text_slot_values_are_normalised(session: Session) -> None:
     assert missing_facts(Profile("maths co-ordinator")) == ["phase"]
     canonical = recommendation_answer(session, Profile("deputy_head", "primary", "headship"))
     assert recommendation_answer(session, raw) == canonical
+
+
+def test_a_serving_head_gets_npqh_or_ehco_then_npqel(session: Session) -> None:
+    """Regression: every headteacher was sent to NPQEL, with no word of NPQH."""
+    answer = recommendation_answer(session, Profile("headteacher"))
+    assert answer.text.split("\n\n") == [
+        "I'd suggest NPQH: NPQ for Headship.",
+        "Why: it's for serving headteachers as well as aspiring ones. That suits you as a "
+        "headteacher.",
+        "Who it's for: Headteachers, heads of school and senior leaders who plan to become a "
+        "headteacher.",
+        "Also worth a look: EHCO (Early Headship Coaching Offer, coaching rather than an NPQ), "
+        "if you're in your first five years of headship.",
+        "Later: NPQEL (NPQ for Executive Leadership), when you lead, or plan to lead, more than "
+        "one school."]
+    assert [b.title for b in answer.buttons] == ["About NPQH", "Nearest hub", "Deadlines",
+                                                 "About EHCO", "About NPQEL"]
+
+
+def test_a_new_head_is_told_ehco_is_coaching_not_an_npq(session: Session) -> None:
+    answer = recommendation_answer(session, Profile("new_headteacher"))
+    assert answer.text.startswith("I'd suggest EHCO: Early Headship Coaching Offer. It's "
+                                  "coaching, not an NPQ.")

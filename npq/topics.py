@@ -1,0 +1,50 @@
+"""What a question asks about beyond its intent: "what's the pass mark for NPQSL?" is a question
+about a programme (programme_info) and, specifically, about its assessment.
+
+The NLU model says which journey a message belongs to; these patterns pick out the few specific
+questions each journey answers from its own data (the assessment, what the qualification is
+worth, the track record, when sessions run, which provider to choose, the pupil premium check,
+the small-school grant). Pure: text in, a topic or None out.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_TEXT = 500
+
+# First match wins: the more specific topics come first ("is it worth it" is the track record,
+# "what is it worth as a qualification" its value).
+PATTERNS: tuple[tuple[str, str], ...] = (
+    ("small_school_grant", r"\b(targeted support|small schools?|grants?|supply cover|cover costs?"
+                           r"|cover for supply)\b"),
+    ("pupil_premium", r"\b(pupil premium|pp ?50|pp|top 50|top half|top fifty|disadvantaged)\b"),
+    ("provider", r"\b(lead provider|providers?|who (runs|delivers|provides|teaches|accredits the "
+                 r"course)|delivered by|run by|which organisation|which network|your network|"
+                 r"your partnership|best practice network|outstanding leaders)\b"),
+    ("track_record", r"\b(worth (it|doing|the (effort|time|money))|worthwhile|track record|"
+                     r"success rates?|results|outcomes|promot\w*|get (a|my first) headship|"
+                     r"become a head (after|sooner)|help (me )?(get|become|with my career)|"
+                     r"career prospects|(is it|are they) any good)\b"),
+    ("qualification", r"\b(masters?|level 7|credits?|accredit\w*|certificates?|recognised|"
+                      r"recognized|still valid|valid|expire|count (for|towards)|worth|"
+                      r"what qualification|proper qualification|actual qualification|kudos)\b"),
+    ("assessment", r"\b(assess\w*|exams?|pass marks?|pass rates?|pass|passing|fail\w*|resit\w*|"
+                   r"re sit\w*|resubmi\w*|retake|withdraw\w*|drop out|dropping out|grades?|"
+                   r"case study|open book|essay|word count|how many words|engagement)\b"),
+    ("places", r"\b(places? (left|available|remaining|free)|spaces?|spots? left|any places|"
+               r"how many places|full|fully booked|waiting list|availability)\b"),
+    ("sessions", r"\b(after school|twilight|evenings?|daytime|in the day|during the day|school "
+                 r"hours|term time|face to face|in person|online|virtual|remote|zoom|sessions?|"
+                 r"venue|residentials?|how is it delivered|delivered)\b"),
+)
+
+
+def topic_of(text: str | None, among: frozenset[str] | None = None) -> str | None:
+    """The specific topic a message asks about (one of `among`, when given), or None for a
+    general question."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    words = " ".join(re.sub(r"[^a-z0-9%]+", " ", text[:MAX_TEXT].lower()).split())
+    return next((topic for topic, pattern in PATTERNS
+                 if (among is None or topic in among) and re.search(pattern, words)), None)

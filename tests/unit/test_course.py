@@ -1,0 +1,137 @@
+"""The specific questions the model understands as a journey but that need their own answer:
+what a message asks about (a table), and the answers from the programme database and the
+network settings staff keep."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from npq.course import programme_info_answer, sessions_answer, track_record_answer
+from npq.db.models import NetworkSetting, Programme
+from npq.network import Network
+from npq.topics import topic_of
+
+TODAY = dt.date(2026, 11, 22)
+
+
+@pytest.mark.parametrize("text, topic", [
+    ("what's the pass mark for npqsl", "assessment"),
+    ("can you resit the npqh assessment", "assessment"),
+    ("what happens if i fail the assessment", "assessment"),
+    ("if I withdraw do I lose my funding", "assessment"),
+    ("is the assessment open book", "assessment"),
+    ("what's the 90% engagement thing", "assessment"),
+    ("is an npq masters level", "qualification"),
+    ("can the NPQH count towards a masters", "qualification"),
+    ("is NPQSL a level 7 qualification", "qualification"),
+    ("do i get a certificate at the end", "qualification"),
+    ("is EHCO an actual qualification or just coaching", "qualification"),
+    ("do npqs expire", "qualification"),
+    ("is the NPQH worth it", "track_record"),
+    ("is it worth doing npqsl", "track_record"),
+    ("does it help you get a headship", "track_record"),
+    ("are the sessions after school or in the day", "sessions"),
+    ("is it all online or are there face to face days", "sessions"),
+    ("are there any twilight sessions", "sessions"),
+    ("which lead provider do I select on the form", "provider"),
+    ("the DfE form is asking for my provider, what do I put", "provider"),
+    ("who runs the course", "provider"),
+    ("are there places left on the NPQH at Keighley", "places"),
+    ("is the Keighley NPQSL cohort full", "places"), ("is there a waiting list", "places"),
+    ("is my school in the top 50% for pupil premium", "pupil_premium"),
+    ("what's the PP50 rule", "pupil_premium"),
+    ("do small schools get a grant", "small_school_grant"),
+    ("is there any targeted support funding", "small_school_grant"),
+    ("what is NPQH", None), ("how long does npqh take", None), ("which NPQs are there", None),
+    ("", None), (None, None), ("🙂" * 300, None),
+])
+def test_what_a_question_asks_about(text: str | None, topic: str | None) -> None:
+    assert topic_of(text) == topic
+
+
+def test_only_the_topics_a_journey_answers_are_looked_for() -> None:
+    text = "is the online course worth it, and what's the pass mark?"
+    assert topic_of(text) == "track_record"
+    assert topic_of(text, frozenset({"assessment", "sessions"})) == "assessment"
+    assert topic_of(text, frozenset({"pupil_premium"})) is None
+
+
+@pytest.mark.parametrize("value, unconfirmed, quoted", [
+    ("60%.", frozenset({"fact"}), "60% (to be confirmed)."),
+    ("Best Practice Network", frozenset({"fact"}), "Best Practice Network (to be confirmed)"),
+    ("60%.", frozenset(), "60%."),
+])
+def test_an_unchecked_fact_is_quoted_as_to_be_confirmed(value: str, unconfirmed: frozenset[str],
+                                                       quoted: str) -> None:
+    network = Network({"fact": value}, unconfirmed)
+    assert network.fact("fact") == quoted
+    assert network.get("fact") == value and network.fact("missing") is None
+
+
+def test_a_checked_pass_mark_is_stated_plainly(session: Session) -> None:
+    row = session.get(NetworkSetting, "assessment_pass_mark")
+    assert row is not None
+    row.checked = True
+    session.flush()
+    answer, code = programme_info_answer(session, today=TODAY, named="NPQH",
+                                         question="what's the pass mark?")
+    assert code == "NPQH"
+    assert ("The final assessment is a written case study, done open book over 8 days, with a "
+            "pass mark of 60%.") in answer.text
+
+
+def test_without_a_track_record_the_answer_says_so_and_offers_a_person(session: Session) -> None:
+    session.execute(delete(NetworkSetting).where(NetworkSetting.key == "track_record"))
+    session.flush()
+    answer = track_record_answer(session, None)
+    assert answer.text == ("I don't have figures on how our participants get on. Our team can "
+                           "tell you more.")
+    assert answer.buttons[0].intent == "talk_to_human"
+
+
+def test_the_track_record_is_the_one_staff_keep(session: Session) -> None:
+    answer, _ = programme_info_answer(session, today=TODAY, named=None,
+                                      question="are NPQs worth it?")
+    assert answer.text == (
+        "Our track record (Outstanding Leaders Partnership): 60% of our NPQH graduates secured a "
+        "headship within 18 months, above the national average, and more than half of those who "
+        "completed our NPQML and NPQSL were promoted (figures the partnership published in "
+        "2017).")
+
+
+def test_the_sessions_answer_without_a_programme_lists_the_online_ones(session: Session) -> None:
+    answer = sessions_answer(session, None, TODAY)
+    assert answer.text.split("\n\n")[1:3] == [
+        "Each hub sets its own times: 22 of our 31 hubs meet after school, 9 in the school day.",
+        "These also run fully online, with no travel: EHCO, NPQEYL, NPQLBC, NPQLL, NPQLT, "
+        "NPQLTD, NPQSENCO."]
+
+
+@pytest.mark.parametrize("code, question, opening", [
+    ("NPQML", "what was the NPQML assessment", "NPQML is no longer offered. It was assessed by: "
+                                               "school-based project"),
+    ("NPQML", "does my old npqml count for anything", "NPQML is no longer offered. It was the "
+                                                      "middle leadership NPQ"),
+    ("EHCO", "is EHCO a proper qualification", "EHCO, the Early Headship Coaching Offer, is "
+                                               "coaching and support, not a qualification"),
+    ("NPQH", "is NPQH recognised", "NPQs are the Department for Education's national "
+                                   "professional qualifications"),
+])
+def test_legacy_and_coaching_programmes_answer_for_what_they_are(
+        session: Session, code: str, question: str, opening: str) -> None:
+    answer, _ = programme_info_answer(session, today=TODAY, named=code, question=question)
+    assert answer.text.startswith(opening)
+
+
+def test_a_qualification_answer_adds_how_the_programme_is_gained(session: Session) -> None:
+    answer, _ = programme_info_answer(session, today=TODAY, named="NPQH",
+                                      question="is it masters level?")
+    npqh = session.get(Programme, "NPQH")
+    assert npqh is not None
+    assert answer.text.endswith("You gain NPQH by passing its final assessment: one written "
+                                "case-study assessment after the course. You must take part in "
+                                "at least 90% of the course to sit it.")
