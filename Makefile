@@ -17,7 +17,7 @@ include .env
 export
 endif
 
-.PHONY: help run test check lint e2e setup env db model validate import lock-app lock-engine clean
+.PHONY: help run test test-engine check lint e2e setup env db model validate import lock-app lock-engine clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,6 +27,10 @@ run: setup  ## set everything up, then start Rasa, the action server and the bot
 
 test: setup  ## set everything up, then run every test
 	@$(PY) -m pytest
+	@$(MAKE) --no-print-directory test-engine
+
+test-engine: $(ENGINE_READY)  ## the tests of rasa_components (our Rasa graph components), with the engine's Python
+	@$(ENGINE_ENV)/bin/python -m pytest -c tests/engine/pytest.ini tests/engine
 
 check: lint  ## the fast tier: ruff, mypy and every test that needs no Rasa process (no model, no engine)
 	@$(PY) -m pytest -m "not e2e"
@@ -45,8 +49,8 @@ env: $(APP_READY) $(ENGINE_READY)  ## the app and engine environments
 $(APP_READY): requirements/app.txt scripts/make-env scripts/find-python310
 	@scripts/make-env $(APP_ENV) requirements/app.txt
 
-$(ENGINE_READY): requirements/engine.txt scripts/make-env scripts/find-python310
-	@scripts/make-env $(ENGINE_ENV) requirements/engine.txt
+$(ENGINE_READY): requirements/engine.txt requirements/encoder.txt scripts/make-env scripts/find-python310
+	@scripts/make-env $(ENGINE_ENV) requirements/engine.txt requirements/encoder.txt
 
 db: $(APP_READY)  ## migrate the database, and seed it from data/catalogue when it is empty
 	@$(PY) -m npq migrate

@@ -19,6 +19,9 @@ from npq.__main__ import CATALOGUE_DIR, migrate
 from npq.catalogue import import_catalogue
 from npq.db import make_engine, make_session_factory, session_scope
 
+# tests/engine imports rasa: the engine's Python runs it (make test-engine), never this one.
+collect_ignore = ["engine"]
+
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 

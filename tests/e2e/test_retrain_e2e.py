@@ -77,10 +77,12 @@ TRAFFIC = ("hello", "is there a hub near Leeds", "what does the NPQH involve")
 
 def copy_project(target: Path) -> Path:
     """What training reads, and the model in service, copied: tests never write the real ones."""
-    for name in ("config.yml", "domain.yml", "requirements/engine.txt"):
+    for name in ("config.yml", "domain.yml", "requirements/engine.txt", "requirements/encoder.txt"):
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / name, target / name)
-    shutil.copytree(ROOT / "nlu_data", target / "nlu_data")
+    for folder in ("nlu_data", "rasa_components"):
+        shutil.copytree(ROOT / folder, target / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     (target / "models").mkdir()
     base = model.model_path()
     assert base.exists(), f"no trained model at {base}: run `make model` (make test does)"
