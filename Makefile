@@ -17,7 +17,7 @@ include .env
 export
 endif
 
-.PHONY: help run test test-engine check lint e2e setup env db model validate import lock-app lock-engine clean
+.PHONY: help run test test-engine check lint e2e setup env db model validate bench-nlu import lock-app lock-engine clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ validate: $(ENGINE_READY)  ## check the training data, domain and config with Ra
 
 nlu-report: setup  ## train if needed, then measure the model on the held-out messages (tests/nlu/heldout.yml)
 	@$(PY) -m ops.nlu_report
+
+bench-nlu: env  ## config.yml's pipeline and the sparse-only one on the public 10-shot benchmarks (../shared/benchmarks): accuracy, training time, parse latency
+	@$(PY) -m ops.bench_nlu
 
 import: $(APP_READY)  ## validate and import the staff-edited files in data/catalogue (all or nothing)
 	@$(PY) -m npq import data/catalogue
