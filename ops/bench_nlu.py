@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{d} {a:.3f} / {b:.3f}" for d, (a, b) in ANCHORS.items()))
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     out = OUT_DIR / f"{args.split}.json"
-    out.write_text(json.dumps({k: {**v, "errors": v["errors"][:50]} for k, v in results.items()},
+    out.write_text(json.dumps({k: {**{f: x for f, x in v.items() if f != "predictions"},
+                                   "errors": v["errors"][:50]} for k, v in results.items()},
                               indent=1) + "\n")
     print(f"==> wrote {os.path.relpath(out, ROOT)}")
     return 0
