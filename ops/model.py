@@ -3,8 +3,8 @@
     python -m ops.model ensure     train unless models/ already holds the model for these inputs
     python -m ops.model path       print the model for the current inputs (fails if not trained)
 
-The inputs are config.yml, domain.yml, every file under nlu_data/, our graph components
-(rasa_components/) and the engine's pins and weights; their
+The inputs are config.yml, domain.yml, every file under nlu_data/, the graph components a model
+runs (rasa_components/) and the engine's pins and weights; their
 SHA-256 names the model file (models/npq-<fingerprint>.tar.gz). A trained model is also kept in
 a cache folder (NPQ_MODEL_CACHE, default ~/.cache/npq-assistant/models; `off` disables it) so a
 fresh clone with the same inputs reuses it. CI turns the cache off so every run trains.
@@ -30,8 +30,10 @@ from pathlib import Path
 from ops.paths import RASA, ROOT
 
 MODELS = ROOT / "models"
-INPUTS = ("config.yml", "domain.yml", "nlu_data", "rasa_components", "requirements/engine.txt",
-          "requirements/encoder.txt")
+# rasa_components: the modules a trained model runs (bench.py, the benchmark worker, is not one)
+INPUTS = ("config.yml", "domain.yml", "nlu_data", "rasa_components/__init__.py",
+          "rasa_components/featurizer.py", "rasa_components/encoder.py",
+          "rasa_components/bert.py", "requirements/engine.txt", "requirements/encoder.txt")
 REGISTRY = "serving.json"
 
 
@@ -39,8 +41,7 @@ def fingerprint(root: Path = ROOT) -> str:
     digest = hashlib.sha256()
     for name in INPUTS:
         path = root / name
-        files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-                       ) if path.is_dir() else [path]
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
             digest.update(str(file.relative_to(root)).encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()[:16]

@@ -137,8 +137,9 @@ def test_the_lock_holds_across_processes(tmp_path: Path) -> None:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A project root with the inputs a model's fingerprint covers, and two model files."""
-    for name in ("config.yml", "domain.yml", "requirements/engine.txt", "requirements/encoder.txt",
-                 "rasa_components/featurizer.py"):
+    for name in model.INPUTS:
+        if name == "nlu_data":
+            continue
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes((ROOT / name).read_bytes())
     (tmp_path / "nlu_data" / "nlu").mkdir(parents=True)
