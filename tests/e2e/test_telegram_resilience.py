@@ -29,7 +29,7 @@ from ops.stack import Stack
 from tests.support.fake_bot_api import ApiCall, FakeBotAPI
 from tests.support.updates import callback_update, text_update
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("trained_model")]
 REPLY_TIMEOUT = 120.0
 ROLE_QUESTION = "What's your role"
 AMBITION_QUESTION = "What would you like to do next in your career?"
