@@ -45,7 +45,8 @@ e2e: env db  ## the end-to-end tier only: the trained model, Rasa, the action se
 
 setup: env db model  ## environments, database and model, each only when out of date
 
-env: $(APP_READY) $(ENGINE_READY)  ## the app and engine environments
+env:  ## the app and engine environments (built side by side)
+	@$(MAKE) -s --no-print-directory -j2 $(APP_READY) $(ENGINE_READY)
 
 $(APP_READY): requirements/app.txt scripts/make-env scripts/find-python310
 	@scripts/make-env $(APP_ENV) requirements/app.txt
