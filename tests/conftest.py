@@ -3,12 +3,12 @@
 Database tests run on SQLite always and also on PostgreSQL when TEST_DATABASE_URL is set
 (`.ci/run` sets it, and a PostgreSQL that is down then fails the run rather than skipping).
 
-On PostgreSQL each test process (one, or each pytest-xdist worker) has databases of its own on
-TEST_DATABASE_URL's server, named after that URL's database: `<name>_main` (or `<name>_gw0`,
-`<name>_gw1`... under xdist) for the tests, and `<name>_main_seeded` migrated and seeded once per
-session, which a seeded test gets a copy of (CREATE DATABASE ... TEMPLATE: a file copy, not a
-migration and an import per test). TEST_DATABASE_URL's own database is only connected to, to
-create and drop those; they are dropped when the session ends.
+On PostgreSQL each test process (one, or each pytest-xdist worker) has a database of its own on
+TEST_DATABASE_URL's server, named after that URL's database: `<name>_main`, or `<name>_gw0`,
+`<name>_gw1`... under xdist; TEST_DATABASE_URL's own database is only connected to, to create
+it and drop it at the end. A seeded test does not migrate and import again: the catalogue rows,
+imported once per process, are kept in a schema beside `public` (`npq_seed`), and each seeded
+test gets `public`'s rows deleted and copied back from there (no DDL, so no checkpoint).
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from npq.__main__ import CATALOGUE_DIR, migrate
 from npq.catalogue import import_catalogue
-from npq.db import make_engine, make_session_factory, session_scope
+from npq.db import Base, make_engine, make_session_factory, session_scope
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -63,59 +63,120 @@ def worker_name() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
+SNAPSHOT = "npq_seed"  # the schema holding the seeded rows, beside public
+
+
 @dataclass
 class PostgresServer:
-    """TEST_DATABASE_URL's server: this process's databases on it, made from its URL."""
+    """TEST_DATABASE_URL's server, and this process's database on it."""
 
     url: str  # TEST_DATABASE_URL: connected to, never written
-
-    def url_of(self, database: str) -> str:
-        return make_url(self.url).set(database=database).render_as_string(hide_password=False)
+    tables: list[str] = field(default_factory=list)  # seeded, in foreign-key order
+    structure: tuple[str, list[str]] | None = None  # alembic version and tables when seeded
+    sequences: list[tuple[str, str, str]] = field(default_factory=list)  # table, column, name
 
     @property
-    def test_database(self) -> str:
+    def database(self) -> str:
         return f"{make_url(self.url).database}_{worker_name()}"
 
-    def _admin(self) -> Engine:
-        return make_engine(self.url).execution_options(isolation_level="AUTOCOMMIT")
+    @property
+    def test_url(self) -> str:
+        return make_url(self.url).set(database=self.database).render_as_string(
+            hide_password=False)
 
-    def recreate(self, database: str, template: str | None = None) -> str:
-        """Drop `database` (ending its connections) and create it, empty or as a copy of
-        `template`; its URL."""
-        engine = self._admin()
+    def _admin(self, statement: str) -> None:
+        engine = make_engine(self.url).execution_options(isolation_level="AUTOCOMMIT")
         try:
             with engine.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-                copy = f' TEMPLATE "{template}"' if template else ""
-                connection.execute(text(f'CREATE DATABASE "{database}"{copy}'))
+                connection.execute(text(statement))
         finally:
             engine.dispose()
-        return self.url_of(database)
 
-    def drop(self, *databases: str) -> None:
-        engine = self._admin()
+    def create(self) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        self._admin(f'CREATE DATABASE "{self.database}"')
+
+    def drop(self) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+    def empty(self) -> str:
+        """The test database with nothing in `public`."""
+        engine = make_engine(self.test_url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        return self.test_url
+
+    def seeded(self) -> str:
+        """The test database migrated, holding exactly the seeded rows."""
+        engine = make_engine(self.test_url)
         try:
-            with engine.connect() as connection:
-                for database in databases:
-                    connection.execute(
-                        text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            with engine.begin() as connection:
+                intact = self.structure is not None and self._structure(connection) == (
+                    self.structure)
+            if not intact:
+                self.empty()
+                if self.structure is None:  # the first time: import, and keep the rows
+                    seed(self.test_url)
+                    with engine.begin() as connection:
+                        self._snapshot(connection)
+                    return self.test_url
+                migrate(self.test_url)
+            with engine.begin() as connection:
+                self._restore(connection)
         finally:
             engine.dispose()
+        return self.test_url
+
+    @staticmethod
+    def _structure(connection: Connection) -> tuple[str, list[str]]:
+        tables = sorted(connection.execute(text(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        )).scalars())
+        version = ""
+        if "alembic_version" in tables:
+            version = str(connection.execute(
+                text("SELECT version_num FROM public.alembic_version")).scalar())
+        return version, tables
+
+    def _snapshot(self, connection: Connection) -> None:
+        self.structure = self._structure(connection)
+        present = set(self.structure[1]) - {"alembic_version"}
+        ordered = [t.name for t in Base.metadata.sorted_tables if t.name in present]
+        self.tables = ordered + sorted(present - set(ordered))
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {SNAPSHOT} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {SNAPSHOT}"))
+        for table in self.tables:
+            connection.execute(text(f'CREATE TABLE {SNAPSHOT}."{table}" AS '
+                                    f'TABLE public."{table}"'))
+        self.sequences = [(str(t), str(c), str(q)) for t, c, q in connection.execute(text(
+            "SELECT c.relname, a.attname, "
+            "pg_get_serial_sequence(format('public.%I', c.relname), a.attname) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_attribute a ON a.attrelid = c.oid "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' AND a.attnum > 0 "
+            "AND NOT a.attisdropped AND pg_get_serial_sequence("
+            "format('public.%I', c.relname), a.attname) IS NOT NULL"))]
+
+    def _restore(self, connection: Connection) -> None:
+        for table in reversed(self.tables):
+            connection.execute(text(f'DELETE FROM public."{table}"'))
+        for table in self.tables:
+            connection.execute(text(f'INSERT INTO public."{table}" OVERRIDING SYSTEM VALUE '
+                                    f'SELECT * FROM {SNAPSHOT}."{table}"'))
+        for table, column, sequence in self.sequences:
+            connection.execute(text(
+                f'SELECT setval(\'{sequence}\', COALESCE((SELECT max("{column}") '
+                f'FROM public."{table}"), 0) + 1, false)'))
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     server = PostgresServer(os.environ["TEST_DATABASE_URL"])
+    server.create()
     yield server
-    server.drop(server.test_database, f"{server.test_database}_seeded")
-
-
-@pytest.fixture(scope="session")
-def seeded_postgres(postgres: PostgresServer) -> str:
-    """The name of this process's database migrated and seeded once, the seeded tests' template."""
-    template = f"{postgres.test_database}_seeded"
-    seed(postgres.recreate(template))
-    return template
+    server.drop()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -124,9 +185,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'npq.db'}"
     server: PostgresServer = request.getfixturevalue("postgres")
-    if "seeded_url" in request.fixturenames:  # about to be made again, as a seeded copy
-        return server.url_of(server.test_database)
-    return server.recreate(server.test_database)
+    if "seeded_url" in request.fixturenames:  # about to be filled with the seeded rows
+        return server.test_url
+    return server.empty()
 
 
 @pytest.fixture
@@ -138,8 +199,7 @@ def seeded_url(request: pytest.FixtureRequest, database_url: str, seeded_sqlite_
         shutil.copyfile(seeded_sqlite_file, target)
         return f"sqlite:///{target}"
     server: PostgresServer = request.getfixturevalue("postgres")
-    return server.recreate(server.test_database,
-                           template=request.getfixturevalue("seeded_postgres"))
+    return server.seeded()
 
 
 @pytest.fixture
