@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from _pytest.nodeid import NodeId
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -232,6 +233,17 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.loadscopereorder = False  # hand out groups in the order set below
 
 
+def put_in_group(item: pytest.Item, group: str) -> None:
+    """What `--dist loadgroup` does for an `xdist_group` mark: "@group" after the node id, which
+    the scheduler reads. pytest-xdist 3.8 writes it to `item._nodeid`, which pytest 9 no longer
+    reads (the id is `item._id`), so it is done here, once."""
+    new = f"{item.nodeid}@{group}"
+    if isinstance(getattr(item, "_id", None), NodeId):
+        item._id = NodeId.parse(new)
+    else:
+        item._nodeid = new  # type: ignore[attr-defined]
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist's `--dist loadgroup` (make test, make e2e), keep tests that share a
@@ -242,15 +254,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     tier."""
     if not loadgroup(config):
         return
-    for item in items:
-        if item.get_closest_marker("e2e") is None or item.get_closest_marker("xdist_group"):
-            continue
-        uses = getattr(item, "fixturenames", ())
-        group = "stack" if "stack" in uses else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
 
     def turn(item: pytest.Item) -> int:
         if item.nodeid.startswith(LONGEST):
             return 0
         return 1 if item.get_closest_marker("e2e") is None else 2
     items.sort(key=turn)
+    for item in items:
+        if item.get_closest_marker("e2e") is None or "@" in item.nodeid.rpartition("]")[2]:
+            continue
+        uses = getattr(item, "fixturenames", ())
+        put_in_group(item, "stack" if "stack" in uses else Path(item.nodeid.split("::")[0]).stem)
