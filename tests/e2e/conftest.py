@@ -61,8 +61,29 @@ def stack_database(tmp_path_factory: pytest.TempPathFactory, seeded_sqlite_file:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, stack_database: Path,
           trained_model: Path) -> Iterator[Stack]:
-    """One stack for every end-to-end test (loading TensorFlow and the model takes a while)."""
+    """One stack for every end-to-end test that can share it (loading TensorFlow and the model
+    takes a while); with TEST_REDIS_URL, Rasa uses the Redis lock store there."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{stack_database}"}
+    if os.environ.get("TEST_REDIS_URL"):
+        env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
     with Stack(rasa_port=free_port(), action_port=free_port(), model=trained_model,
                log_dir=tmp_path_factory.mktemp("log"), env=env) as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def _stack_running_after(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test of the shared stack, both of its servers run again: a test that stops one
+    (tests/e2e/test_telegram_resilience.py) and fails before starting it again must not fail
+    the tests after it. Started from this (the main) thread, and waited for by readiness."""
+    yield
+    if "stack" not in request.fixturenames:
+        return
+    stack: Stack = request.getfixturevalue("stack")
+    stopped = [name for name in ("actions", "rasa")
+               if name not in stack.processes or stack.processes[name].poll() is not None]
+    for name in stopped:
+        stack.processes.pop(name, None)
+        stack.start_server(name)
+    if stopped:
+        stack.wait_ready()
