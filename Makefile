@@ -25,26 +25,32 @@ help:  ## list the targets
 run: setup  ## set everything up, then start Rasa, the action server and the bot (terminal chat without TELEGRAM_BOT_TOKEN)
 	@$(PY) -m ops.supervisor
 
-test: setup  ## set everything up, then run every test
-	@$(PY) -m pytest
+# pytest-xdist workers for make test / make e2e (two: this project's machines have two cores).
+# --dist loadgroup keeps the tests sharing one Rasa stack on one worker (tests/conftest.py).
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest --durations=30
+
+test: env db  ## set everything up, then run every test (the model is trained by the tests if needed)
+	@$(PYTEST) -n $(TEST_WORKERS) --dist loadgroup
 	@$(MAKE) --no-print-directory test-engine
 
 test-engine: $(ENGINE_READY)  ## the tests of rasa_components (our Rasa graph components), with the engine's Python
 	@$(ENGINE_ENV)/bin/python -m pytest -c tests/engine/pytest.ini tests/engine
 
 check: lint  ## the fast tier: ruff, mypy and every test that needs no Rasa process (no model, no engine)
-	@$(PY) -m pytest -m "not e2e"
+	@$(PYTEST) -m "not e2e" -n $(TEST_WORKERS)
 
 lint: $(APP_READY)  ## ruff and mypy --strict, as CI runs them
 	@$(PY) -m ruff check .
 	@$(PY) -m mypy
 
-e2e: setup  ## the end-to-end tier only: the trained model, Rasa, the action server and the bot
-	@$(PY) -m pytest -m e2e
+e2e: env db  ## the end-to-end tier only: the trained model, Rasa, the action server and the bot
+	@$(PYTEST) -m e2e -n $(TEST_WORKERS) --dist loadgroup
 
 setup: env db model  ## environments, database and model, each only when out of date
 
-env: $(APP_READY) $(ENGINE_READY)  ## the app and engine environments
+env:  ## the app and engine environments (built side by side)
+	@$(MAKE) -s --no-print-directory -j2 $(APP_READY) $(ENGINE_READY)
 
 $(APP_READY): requirements/app.txt scripts/make-env scripts/find-python310
 	@scripts/make-env $(APP_ENV) requirements/app.txt

@@ -50,7 +50,7 @@ from ops.stack import Stack
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import callback_update, text_update
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("trained_model")]
 
 ROOT = Path(__file__).resolve().parents[2]
 # Twice the bot's patience before it apologises (RASA_PATIENCE_SECONDS, 5 s) and a third of
