@@ -174,7 +174,7 @@ def test_forget_me_erases_every_row_and_the_conversation(
         chat: Chat, db: Session, stack: Stack) -> None:
     chat.say("remind me before the NPQH deadline please")
     assert "Shall I go ahead?" in chat.say("please delete all my data")
-    assert chat.say("yes").startswith("Done: I've deleted everything I held about you")
+    assert chat.say("yes").startswith("I've deleted the details I held about you")
     assert wants_erasure(parse_replies(chat.last))
     asyncio.run(_erase(stack.rasa_url, chat.sender))  # what the bot does next
     assert not db.scalars(select(ReminderSubscription).where(

@@ -135,7 +135,7 @@ async def test_forget_me_deletes_the_conversation_from_the_tracker_store(
     async with FakeBotAPI() as fake, bot_process(fake, own_stack, own_database):
         await say(fake, "remind me before the NPQH deadline please", user, "remind you")
         await say(fake, "please delete all my data", user, "Shall I go ahead?")
-        await say(fake, "yes", user, "deleted everything")
+        await say(fake, "yes", user, "Done: our conversation is deleted too")
         await say(fake, "hello", user, "")  # answered once the erasure is over
     tracker = own_database.with_name("rasa-tracker.db")
     with sqlite3.connect(tracker) as db:
