@@ -52,7 +52,8 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds,
-                              action_server_url=settings.action_server_url)
+                              action_server_url=settings.action_server_url,
+                              token=settings.rasa_auth_token)
     locks = ChatLocks()
     app = (
         Application.builder()

@@ -69,7 +69,8 @@ def render(replies: list[RasaReply]) -> tuple[str, list[RasaButton]]:
 async def chat(settings: Settings, read: Callable[[], Awaitable[str | None]] = _read_line,
                write: Callable[[str], None] = print, rasa: RasaClient | None = None) -> int:
     """Run the conversation until /quit or end of input."""
-    rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds)
+    rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds,
+                              token=settings.rasa_auth_token)
     tracker = TrackerEraser(settings.effective_tracker_store_url)
     db = Database(settings.database_url)
     recorder = TurnRecorder(rasa, db, utcnow, threshold=read_threshold(ROOT / "config.yml"))

@@ -46,6 +46,7 @@ class Settings:
 
     database_url: str
     rasa_url: str = "http://127.0.0.1:5005"
+    rasa_auth_token: str | None = None  # Rasa's --auth-token, for talking to it directly
     telegram_bot_token: str | None = None
     telegram_api_base_url: str = TELEGRAM_API_DEFAULT
     rasa_timeout_seconds: float = 30.0
@@ -113,6 +114,7 @@ class Settings:
         return cls(
             database_url=env.get("DATABASE_URL") or default_database_url(var_dir),
             rasa_url=(env.get("RASA_URL") or cls.rasa_url).rstrip("/"),
+            rasa_auth_token=env.get("RASA_AUTH_TOKEN") or None,
             telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or TELEGRAM_API_DEFAULT,
             rasa_timeout_seconds=read.number("RASA_TIMEOUT_SECONDS", cls.rasa_timeout_seconds),

@@ -94,7 +94,8 @@ def plot_confusion_matrix(report: Report, path: Path) -> None:
     plt.close(figure)
 
 
-def run_evaluation(rasa_url: str | None = None, model_file: Path | None = None) -> Report:
+def run_evaluation(rasa_url: str | None = None, model_file: Path | None = None,
+                   token: str | None = None) -> Report:
     """Parse every held-out message with the Rasa server at `rasa_url` (default: start one for
     `model_file`, or for the current model, trained if needed) and return the report, with the
     parse latency (one message at a time) as seen from here."""
@@ -103,10 +104,11 @@ def run_evaluation(rasa_url: str | None = None, model_file: Path | None = None) 
         print(f"==> parsing the held-out messages with {model_file.name}")
         with Stack(rasa_port=free_port(), action_port=free_port(), model=model_file,
                    log_dir=ROOT / "var" / "log" / "nlu-report") as stack:
-            return run_evaluation(stack.rasa_url)
+            return run_evaluation(stack.rasa_url, token=stack.rasa_token)
     examples = load_examples(HELDOUT.read_text())
     parses, seconds = [], []
-    with httpx.Client(base_url=rasa_url, timeout=60.0) as client:
+    with httpx.Client(base_url=rasa_url, timeout=60.0,
+                      params={"token": token} if token else None) as client:
         for example in examples:
             started = time.perf_counter()
             parses.append(client.post("/model/parse", json={"text": example.text})

@@ -51,7 +51,8 @@ def main() -> int:
         with stack:
             front = RasaFront(port=rasa_port, current=RasaProcess(stack),
                               launch=launcher(action_port=stack.action_port, env=stack.env,
-                                              log_dir=stack.log_dir, free_port=free_port))
+                                              log_dir=stack.log_dir, free_port=free_port),
+                              token=stack.rasa_token)
             front.start()
             try:
                 print(f"==> Rasa {front.url} (new models load beside the one in service), "

@@ -61,6 +61,7 @@ async def bot_process(fake: FakeBotAPI, stack: Stack, database: Path) -> AsyncIt
     """`python -m bot` polling the stand-in, retrying kept messages every second."""
     env = {**os.environ, "TELEGRAM_API_BASE_URL": fake.base_url,
            "TELEGRAM_BOT_TOKEN": fake.token, "RASA_URL": stack.rasa_url,
+           "RASA_AUTH_TOKEN": stack.rasa_token,
            "ACTION_SERVER_URL": stack.action_url, "DATABASE_URL": f"sqlite:///{database}",
            "PENDING_RETRY_SECONDS": "1"}
     process = await asyncio.create_subprocess_exec(str(APP_PYTHON), "-m", "bot", cwd=ROOT,
