@@ -8,11 +8,11 @@ messages are logged for review like Telegram's (bot/turns.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 
 from bot.db import Database, utcnow
+from bot.erasure import Eraser
 from bot.rasa_client import (
     RasaButton,
     RasaClient,
@@ -74,6 +74,7 @@ async def chat(settings: Settings, read: Callable[[], Awaitable[str | None]] = _
     tracker = TrackerEraser(settings.effective_tracker_store_url)
     db = Database(settings.database_url)
     recorder = TurnRecorder(rasa, db, utcnow, threshold=read_threshold(ROOT / "config.yml"))
+    eraser = Eraser(db, rasa, tracker, ROOT, utcnow)
     sender = f"terminal-{uuid.uuid4().hex[:12]}"
     buttons: list[RasaButton] = []
     write(BANNER)
@@ -113,10 +114,9 @@ async def chat(settings: Settings, read: Callable[[], Awaitable[str | None]] = _
             write(text or f"bot> {NO_ANSWER}")
             if typed:
                 await recorder.record(sender, message, replies)
-            if wants_erasure(replies):
-                with contextlib.suppress(RasaUnavailable):  # the rows are gone already
-                    await rasa.erase_conversation(sender)
-                await tracker.erase(sender)
+            if wants_erasure(replies):  # the rest, and what is true about it
+                outcome, _ = await eraser.erase(sender)
+                write(f"bot> {outcome.message()}")
     finally:
         await rasa.aclose()
         tracker.dispose()
