@@ -196,7 +196,7 @@ class Stack:
             ("actions", f"http://{HOST}:{self.action_port}/health"),
             ("rasa", f"{self.rasa_url}/status")) if name in self.processes}
         deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=2.0) as client:
+        with httpx.Client(timeout=2.0, params=self.rasa_params) as client:
             for name, url in checks.items():
                 while not self._answers(client, url):
                     self.raise_if_exited()
