@@ -107,17 +107,8 @@ async def _show_choice(update: Update) -> None:
 async def relay_to_staff(update: Update, context: BotContext) -> None:
     """In a chat with a staff member, the user's messages go to them, not to the assistant."""
     message = update.effective_message
-    if message is None:
-        return
-    try:
-        relayed = await context.services.handoff.from_user(message)
-    except Exception:  # never let a failed relay fall through to the assistant
-        log.exception("a message in a chat with staff could not be relayed")
-        with contextlib.suppress(TelegramError):
-            await message.reply_text(ERROR)
-        raise ApplicationHandlerStop from None
-    if relayed:
-        raise ApplicationHandlerStop
+    if message is not None and await context.services.handoff.from_user(message):
+        raise ApplicationHandlerStop  # relayed, or the user told it could not be
 
 
 async def staff_chat(update: Update, context: BotContext) -> None:

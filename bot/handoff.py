@@ -10,12 +10,14 @@ button. Without a staff chat the request is kept ("queued") for staff to read.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
@@ -205,7 +207,9 @@ class Handoff:
                                      "shorter.")
 
     async def from_user(self, message: Message) -> bool:
-        """Relay a user's message to the staff member answering them; False if nobody is."""
+        """Relay a user's message to the staff member answering them; False if nobody is. Once
+        someone is, the message never goes to the assistant: if Telegram refuses it, the user
+        is told to send it again."""
         if self.staff_chat_id is None:
             return False
         request = await self.db.run(_active, str(message.chat_id))
@@ -232,12 +236,17 @@ class Handoff:
         except TelegramError as error:  # the user is told; it never goes to the assistant
             log.error("request %s: a message could not be relayed to the staff chat: %s",
                       request.id, type(error).__name__)
-            await self.bot.send_message(message.chat_id, NOT_RELAYED.format(
-                staff=request.staff_name or "our team"))
+            with contextlib.suppress(TelegramError):
+                await self.bot.send_message(message.chat_id, NOT_RELAYED.format(
+                    staff=request.staff_name or "our team"))
             return True
-        for message_id in message_ids:
-            await self.db.run(handoffs.link_message, request.id,
-                              staff_chat_id=self.staff_chat_id, message_id=message_id)
+        try:  # so staff replies to them reach this user; the message itself got through
+            for message_id in message_ids:
+                await self.db.run(handoffs.link_message, request.id,
+                                  staff_chat_id=self.staff_chat_id, message_id=message_id)
+        except SQLAlchemyError as error:
+            log.error("request %s: a relayed message was not linked: %s", request.id,
+                      type(error).__name__)
         return True
 
     async def end_for_user(self, chat_id: int) -> bool:
