@@ -21,13 +21,13 @@ from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.buttons import ButtonCodec
+from bot.erasure import Eraser
 from bot.feedback import PROMPT, thumbs, with_thumbs
 from bot.handoff import Handoff
 from bot.location_keyboard import LocationKeyboard, Outgoing
 from bot.pending import KeptMessages, actions_down
 from bot.rasa_client import RasaClient, RasaReply, RasaUnavailable, wants_erasure
 from bot.render import NO_ANSWER, STILL_WORKING, UNAVAILABLE, sender_id, split_text
-from bot.tracker import TrackerEraser
 from bot.turns import TurnRecorder
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,9 @@ TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 seconds
 
 class Conversation:
     def __init__(self, bot: ExtBot[Any], rasa: RasaClient, buttons: ButtonCodec,
-                 handoff: Handoff, kept: KeptMessages, *, tracker: TrackerEraser,
+                 handoff: Handoff, kept: KeptMessages, *, eraser: Eraser,
                  recorder: TurnRecorder, patience: float) -> None:
-        self.bot, self.rasa, self.buttons, self.tracker = bot, rasa, buttons, tracker
+        self.bot, self.rasa, self.buttons, self.eraser = bot, rasa, buttons, eraser
         self.recorder, self.handoff, self.kept, self.patience = recorder, handoff, kept, patience
         self.location_keyboard = LocationKeyboard()
 
@@ -138,16 +138,6 @@ class Conversation:
                 outgoing.append((PROMPT, InlineKeyboardMarkup([row])))
         for text, markup in outgoing:
             await self.bot.send_message(chat_id, text, reply_markup=markup)
-        if wants_erasure(replies):
-            await self._erase(chat_id)
+        if wants_erasure(replies):  # forget me: the rest, and the person told how it went
+            await self.eraser.finish(chat_id, self.bot.send_message)
         await self.handoff.after_turn(chat_id, name)
-
-    async def _erase(self, chat_id: int) -> None:
-        """Forget me: what is still waiting here, and the conversation Rasa keeps."""
-        sender = sender_id(chat_id)
-        await self.kept.forget(chat_id)
-        try:
-            await self.rasa.erase_conversation(sender)
-        except RasaUnavailable as failure:
-            log.error("could not erase a conversation Rasa keeps: %s", failure)
-        await self.tracker.erase(sender)

@@ -67,8 +67,9 @@ class RasaClient:
 
     def __init__(self, base_url: str, *, timeout: float = 30.0,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 action_server_url: str | None = None) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+                 action_server_url: str | None = None, token: str | None = None) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport,
+                                       params={"token": token} if token else None)
         self._action_health = (action_server_url.rstrip("/").removesuffix("/webhook") + "/health"
                                if action_server_url else None)
 

@@ -9,6 +9,7 @@ us). Our code never imports `rasa`: this is plain SQL on Rasa's documented table
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from npq.db import make_engine
+from npq.retention import purge_conversations
 
 log = logging.getLogger(__name__)
 DELETE = text("DELETE FROM events WHERE sender_id = :sender")
@@ -43,14 +45,23 @@ class TrackerEraser:
         with engine.begin() as connection:
             return int(connection.execute(DELETE, {"sender": sender}).rowcount)
 
-    async def erase(self, sender: str) -> int:
-        """Delete every stored event of `sender`; how many went. Failures are logged."""
+    async def erase(self, sender: str) -> int | None:
+        """Delete every stored event of `sender`; how many went, or None when it failed (logged:
+        the caller says so and tries again later)."""
         try:
             return await asyncio.to_thread(self._erase, sender)
         except SQLAlchemyError as error:
             log.error("could not erase a conversation from the tracker store: %s",
                       type(error).__name__)
-            return 0
+            return None
+
+    def _purge(self, now: dt.datetime, days: int) -> int:
+        engine = self._connect()
+        return 0 if engine is None else purge_conversations(engine, now=now, days=days)
+
+    async def purge(self, now: dt.datetime, days: int) -> int:
+        """Delete every stored event older than `days` (CONVERSATION_RETENTION_DAYS)."""
+        return await asyncio.to_thread(self._purge, now, days)
 
     def dispose(self) -> None:
         if self._engine is not None:

@@ -106,11 +106,12 @@ def evaluate_files(model_file: Path | None = None) -> dict[Path, Report]:
     print(f"==> parsing the held-out messages with {model_file.name}")
     with Stack(rasa_port=free_port(), action_port=free_port(), model=model_file,
                log_dir=ROOT / "var" / "log" / "nlu-report") as stack:
-        return {path: run_evaluation(stack.rasa_url, heldout=path) for path in HELDOUT_FILES}
+        return {path: run_evaluation(stack.rasa_url, heldout=path, token=stack.rasa_token)
+                for path in HELDOUT_FILES}
 
 
 def run_evaluation(rasa_url: str | None = None, model_file: Path | None = None,
-                   heldout: Path = HELDOUT) -> Report:
+                   heldout: Path = HELDOUT, token: str | None = None) -> Report:
     """Parse every message of `heldout` with the Rasa server at `rasa_url` (default: start one for
     `model_file`, or for the current model, trained if needed) and return the report, with the
     parse latency (one message at a time) as seen from here."""
@@ -118,7 +119,8 @@ def run_evaluation(rasa_url: str | None = None, model_file: Path | None = None,
         return evaluate_files(model_file)[heldout]
     examples = load_examples(heldout.read_text())
     parses, seconds = [], []
-    with httpx.Client(base_url=rasa_url, timeout=60.0) as client:
+    with httpx.Client(base_url=rasa_url, timeout=60.0,
+                      params={"token": token} if token else None) as client:
         for example in examples:
             started = time.perf_counter()
             parses.append(client.post("/model/parse", json={"text": example.text})

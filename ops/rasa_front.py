@@ -14,8 +14,14 @@ Rasa, with the header X-Model-Swap: beside. Both servers share the action server
 tracker store; a chat's next message only comes after its previous reply (the bot handles a
 chat's messages in order), and with REDIS_URL they share the lock store too.
 
-    front = RasaFront(port=5005, current=RasaProcess(stack), launch=launcher(...))
+    front = RasaFront(port=5005, current=RasaProcess(stack), launch=launcher(...),
+                      token=stack.rasa_token)
     front.start()   # in a thread of its own; front.stop() stops it and the current server
+
+The front forwards only what the assistant uses (`allowed`: the REST webhook, a conversation's
+tracker and its events, the status and parsing of the model in service, GET /) and answers 403
+to the rest of Rasa's HTTP API (training, executing actions, injecting intents, the domain).
+Rasa runs with an auth token (ops/stack.py); the front adds it to what it forwards.
 """
 
 from __future__ import annotations
@@ -24,11 +30,13 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import tornado.web
@@ -44,6 +52,29 @@ DRAIN_TIMEOUT = 120.0  # longest a request may still run on the old server befor
 STANDBY_NICE = 10  # CPU priority of a server while it loads (0 is normal, 19 lowest)
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length",
               "content-encoding", "host", "upgrade", "te", "trailer", "proxy-connection"}
+_CONVERSATION = r"/conversations/[^/]+/tracker"
+ALLOWED = (  # (methods, path): what the bot, retraining and health checks use
+    (("GET", "HEAD"), re.compile(r"/")),
+    (("GET",), re.compile(r"/status")),
+    (("POST",), re.compile(r"/webhooks/rest/webhook")),
+    (("POST",), re.compile(r"/model/parse")),
+    (("GET",), re.compile(_CONVERSATION)),
+    (("PUT", "POST"), re.compile(_CONVERSATION + r"/events")),
+    (("PUT",), re.compile(r"/model")),  # the front loads it beside the one in service
+)
+
+
+def allowed(method: str, path: str) -> bool:
+    """Whether the front forwards (or handles) this request."""
+    return any(method in methods and pattern.fullmatch(path) for methods, pattern in ALLOWED)
+
+
+def with_token(query: str, token: str | None) -> str:
+    """The query string to forward: any token the caller sent replaced by the front's."""
+    if token is None:
+        return query
+    kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "token"]
+    return urlencode([*kept, ("token", token)])
 
 
 class Backend(Protocol):
@@ -110,6 +141,7 @@ class RasaFront:
     current: Backend
     launch: Callable[[Path], Backend]
     host: str = HOST
+    token: str | None = None  # Rasa's --auth-token, added to what is forwarded
     swaps: int = 0
     _inflight: dict[int, int] = field(default_factory=dict)
     _idle: dict[int, asyncio.Event] = field(default_factory=dict)
@@ -200,6 +232,10 @@ class _Relay(tornado.web.RequestHandler):
 
     head = post = delete = patch = options = get
 
+    async def prepare(self) -> None:
+        if not allowed(self.request.method or "", self.request.path):
+            self.error(403, "Forbidden", "The front forwards only what the assistant uses.")
+
     async def put(self) -> None:
         if self.request.path.rstrip("/") == "/model":
             await self.load_model()
@@ -211,8 +247,10 @@ class _Relay(tornado.web.RequestHandler):
         headers = {k: v for k, v in self.request.headers.get_all() if k.lower() not in HOP_BY_HOP}
         self.front.enter(backend)
         try:
+            query = with_token(self.request.query, self.front.token)
             response = await self.front._client.request(
-                self.request.method or "GET", backend.url + (self.request.uri or ""),
+                self.request.method or "GET",
+                backend.url + self.request.path + (f"?{query}" if query else ""),
                 content=self.request.body or None, headers=headers)
         except httpx.HTTPError as error:
             self.error(502, "BadGateway", f"Rasa did not answer: {type(error).__name__}")

@@ -119,10 +119,12 @@ def train_candidate(root: Path, out: Path, progress: Progress, *, log: Path,
     return time.monotonic() - started
 
 
-def measure(rasa_url: str, heldout: Path, config: Path) -> Report:
-    """The held-out report of the model a Rasa server runs (ops.evaluation's figures)."""
+def measure(rasa_url: str, heldout: Path, config: Path, token: str | None = None) -> Report:
+    """The held-out report of the model a Rasa server runs (ops.evaluation's figures);
+    `token`: its --auth-token (none through the front, which adds it)."""
     examples = load_examples(heldout.read_text())
-    with httpx.Client(base_url=rasa_url, timeout=60.0) as client:
+    with httpx.Client(base_url=rasa_url, timeout=60.0,
+                      params={"token": token} if token else None) as client:
         parses = [client.post("/model/parse", json={"text": e.text}).raise_for_status().json()
                   for e in examples]
     return evaluate(examples, parses, fallback_threshold(config.read_text()))
@@ -256,7 +258,7 @@ def _measure_both(rasa_url: str, candidate: Path, root: Path, heldout: Path,
             before = measure(rasa_url, heldout, config)
             progress("Measuring the candidate (starting a temporary Rasa server)...")
             server.wait_ready()
-            after = measure(server.rasa_url, heldout, config)
+            after = measure(server.rasa_url, heldout, config, server.rasa_token)
         except StackError as error:
             kept = root / "var" / "log" / "retrain-candidate.log"
             kept.parent.mkdir(parents=True, exist_ok=True)

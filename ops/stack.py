@@ -11,6 +11,11 @@ Rasa reads the endpoints file rendered from endpoints.yml (the documented templa
 var/endpoints.yml: conversations in the SQL tracker store at TRACKER_STORE_URL (derived from
 DATABASE_URL), and with REDIS_URL a Redis lock store for several Rasa replicas. Secrets stay in
 the environment of the Rasa process (Rasa substitutes ${VARIABLES}), never in the file.
+
+Rasa's HTTP API needs a token (`--auth-token`): RASA_AUTH_TOKEN, or one generated for the stack
+(kept in `env`, so servers started beside it share it). Its REST webhook and GET / need none;
+everything else takes `?token=` (`rasa_params`). The action server listens on 127.0.0.1 unless
+ACTION_SERVER_LISTEN says otherwise (`python -m actions`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -43,6 +49,7 @@ class StackError(RuntimeError):
 
 
 LOCK_STORE_PASSWORD = "NPQ_LOCK_STORE_PASSWORD"
+RASA_AUTH_TOKEN = "RASA_AUTH_TOKEN"
 
 
 def lock_store_yaml(redis_url: str) -> str:
@@ -113,6 +120,19 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     endpoints_file: Path | None = None  # default: endpoints.yml in log_dir
 
+    def __post_init__(self) -> None:
+        if not self.env.get(RASA_AUTH_TOKEN):  # a token for this run, shared by its servers
+            self.env = {**self.env, RASA_AUTH_TOKEN: secrets.token_urlsafe(32)}
+
+    @property
+    def rasa_token(self) -> str:
+        return self.env[RASA_AUTH_TOKEN]
+
+    @property
+    def rasa_params(self) -> dict[str, str]:
+        """Query parameters for Rasa's HTTP API (all but the webhook and GET / need them)."""
+        return {"token": self.rasa_token}
+
     @property
     def effective_endpoints(self) -> Path:
         return self.endpoints_file or self.log_dir / "endpoints.yml"
@@ -143,7 +163,7 @@ class Stack:
         env = self._environment()
         if name == "actions":
             check_port_free(self.action_port, "action server")
-            self._spawn("actions", [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions",
+            self._spawn("actions", [str(APP_PYTHON), "-m", "actions",
                                     "--port", str(self.action_port)], env)
             return
         check_port_free(self.rasa_port, "Rasa server")
@@ -151,7 +171,8 @@ class Stack:
         self.effective_endpoints.parent.mkdir(parents=True, exist_ok=True)
         self.effective_endpoints.write_text(render_endpoints(settings))
         self._spawn("rasa", [str(RASA), "run", "--model", str(self.model or model_path()),
-                             "--enable-api", "--interface", HOST, "--port", str(self.rasa_port),
+                             "--enable-api", "--auth-token", self.rasa_token,
+                             "--interface", HOST, "--port", str(self.rasa_port),
                              "--endpoints", str(self.effective_endpoints),
                              "--credentials", "credentials.yml"],
                     {**env, **rasa_environment(settings)})
@@ -175,7 +196,7 @@ class Stack:
             ("actions", f"http://{HOST}:{self.action_port}/health"),
             ("rasa", f"{self.rasa_url}/status")) if name in self.processes}
         deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=2.0) as client:
+        with httpx.Client(timeout=2.0, params=self.rasa_params) as client:
             for name, url in checks.items():
                 while not self._answers(client, url):
                     self.raise_if_exited()

@@ -19,6 +19,8 @@ import signal
 import subprocess
 import sys
 
+from npq.settings import Settings
+from ops import logs
 from ops.paths import APP_PYTHON, ROOT
 from ops.ports import HOST, free_port
 from ops.rasa_front import RasaFront, RasaProcess, launcher
@@ -44,10 +46,13 @@ def main() -> int:
           f"(logs in {stack.log_dir.relative_to(ROOT)}/)")
     try:
         check_port_free(rasa_port, "Rasa server")
+        # the logs may hold what people wrote: rotated daily, gone after LOG_RETENTION_DAYS
+        logs.keep_tidy(stack.log_dir, Settings.from_env(env).log_retention_days)
         with stack:
             front = RasaFront(port=rasa_port, current=RasaProcess(stack),
                               launch=launcher(action_port=stack.action_port, env=stack.env,
-                                              log_dir=stack.log_dir, free_port=free_port))
+                                              log_dir=stack.log_dir, free_port=free_port),
+                              token=stack.rasa_token)
             front.start()
             try:
                 print(f"==> Rasa {front.url} (new models load beside the one in service), "

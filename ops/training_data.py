@@ -220,6 +220,24 @@ def export_reviewed(session: Session, *, root: Path = ROOT, heldout: Path = HELD
     return export
 
 
+def remove_examples(root: Path, texts: Iterable[str]) -> int:
+    """A person asked to be forgotten: take every example made from one of `texts` (the
+    messages of theirs staff labelled) out of reviewed.yml under root, compared as exports
+    compare them (case, spacing and punctuation ignored). Returns how many lines went. The
+    next retrain trains without them; the caller holds the retrain lock."""
+    target = root / REVIEWED
+    keys = {dedup_key(parse_annotated(example_line(text))[0]) for text in texts} - {""}
+    if not keys or not target.exists():
+        return 0
+    current = read_reviewed(target.read_text())
+    kept = {intent: [line for line in lines if dedup_key(parse_annotated(line)[0]) not in keys]
+            for intent, lines in current.items()}
+    removed = sum(map(len, current.values())) - sum(map(len, kept.values()))
+    if removed:
+        _write(target, render_reviewed(kept))
+    return removed
+
+
 def heldout_keys(paths: Iterable[Path]) -> set[str]:
     """The dedup keys of every message in the held-out files (each file read once)."""
     return {dedup_key(e.text) for path in dict.fromkeys(paths)

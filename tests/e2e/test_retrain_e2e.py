@@ -115,8 +115,9 @@ def service(tmp_path_factory: pytest.TempPathFactory, seeded_sqlite_file: Path
     engine = make_engine(env["DATABASE_URL"])
     with stack:
         front = RasaFront(port=free_port(), current=RasaProcess(stack),
-                          launch=launcher(action_port=stack.action_port, env=env,
-                                          log_dir=folder / "log", free_port=free_port))
+                          launch=launcher(action_port=stack.action_port, env=stack.env,
+                                          log_dir=folder / "log", free_port=free_port),
+                          token=stack.rasa_token)
         front.start()
         print(f"\n[retrain e2e] stack ready in {time.monotonic() - started:.0f} s")
         try:

@@ -51,6 +51,7 @@ async def bot_process(fake: FakeBotAPI, stack: Stack, database: Path) -> AsyncIt
     """`python -m bot` polling the stand-in, retrying kept messages every second."""
     env = {**os.environ, "TELEGRAM_API_BASE_URL": fake.base_url,
            "TELEGRAM_BOT_TOKEN": fake.token, "RASA_URL": stack.rasa_url,
+           "RASA_AUTH_TOKEN": stack.rasa_token,
            "ACTION_SERVER_URL": stack.action_url, "DATABASE_URL": f"sqlite:///{database}",
            "PENDING_RETRY_SECONDS": "1"}
     process = await asyncio.create_subprocess_exec(str(APP_PYTHON), "-m", "bot", cwd=ROOT,
@@ -125,7 +126,7 @@ async def test_forget_me_deletes_the_conversation_from_the_tracker_store(
     async with FakeBotAPI() as fake, bot_process(fake, own_stack, own_database):
         await say(fake, "remind me before the NPQH deadline please", user, "remind you")
         await say(fake, "please delete all my data", user, "Shall I go ahead?")
-        await say(fake, "yes", user, "deleted everything")
+        await say(fake, "yes", user, "Done: our conversation is deleted too")
         await say(fake, "hello", user, "")  # answered once the erasure is over
     tracker = own_database.with_name("rasa-tracker.db")
     with sqlite3.connect(tracker) as db:
