@@ -64,7 +64,11 @@ nlu-report: setup  ## train if needed, then measure the model on the held-out me
 import: $(APP_READY)  ## validate and import the staff-edited files in data/catalogue (all or nothing)
 	@$(PY) -m npq import data/catalogue
 
-.PHONY: review retrain rollback stats
+.PHONY: review retrain rollback stats bench-flood bench-faults
+
+bench-flood: $(APP_READY)  ## one chat floods 150 messages while ten others ask: their latency, and what the flooder got
+	@$(PY) -m ops.bench_flood
+
 
 review: env db  ## label the messages waiting for review, then write them to nlu_data/nlu/reviewed.yml
 	@$(PY) -m ops.review
