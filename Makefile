@@ -69,6 +69,9 @@ import: $(APP_READY)  ## validate and import the staff-edited files in data/cata
 bench-flood: $(APP_READY)  ## one chat floods 150 messages while ten others ask: their latency, and what the flooder got
 	@$(PY) -m ops.bench_flood
 
+bench-faults: env model  ## make run on PostgreSQL (BENCH_DATABASE_URL, emptied): each fault of issue 11 injected, what survived
+	@$(PY) -m ops.bench_faults
+
 
 review: env db  ## label the messages waiting for review, then write them to nlu_data/nlu/reviewed.yml
 	@$(PY) -m ops.review
