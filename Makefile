@@ -77,7 +77,14 @@ bench-nlu: env  ## config.yml's pipeline and the sparse-only one on the public 1
 import: $(APP_READY)  ## validate and import the staff-edited files in data/catalogue (all or nothing)
 	@$(PY) -m npq import data/catalogue
 
-.PHONY: review retrain rollback stats
+.PHONY: review retrain rollback stats bench-flood bench-faults
+
+bench-flood: $(APP_READY)  ## one chat floods 150 messages while ten others ask: their latency, and what the flooder got
+	@$(PY) -m ops.bench_flood
+
+bench-faults: env model  ## make run on PostgreSQL (BENCH_DATABASE_URL, emptied): each fault of issue 11 injected, what survived
+	@$(PY) -m ops.bench_faults
+
 
 review: env db  ## label the messages waiting for review, then write them to nlu_data/nlu/reviewed.yml
 	@$(PY) -m ops.review

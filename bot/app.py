@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -20,17 +21,20 @@ from telegram.ext import (
 
 from bot import commands, handlers, review, staff
 from bot.buttons import ButtonCodec
-from bot.chat_locks import ChatLocks, PerChatProcessor
+from bot.chat_locks import ChatLocks, FloodLimit, PerChatProcessor
 from bot.context import SERVICES, BotContext, Services
 from bot.conversation import Conversation
 from bot.db import Database, utcnow
 from bot.erasure import Eraser
 from bot.handoff import Handoff
+from bot.outbox import Outbox
 from bot.pending import KeptMessages
 from bot.rasa_client import RasaClient
 from bot.rate_limiter import RetryingRateLimiter
 from bot.reminders import ReminderSender
+from bot.render import FLOODED
 from bot.retraining import ModelKeeper, Training
+from bot.spool import Spool
 from bot.tracker import TrackerEraser
 from bot.turns import TurnRecorder, read_threshold
 from npq.retention import purge_personal_data
@@ -55,6 +59,7 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
                               action_server_url=settings.action_server_url,
                               token=settings.rasa_auth_token)
     locks = ChatLocks()
+    processor = PerChatProcessor(locks)
     app = (
         Application.builder()
         .token(settings.telegram_bot_token)
@@ -62,12 +67,20 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
         .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot"))
         .context_types(ContextTypes(context=BotContext))
         .rate_limiter(RetryingRateLimiter(backoff_seconds=telegram_backoff_seconds))
-        .concurrent_updates(PerChatProcessor(locks))
+        .concurrent_updates(processor)
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
         .build()
     )
     db = Database(settings.database_url)
+
+    async def flooded(chat_id: int) -> None:
+        await app.bot.send_message(chat_id, FLOODED)
+
+    processor.flood = FloodLimit(settings.flood_messages, settings.flood_window_seconds, flooded)
+    # Real time, not `clock`: a retry_after is Telegram's seconds.
+    outbox = Outbox(app.bot, db, locks, backoff_seconds=telegram_backoff_seconds * 2)
+    spool = Spool(settings.spool_file, db, clock)
     buttons = ButtonCodec(settings.telegram_bot_token, db)
     handoff = Handoff(app.bot, db, buttons, clock, staff_chat_id=settings.staff_chat_id,
                       office_hours=settings.office_hours,
@@ -78,11 +91,12 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
     training = training or Training()
     recorder = TurnRecorder(rasa, db, clock,
                             threshold=read_threshold(training.root / "config.yml"))
-    kept = KeptMessages(app.bot, db, rasa, locks, clock,
+    kept = KeptMessages(outbox, db, rasa, locks, clock,
                         give_up_after=dt.timedelta(minutes=settings.pending_give_up_minutes))
     eraser = Eraser(db, rasa, tracker, training.root, clock)
     conversation = Conversation(app.bot, rasa, buttons, handoff, kept, eraser=eraser,
-                                recorder=recorder, patience=settings.rasa_patience_seconds)
+                                recorder=recorder, patience=settings.rasa_patience_seconds,
+                                outbox=outbox, spool=spool)
     reminders = ReminderSender(app.bot, db, buttons, clock, days=settings.reminder_days,
                                from_hour=settings.reminder_hour)
     keeper = ModelKeeper(app.bot, db, training, rasa_url=settings.rasa_url,
@@ -90,7 +104,7 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
     # Attached at build time: post_init does not run when tests drive the application.
     app.bot_data[SERVICES] = Services(settings, rasa, db, buttons, clock, handoff, conversation,
                                       kept, reminders, tracker, training, keeper,
-                                      known_intents(training.root))
+                                      known_intents(training.root), outbox, spool)
     _add_handlers(app, settings)
     _schedule(app, settings)
     return app
@@ -140,6 +154,8 @@ def _schedule(app: App, settings: Settings) -> None:
         raise RuntimeError("python-telegram-bot's job-queue extra is missing")
     jobs.run_repeating(_retry_kept, interval=settings.pending_retry_seconds,
                        first=settings.pending_retry_seconds, name="retry kept messages")
+    jobs.run_repeating(_drain_outbox, interval=settings.outbox_retry_seconds,
+                       first=settings.outbox_retry_seconds, name="outbox")
     jobs.run_repeating(_send_reminders, interval=settings.reminder_check_seconds,
                        first=min(30.0, settings.reminder_check_seconds), name="reminders")
     jobs.run_repeating(purge_messages, interval=PURGE_EVERY, first=PURGE_FIRST,
@@ -149,9 +165,22 @@ def _schedule(app: App, settings: Settings) -> None:
 
 
 async def _retry_kept(context: BotContext) -> None:
-    """Answer messages kept while Rasa was down; forward requests made while we were away."""
-    await context.services.kept.retry(context.services.conversation)
-    await context.services.handoff.after_turn()
+    """Move messages spooled while the database was down into it; answer messages kept while
+    Rasa was down; forward requests made while we were away."""
+    services = context.services
+    if not services.spool.empty and not await services.spool.drain():
+        return  # the database is still down
+    try:
+        await services.kept.retry(services.conversation)
+    except SQLAlchemyError as error:
+        log.warning("kept messages not retried: %s", type(error).__name__)
+        return
+    await services.handoff.after_turn()
+
+
+async def _drain_outbox(context: BotContext) -> None:
+    """Send replies Telegram refused for a while (429, 5xx), or left by a stopped bot."""
+    await context.services.outbox.drain()
 
 
 async def _send_reminders(context: BotContext) -> None:
@@ -162,7 +191,7 @@ async def _send_reminders(context: BotContext) -> None:
 
 async def _finish_erasures(context: BotContext) -> None:
     """Forget me: retry what could not be erased at once, and tell the person when done."""
-    finished = await context.services.conversation.eraser.retry(context.bot.send_message)
+    finished = await context.services.conversation.eraser.retry(context.services.conversation.say)
     if finished:
         log.info("finished %d erasure(s) left unfinished", finished)
 

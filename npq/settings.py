@@ -56,6 +56,13 @@ class Settings:
     action_server_url: str | None = None
     pending_retry_seconds: float = 15.0
     pending_give_up_minutes: float = 60.0
+    # Floods: at most flood_messages per chat within flood_window_seconds (the rest dropped,
+    # the chat told once); Telegram sends that failed wait in the outbox and are retried.
+    flood_messages: int = 15
+    flood_window_seconds: float = 60.0
+    outbox_retry_seconds: float = 2.0
+    # Where messages that arrive while the database is unreachable wait (bot/spool.py).
+    spool_file: str = str(DEFAULT_VAR_DIR / "spool" / "kept.jsonl")
     # Deadline reminders.
     reminder_days: tuple[int, ...] = (14, 3, 1)
     reminder_hour: int = 9
@@ -126,6 +133,10 @@ class Settings:
                                               cls.pending_retry_seconds),
             pending_give_up_minutes=read.number("PENDING_GIVE_UP_MINUTES",
                                                 cls.pending_give_up_minutes),
+            flood_messages=read.whole("FLOOD_MESSAGES", cls.flood_messages, lower=1),
+            flood_window_seconds=read.number("FLOOD_WINDOW_SECONDS", cls.flood_window_seconds),
+            outbox_retry_seconds=read.number("OUTBOX_RETRY_SECONDS", cls.outbox_retry_seconds),
+            spool_file=env.get("SPOOL_FILE") or str(var_dir / "spool" / "kept.jsonl"),
             reminder_days=read.days("REMINDER_DAYS", cls.reminder_days),
             reminder_hour=int(read.number("REMINDER_HOUR", cls.reminder_hour, upper=23)),
             reminder_check_seconds=read.number("REMINDER_CHECK_SECONDS",

@@ -35,6 +35,7 @@ INPUTS = ("config.yml", "domain.yml", "nlu_data", "rasa_components/__init__.py",
           "rasa_components/featurizer.py", "rasa_components/encoder.py",
           "rasa_components/bert.py", "requirements/engine.txt", "requirements/encoder.txt")
 REGISTRY = "serving.json"
+TRAIN_TIMEOUT = 3 * 3600.0  # seconds; a training takes minutes here, hours means it is stuck
 
 
 def fingerprint(root: Path = ROOT) -> str:
@@ -117,7 +118,10 @@ def _cache_dir() -> Path | None:
 def train(out: Path, *, root: Path = ROOT, rasa: Path = RASA) -> float:
     """Train into `out` with the engine environment; returns the seconds it took."""
     started = time.monotonic()
-    subprocess.run(train_command(out, rasa), cwd=root, check=True)
+    try:
+        subprocess.run(train_command(out, rasa), cwd=root, check=True, timeout=TRAIN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"rasa train did not finish within {TRAIN_TIMEOUT:.0f} s") from None
     return time.monotonic() - started
 
 

@@ -3,6 +3,8 @@
     python -m ops.supervisor        (what `make run` runs after set-up)
 
 With TELEGRAM_BOT_TOKEN set the bot serves Telegram; without it you chat in this terminal.
+A server that exits is started again with a growing wait and a clear line here (ops/restarts.py);
+the bot stays up meanwhile and keeps the messages it cannot answer yet.
 Ctrl-C (or SIGTERM) stops every process this started; if this process dies, the kernel stops
 the servers too (see ops/stack.py), so nothing is left running. Server logs go to var/log/.
 
@@ -24,6 +26,7 @@ from ops import logs
 from ops.paths import APP_PYTHON, ROOT
 from ops.ports import HOST, free_port
 from ops.rasa_front import RasaFront, RasaProcess, launcher
+from ops.restarts import Restarter
 from ops.stack import Stack, StackError, check_port_free, die_with_parent
 
 
@@ -59,12 +62,13 @@ def main() -> int:
                       f"actions {stack.action_url}; Ctrl-C stops everything")
                 bot = subprocess.Popen(bot_command, cwd=ROOT, env=env,
                                        preexec_fn=die_with_parent)
+                restarter = Restarter()
                 try:
                     while bot.poll() is None:
-                        stack.raise_if_exited()  # the action server
+                        restarter.check(stack)  # the action server (and the first Rasa)
                         serving = front.current  # the Rasa server in service, after any swap
-                        if isinstance(serving, RasaProcess):
-                            serving.stack.raise_if_exited()
+                        if isinstance(serving, RasaProcess) and serving.stack is not stack:
+                            restarter.check(serving.stack)
                         with contextlib.suppress(subprocess.TimeoutExpired):
                             bot.wait(timeout=1.0)
                 finally:

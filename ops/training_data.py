@@ -28,6 +28,7 @@ from npq.review_queue import Labelled, labelled_examples
 from ops.evaluation import HELDOUT, HELDOUT_FILES, load_examples, parse_annotated
 from ops.paths import RASA, ROOT
 
+VALIDATE_TIMEOUT = 600.0  # seconds; `rasa data validate` takes well under a minute here
 REVIEWED = Path("nlu_data") / "nlu" / "reviewed.yml"
 HEADER = """version: "3.1"
 
@@ -175,9 +176,12 @@ def validate_data(root: Path, rasa: Path = RASA) -> list[str]:
     Our data validates without warnings (tests/e2e/test_validate_data.py); only errors block an
     export, so a warning about a labelled message (e.g. the same text under two intents) is
     left for `make validate` to show."""
-    done = subprocess.run([str(rasa), "data", "validate", "--data", "nlu_data", "--config",
-                           "config.yml", "--domain", "domain.yml"], cwd=root,
-                          capture_output=True, text=True)
+    try:
+        done = subprocess.run([str(rasa), "data", "validate", "--data", "nlu_data", "--config",
+                               "config.yml", "--domain", "domain.yml"], cwd=root,
+                              capture_output=True, text=True, timeout=VALIDATE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return [f"rasa data validate did not finish within {VALIDATE_TIMEOUT:.0f} s"]
     if done.returncode == 0:
         return []
     output = (done.stdout + done.stderr).splitlines()

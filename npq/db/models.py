@@ -357,6 +357,26 @@ class PendingMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Sent to Rasa as the user message's metadata: a retry finds the turn if Rasa finished it.
+    message_key: Mapped[str | None] = mapped_column(String(64))
+    claimed_by: Mapped[str | None] = mapped_column(String(32))  # the replica's claim token
+
+
+class OutboxMessage(Base):
+    """A message the assistant decided to send and Telegram has not yet accepted (a 429 or a
+    5xx came first, or the bot stopped): sent in order per chat, then deleted."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    markup: Mapped[str | None] = mapped_column(Text)  # the keyboard, as JSON (bot/outbox.py)
+    attempts: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class PendingErasure(Base):
