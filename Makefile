@@ -74,7 +74,7 @@ flag = $(if $($(1)),--$(2) $($(1)))
 
 bench-load: setup  ## the whole stack on the Bot API stand-in: RATES=2,4,8,15 DURATION=40 CHATS=300
 	@$(PY) -m ops.bench_load $(call flag,RATES,rates) $(call flag,DURATION,duration) \
-		$(call flag,CHATS,chats) $(call flag,DRAIN,drain) $(call flag,SEED,seed) \
+		$(call flag,CHATS,chats) $(call flag,DRAIN,drain) $(call flag,SEED,seed) $(call flag,LONG,long) \
 		$(call flag,PROFILE,profile)
 
 bench-rasa: setup  ## straight to Rasa's REST channel: one at a time, then CLIENTS=8 for DURATION=30

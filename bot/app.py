@@ -30,7 +30,7 @@ from bot.rasa_client import RasaClient
 from bot.rate_limiter import RetryingRateLimiter
 from bot.reminders import ReminderSender
 from bot.retraining import ModelKeeper, Training
-from bot.tracker import TrackerEraser
+from bot.tracker import TrackerStore
 from bot.turns import TurnRecorder, read_threshold
 from npq.message_log import purge_expired
 from npq.settings import Settings
@@ -69,9 +69,9 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
     buttons = ButtonCodec(settings.telegram_bot_token, db)
     handoff = Handoff(app.bot, db, buttons, clock, staff_chat_id=settings.staff_chat_id,
                       office_hours=settings.office_hours)
-    tracker = TrackerEraser(settings.effective_tracker_store_url)
+    tracker = TrackerStore(settings.effective_tracker_store_url)
     training = training or Training()
-    recorder = TurnRecorder(rasa, db, clock,
+    recorder = TurnRecorder(tracker, db, clock,
                             threshold=read_threshold(training.root / "config.yml"))
     kept = KeptMessages(app.bot, db, rasa, locks, clock,
                         give_up_after=dt.timedelta(minutes=settings.pending_give_up_minutes))

@@ -18,7 +18,7 @@ from bot.pending import KeptMessages
 from bot.rasa_client import RasaClient
 from bot.reminders import ReminderSender
 from bot.retraining import ModelKeeper, Training
-from bot.tracker import TrackerEraser
+from bot.tracker import TrackerStore
 from npq.settings import Settings
 
 SERVICES = "services"
@@ -35,7 +35,7 @@ class Services:
     conversation: Conversation
     kept: KeptMessages  # messages kept while Rasa or the action server was down
     reminders: ReminderSender
-    tracker: TrackerEraser
+    tracker: TrackerStore
     training: Training  # where staff tooling reads and writes training data and models
     keeper: ModelKeeper  # /retrain and /rollback
     intents: list[str]  # domain.yml's, for labelling

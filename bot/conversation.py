@@ -27,16 +27,20 @@ from bot.location_keyboard import LocationKeyboard, Outgoing
 from bot.pending import KeptMessages, actions_down
 from bot.rasa_client import RasaClient, RasaReply, RasaUnavailable, wants_erasure
 from bot.render import NO_ANSWER, STILL_WORKING, UNAVAILABLE, sender_id, split_text
-from bot.tracker import TrackerEraser
+from bot.tracker import TrackerStore, TrackerUnavailable
 from bot.turns import TurnRecorder
 
 log = logging.getLogger(__name__)
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 seconds
+# Rasa rebuilds a conversation's tracker from its session's events on every turn (and sends
+# them all to the action server), so turns slow down as a session grows: after this many
+# events (about 15 turns) the next session starts, slots carried over, between two forms.
+SESSION_EVENTS = 150
 
 
 class Conversation:
     def __init__(self, bot: ExtBot[Any], rasa: RasaClient, buttons: ButtonCodec,
-                 handoff: Handoff, kept: KeptMessages, *, tracker: TrackerEraser,
+                 handoff: Handoff, kept: KeptMessages, *, tracker: TrackerStore,
                  recorder: TurnRecorder, patience: float) -> None:
         self.bot, self.rasa, self.buttons, self.tracker = bot, rasa, buttons, tracker
         self.recorder, self.handoff, self.kept, self.patience = recorder, handoff, kept, patience
@@ -64,6 +68,7 @@ class Conversation:
             return
         await self.deliver(chat_id, replies, name=name,
                            rate=await self._record(chat_id, message, replies, typed=typed))
+        await self.keep_session_short(chat_id)
 
     async def reply(self, chat_id: int, message: str, replies: list[RasaReply], *,
                     typed: bool) -> None:
@@ -141,6 +146,20 @@ class Conversation:
         if wants_erasure(replies):
             await self._erase(chat_id)
         await self.handoff.after_turn(chat_id, name)
+
+    async def keep_session_short(self, chat_id: int) -> None:
+        """Start a new Rasa session once the current one is long and no form is asking."""
+        sender = sender_id(chat_id)
+        try:
+            state = await self.tracker.turn_state(sender)
+        except TrackerUnavailable:
+            return
+        if state["events"] < SESSION_EVENTS or state["active_loop"].get("name"):
+            return
+        try:
+            await self.rasa.start_session(sender)
+        except RasaUnavailable as failure:
+            log.warning("could not start a new Rasa session: %s", failure)
 
     async def _erase(self, chat_id: int) -> None:
         """Forget me: what is still waiting here, and the conversation Rasa keeps."""

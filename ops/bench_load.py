@@ -6,10 +6,12 @@ stand-in (ops/fake_bot_api.py), everyday questions from many chats arriving at r
 
 It starts `python -m ops.supervisor` (set-up must be done: `make bench-load` does it) with a
 copy of the seeded database and free ports, times the cold start (from the start to the first
-answer), sends a few warm-up messages one at a time, then for each rate offers Poisson arrivals
-for DURATION seconds: each message goes to a chat with nothing outstanding (a chat's messages
-are answered in order, so one at a time is what can be timed), picked at random from CHATS
-(a new chat when all are busy). Each rate has chats of its own: conversations start fresh.
+answer), sends a few warm-up messages one at a time, times one conversation's first and last
+turns (LONG turns, one at a time: turns slow down as a conversation grows), then for each rate
+offers Poisson arrivals for DURATION seconds: each message goes to a chat with nothing
+outstanding (a chat's messages are answered in order, so one at a time is what can be timed),
+picked at random from CHATS (a new chat when all are busy). Each rate has chats of its own:
+conversations start fresh.
 
 Per rate it prints: the rate offered and achieved (answers a second, from the first message to
 the last answer), the first reply's p50/p95/p99 (an answer or any acknowledgement: the first
@@ -29,6 +31,7 @@ import contextlib
 import itertools
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -163,7 +166,7 @@ async def offer(fake: FakeBotAPI, load: Load, rate: float, duration: float, chat
 
 
 async def bench(rates: list[float], duration: float, chats: int, drain: float, seed: int,
-                profile: str | None) -> None:
+                profile: str | None, long: int) -> None:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="npq-bench-") as folder:
         async with FakeBotAPI() as fake:
@@ -183,7 +186,7 @@ async def bench(rates: list[float], duration: float, chats: int, drain: float, s
             try:
                 with PeakMemory(stack.pid) as memory:
                     await _run(fake, load, stack, memory, started, rates, duration, chats, drain,
-                               rng, profile)
+                               rng, profile, long)
             except BaseException:
                 print(log.read_text()[-3000:], file=sys.stderr)
                 raise
@@ -194,7 +197,7 @@ async def bench(rates: list[float], duration: float, chats: int, drain: float, s
 
 async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], memory: PeakMemory,
                started: float, rates: list[float], duration: float, chats: int, drain: float,
-               rng: random.Random, profile: str | None) -> None:
+               rng: random.Random, profile: str | None, long: int) -> None:
     polling = await fake.wait_for("getUpdates", timeout=600.0)
     polled = time.monotonic()
     del polling
@@ -208,6 +211,17 @@ async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], mem
             print(f"cold start: {message.answered - started:.1f} s from starting the stack to "
                   f"the first answer (bot polling after {polled - started:.1f} s); peak RSS so "
                   f"far {memory.peak / 2**20:.0f} MB", flush=True)
+    if long:
+        times = []
+        for n in range(long):  # one conversation, one message at a time
+            message = load.send(fake, 2_000_000, QUESTIONS[n % len(QUESTIONS)])
+            await asyncio.wait_for(load.done.wait(), 120.0)
+            assert message.answered is not None
+            times.append(message.answered - message.sent)
+            await asyncio.sleep(COOLDOWN)  # the rest of the turn (thumbs, a new session)
+        print(f"one conversation of {long} turns: answer median turns 1-5 "
+              f"{seconds(statistics.median(times[:5]))}, turns {long - 4}-{long} "
+              f"{seconds(statistics.median(times[-5:]))}", flush=True)
     rows = []
     for index, rate in enumerate(rates):
         memory.reset()
@@ -242,13 +256,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain", type=float, default=90,
                         help="seconds to wait for answers after a rate's last message")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--long", type=int, default=40,
+                        help="turns of one conversation, one at a time, before the rates (0: none)")
     parser.add_argument("--profile", default=None,
                         help="py-spy the Rasa server during the last rate into this file")
     args = parser.parse_args(argv)
     rates = [float(rate) for rate in args.rates.split(",") if rate.strip()]
     print(f"==> load benchmark: {', '.join(f'{r:g}' for r in rates)} msg/s, {args.duration:g} s "
           f"each, {args.chats} chats, {os.cpu_count()} CPUs", flush=True)
-    asyncio.run(bench(rates, args.duration, args.chats, args.drain, args.seed, args.profile))
+    asyncio.run(bench(rates, args.duration, args.chats, args.drain, args.seed, args.profile,
+                      args.long))
     return 0
 
 
