@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 seconds
 # Rasa rebuilds a conversation's tracker from its session's events on every turn (and sends
 # them all to the action server), so turns slow down as a session grows: after this many
-# events (about 15 turns) the next session starts, slots carried over, between two forms.
+# events (about 25 turns) the next session starts, slots carried over, between two forms.
 SESSION_EVENTS = 150
 
 
