@@ -18,9 +18,10 @@ the last answer), the first reply's p50/p95/p99 (an answer or any acknowledgemen
 sendMessage to the chat), the answer's (the first sendMessage with buttons: every answer ends
 with buttons, apologies and acknowledgements have none), how many had no reply within 5 s, how
 many had no answer within 20 s, how many were lost (no answer DRAIN seconds after the rate's
-last message) and the peak resident memory of the whole process tree (supervisor, front, Rasa
-servers, action server, bot: summed). With --profile FILE, py-spy samples the Rasa server
-during the last rate (collapsed stacks in FILE, top functions printed).
+last message), the peak resident memory of the whole process tree (supervisor, front, Rasa
+servers, action server, bot: summed) and the CPU time the stack used per answer (which, unlike
+the latencies, does not depend on what else the machine runs). With --profile FILE, py-spy
+samples the Rasa server during the last rate (collapsed stacks in FILE, top functions printed).
 """
 
 from __future__ import annotations
@@ -41,7 +42,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ops.bench import QUESTIONS, PeakMemory, database_copy, find, percentile, profiling, seconds
+from ops.bench import (
+    QUESTIONS,
+    PeakMemory,
+    cpu_seconds,
+    database_copy,
+    find,
+    percentile,
+    profiling,
+    seconds,
+    tree,
+)
 from ops.fake_bot_api import ApiCall, FakeBotAPI
 from ops.paths import APP_PYTHON, ROOT
 from ops.ports import free_port
@@ -121,6 +132,7 @@ class Row:
     first: list[float]
     answers: list[float]
     peak_rss: int
+    cpu: float  # the stack's CPU seconds
 
     def cells(self) -> list[str]:
         late_ack = sum(1 for t in self.first if t > ACK_WITHIN)
@@ -129,12 +141,13 @@ class Row:
         return [f"{self.offered:g} msg/s ({self.sent})", f"{self.achieved:.1f}/s",
                 *(seconds(percentile(self.first, q)) for q in (0.5, 0.95, 0.99)),
                 *(seconds(percentile(self.answers, q)) for q in (0.5, 0.95, 0.99)),
-                str(late_ack), str(late), str(lost), f"{self.peak_rss / 2**20:.0f} MB"]
+                str(late_ack), str(late), str(lost), f"{self.peak_rss / 2**20:.0f} MB",
+                f"{1000 * self.cpu / max(1, self.sent - lost):.0f} ms"]
 
 
 HEADER = ["offered (messages)", "achieved", "first reply p50", "p95", "p99", "answer p50", "p95",
           "p99", f"no reply in {ACK_WITHIN:g} s", f"no answer in {ANSWER_WITHIN:g} s", "lost",
-          "peak stack RSS"]
+          "peak stack RSS", "stack CPU per answer"]
 
 
 def table(rows: list[Row]) -> str:
@@ -228,6 +241,7 @@ async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], mem
         base = 10_000_000 * (index + 1)
         last = index == len(rates) - 1
         rasa = find(stack.pid, "rasa run") if profile and last else None
+        cpu_before = cpu_seconds(tree(stack.pid))
         with profiling(rasa, profile if last else None, duration):
             sent, start, end = await offer(fake, load, rate, duration, range(base, base + chats),
                                            itertools.count(base + chats), rng, drain)
@@ -237,7 +251,7 @@ async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], mem
             offered=rate, sent=sent, achieved=len(answered) / max(end - start, 1e-9),
             first=[(m.first_reply - m.sent) if m.first_reply else inf for m in load.messages],
             answers=[(m.answered - m.sent) if m.answered else inf for m in load.messages],
-            peak_rss=memory.peak))
+            peak_rss=memory.peak, cpu=cpu_seconds(tree(stack.pid)) - cpu_before))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
         load.outstanding.clear()  # lost ones are not waited for by the next rate
     print()

@@ -26,7 +26,16 @@ from pathlib import Path
 
 import httpx
 
-from ops.bench import QUESTIONS, database_copy, percentile, profiling, rss, seconds, tree
+from ops.bench import (
+    QUESTIONS,
+    cpu_seconds,
+    database_copy,
+    percentile,
+    profiling,
+    rss,
+    seconds,
+    tree,
+)
 from ops.model import model_path
 from ops.ports import free_port
 from ops.stack import Stack
@@ -54,16 +63,30 @@ def line(what: str, times: list[float]) -> str:
             f"{seconds(percentile(times, 0.95))} ({len(times)})")
 
 
+def cpu_line(what: str, used: tuple[float, float], turns: int) -> str:
+    return (f"{what}: Rasa {1000 * used[0] / turns:.0f} ms of CPU a turn, the action server "
+            f"{1000 * used[1] / turns:.0f} ms")
+
+
 async def measure(url: str, turns: int, clients: int, duration: float, rasa_pid: int,
-                  profile: str | None) -> None:
+                  actions_pid: int, profile: str | None) -> None:
+    def cpu() -> tuple[float, float]:
+        return cpu_seconds(tree(rasa_pid)), cpu_seconds(tree(actions_pid))
+
+    def since(before: tuple[float, float]) -> tuple[float, float]:
+        now = cpu()
+        return now[0] - before[0], now[1] - before[1]
+
     async with httpx.AsyncClient(base_url=url, timeout=120.0) as client:
         for n in range(5):
             await turn(client, f"warm-{n}", QUESTIONS[n])
         questions = itertools.cycle(QUESTIONS)
         print(line("NLU parse, one at a time", [await parse(client, next(questions))
                                                for _ in range(turns)]), flush=True)
+        before = cpu()
         print(line("turn, one at a time", [await turn(client, f"one-{n}", next(questions))
                                            for n in range(turns)]), flush=True)
+        print(cpu_line("turn, one at a time", since(before), turns), flush=True)
         growing = [await turn(client, "long", next(questions)) for _ in range(40)]
         print(f"one conversation: turns 1-5 median {seconds(statistics.median(growing[:5]))}, "
               f"turns 36-40 median {seconds(statistics.median(growing[35:]))}", flush=True)
@@ -76,12 +99,13 @@ async def measure(url: str, turns: int, clients: int, duration: float, rasa_pid:
             while time.monotonic() < stop:
                 times.append(await turn(client, f"many-{next(senders)}", next(questions)))
 
-        started = time.monotonic()
+        started, before = time.monotonic(), cpu()
         with profiling(rasa_pid, profile, duration):
             await asyncio.gather(*(client_loop() for _ in range(clients)))
         elapsed = time.monotonic() - started
         print(f"{clients} concurrent clients: {len(times) / elapsed:.1f} turns/s, "
               + line("turn", times).removeprefix("turn: "), flush=True)
+        print(cpu_line(f"{clients} concurrent clients", since(before), len(times)), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,9 +124,9 @@ def main(argv: list[str] | None = None) -> int:
                    log_dir=Path(folder) / "log", env=env) as stack:
             print(f"==> Rasa and the action server answer after {time.monotonic() - started:.1f}"
                   f" s; {os.cpu_count()} CPUs", flush=True)
-            rasa_pid = stack.processes["rasa"].pid
             asyncio.run(measure(stack.rasa_url, args.turns, args.clients, args.duration,
-                                rasa_pid, args.profile))
+                                stack.processes["rasa"].pid, stack.processes["actions"].pid,
+                                args.profile))
             servers = [pid for process in stack.processes.values() for pid in tree(process.pid)]
             print(f"resident memory now: {rss(servers) / 2**20:.0f} MB (Rasa and actions)")
     return 0
