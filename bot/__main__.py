@@ -3,6 +3,8 @@
     python -m bot              serve Telegram (needs TELEGRAM_BOT_TOKEN): long polling, or a
                                webhook when WEBHOOK_URL is set
     python -m bot --terminal   chat with the assistant in this terminal (no token needed)
+    --wait-for-rasa SECONDS    first wait (at most that long) for Rasa and the action server to
+                               answer: `make run` starts the bot while Rasa loads its model
 
 Both need the Rasa server at RASA_URL (make run starts everything). SIGINT or SIGTERM stops the
 bot cleanly in either mode.
@@ -18,6 +20,7 @@ import sys
 
 from bot.app import build_application
 from bot.context import SERVICES
+from bot.rasa_client import RasaClient
 from bot.terminal import chat
 from bot.webhook import ALLOWED_UPDATES, serve
 from npq.settings import Settings
@@ -40,12 +43,28 @@ async def _serve_webhook(settings: Settings) -> None:
     await serve(app, settings, stop, rasa=app.bot_data[SERVICES].rasa)
 
 
+def wait_for_rasa(settings: Settings, seconds: float) -> bool:
+    """Whether Rasa (its model loaded) and the action server answered within `seconds`."""
+    async def wait() -> bool:
+        rasa = RasaClient(settings.rasa_url, action_server_url=settings.action_server_url)
+        try:
+            return await rasa.wait_until_healthy(seconds)
+        finally:
+            await rasa.aclose()
+
+    return asyncio.run(wait())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--terminal", action="store_true", help="chat in this terminal")
+    parser.add_argument("--wait-for-rasa", type=float, default=0.0, metavar="SECONDS",
+                        help="wait for Rasa to answer first, at most this long")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
+    if args.wait_for_rasa > 0 and not wait_for_rasa(settings, args.wait_for_rasa):
+        print("Rasa did not answer: messages are kept until it does", file=sys.stderr)
     if args.terminal:
         configure_logging("WARNING")
         return asyncio.run(chat(settings))

@@ -35,7 +35,7 @@ from bot.reminders import ReminderSender
 from bot.render import FLOODED
 from bot.retraining import ModelKeeper, Training
 from bot.spool import Spool
-from bot.tracker import TrackerEraser
+from bot.tracker import TrackerStore
 from bot.turns import TurnRecorder, read_threshold
 from npq.retention import purge_personal_data
 from npq.settings import Settings
@@ -87,15 +87,15 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
                       staff_user_ids=settings.staff_user_ids)
     if settings.staff_chat_id is not None and not settings.staff_user_ids:
         log.warning("STAFF_CHAT_ID is set without STAFF_USER_IDS: nobody can answer requests")
-    tracker = TrackerEraser(settings.effective_tracker_store_url)
+    tracker = TrackerStore(settings.effective_tracker_store_url)
     training = training or Training()
-    recorder = TurnRecorder(rasa, db, clock,
+    recorder = TurnRecorder(tracker, db, clock,
                             threshold=read_threshold(training.root / "config.yml"))
     kept = KeptMessages(outbox, db, rasa, locks, clock,
                         give_up_after=dt.timedelta(minutes=settings.pending_give_up_minutes))
     eraser = Eraser(db, rasa, tracker, training.root, clock)
     conversation = Conversation(app.bot, rasa, buttons, handoff, kept, eraser=eraser,
-                                recorder=recorder, patience=settings.rasa_patience_seconds,
+                                tracker=tracker, recorder=recorder, patience=settings.rasa_patience_seconds,
                                 outbox=outbox, spool=spool)
     reminders = ReminderSender(app.bot, db, buttons, clock, days=settings.reminder_days,
                                from_hour=settings.reminder_hour)

@@ -20,7 +20,7 @@ from bot.rasa_client import RasaClient
 from bot.reminders import ReminderSender
 from bot.retraining import ModelKeeper, Training
 from bot.spool import Spool
-from bot.tracker import TrackerEraser
+from bot.tracker import TrackerStore
 from npq.settings import Settings
 
 SERVICES = "services"
@@ -37,7 +37,7 @@ class Services:
     conversation: Conversation
     kept: KeptMessages  # messages kept while Rasa or the action server was down
     reminders: ReminderSender
-    tracker: TrackerEraser
+    tracker: TrackerStore
     training: Training  # where staff tooling reads and writes training data and models
     keeper: ModelKeeper  # /retrain and /rollback
     intents: list[str]  # domain.yml's, for labelling

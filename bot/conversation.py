@@ -35,18 +35,24 @@ from bot.pending import KeptMessages, actions_down
 from bot.rasa_client import RasaClient, RasaReply, RasaUnavailable, wants_erasure
 from bot.render import DB_DOWN, NO_ANSWER, STILL_WORKING, UNAVAILABLE, sender_id, split_text
 from bot.spool import Spool
+from bot.tracker import TrackerStore, TrackerUnavailable
 from bot.turns import TurnRecorder
 
 log = logging.getLogger(__name__)
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 seconds
+# Rasa rebuilds a conversation's tracker from its session's events on every turn (and sends
+# them all to the action server), so turns slow down as a session grows: after this many
+# events (about 25 turns) the next session starts, slots carried over, between two forms.
+SESSION_EVENTS = 150
 
 
 class Conversation:
     def __init__(self, bot: ExtBot[Any], rasa: RasaClient, buttons: ButtonCodec,
                  handoff: Handoff, kept: KeptMessages, *, eraser: Eraser,
-                 recorder: TurnRecorder, patience: float, outbox: Outbox,
-                 spool: Spool) -> None:
+                 tracker: TrackerStore, recorder: TurnRecorder, patience: float,
+                 outbox: Outbox, spool: Spool) -> None:
         self.bot, self.rasa, self.buttons, self.eraser = bot, rasa, buttons, eraser
+        self.tracker = tracker
         self.recorder, self.handoff, self.kept, self.patience = recorder, handoff, kept, patience
         self.outbox, self.spool = outbox, spool
         self.location_keyboard = LocationKeyboard()
@@ -87,6 +93,7 @@ class Conversation:
             return
         await self.deliver(chat_id, replies, name=name,
                            rate=await self._record(chat_id, message, replies, typed=typed))
+        await self.keep_session_short(chat_id)
 
     async def _spool(self, chat_id: int, message: str, *, typed: bool, key: str) -> None:
         """The database is down: keep the message in the local file, tell the sender once."""
@@ -177,3 +184,17 @@ class Conversation:
         if wants_erasure(replies):  # forget me: the rest, and the person told how it went
             await self.eraser.finish(chat_id, self.say)
         await self.handoff.after_turn(chat_id, name)
+
+    async def keep_session_short(self, chat_id: int) -> None:
+        """Start a new Rasa session once the current one is long and no form is asking."""
+        sender = sender_id(chat_id)
+        try:
+            state = await self.tracker.turn_state(sender)
+        except TrackerUnavailable:
+            return
+        if state["events"] < SESSION_EVENTS or state["active_loop"].get("name"):
+            return
+        try:
+            await self.rasa.start_session(sender)
+        except RasaUnavailable as failure:
+            log.warning("could not start a new Rasa session: %s", failure)

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from bot.db import Database
 from bot.pending import forget_chat
 from bot.rasa_client import RasaClient, RasaUnavailable
-from bot.tracker import TrackerEraser
+from bot.tracker import TrackerStore
 from npq.db.models import PendingErasure
 from ops.retrain import RetrainBusy, exclusive
 from ops.training_data import remove_examples
@@ -87,7 +87,7 @@ def _due(session: Session, before: dt.datetime) -> list[str]:
 
 
 class Eraser:
-    def __init__(self, db: Database, rasa: RasaClient, tracker: TrackerEraser,
+    def __init__(self, db: Database, rasa: RasaClient, tracker: TrackerStore,
                  training_root: Path, clock: Callable[[], dt.datetime]) -> None:
         self.db, self.rasa, self.tracker, self.clock = db, rasa, tracker, clock
         self.training_root = training_root

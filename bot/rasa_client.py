@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -86,6 +87,18 @@ class RasaClient:
                 return False
         return True
 
+    async def wait_until_healthy(self, timeout: float, *, every: float = 0.5) -> bool:
+        """Wait for Rasa (its model loaded) and the action server to answer, at most `timeout`
+        seconds: `make run` starts the bot while Rasa loads, and the first message should find
+        it ready. Whether they answered."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not await self.healthy():
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(every)  # a readiness probe interval, not synchronisation
+        return True
+
     @property
     def knows_action_server(self) -> bool:
         return self._action_health is not None
@@ -168,10 +181,21 @@ class RasaClient:
         except (httpx.HTTPError, ValueError) as error:
             raise RasaUnavailable(f"{type(error).__name__}: {error}") from error
 
+    async def start_session(self, sender: str) -> None:
+        """Start a new Rasa session for `sender`: Rasa's own action_session_start, which
+        carries the slots over (domain.yml's session_config), as after a long silence."""
+        try:
+            response = await self._http.post(
+                f"/conversations/{quote(sender, safe='')}/execute",
+                params={"include_events": "NONE"}, json={"name": "action_session_start"})
+            response.raise_for_status()
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"{type(error).__name__}: {error}") from error
+
     async def erase_conversation(self, sender: str) -> None:
         """Replace the conversation Rasa keeps for `sender` with nothing, then restart it.
         Rasa's SQL tracker store only ever appends, so there the replacement changes nothing
-        and the restart hides what was said from the dialogue; bot.tracker.TrackerEraser
+        and the restart hides what was said from the dialogue; bot.tracker.TrackerStore
         deletes the stored rows."""
         events = f"/conversations/{quote(sender, safe='')}/tracker/events"
         try:

@@ -30,7 +30,7 @@ from bot.render import (
     button_rows,
     location_payload,
 )
-from bot.tracker import TrackerEraser
+from bot.tracker import TrackerStore
 from bot.turns import TurnRecorder, read_threshold
 from npq.settings import Settings
 from ops.paths import ROOT
@@ -71,9 +71,9 @@ async def chat(settings: Settings, read: Callable[[], Awaitable[str | None]] = _
     """Run the conversation until /quit or end of input."""
     rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds,
                               token=settings.rasa_auth_token)
-    tracker = TrackerEraser(settings.effective_tracker_store_url)
+    tracker = TrackerStore(settings.effective_tracker_store_url)
     db = Database(settings.database_url)
-    recorder = TurnRecorder(rasa, db, utcnow, threshold=read_threshold(ROOT / "config.yml"))
+    recorder = TurnRecorder(tracker, db, utcnow, threshold=read_threshold(ROOT / "config.yml"))
     eraser = Eraser(db, rasa, tracker, ROOT, utcnow)
     sender = f"terminal-{uuid.uuid4().hex[:12]}"
     buttons: list[RasaButton] = []

@@ -1,9 +1,9 @@
 """Every typed message is logged with what the model made of it, for review and the statistics
 (npq.message_log.record_turn); and the rule for which answers ask "was this helpful?".
 
-After Rasa answers, the bot reads the parse back from the conversation's state (GET
-/conversations/{id}/tracker?include_events=NONE: `latest_message` holds the text, intent,
-intent_ranking and entities) and records it with the reply. Only typed text is logged: button
+After Rasa answers, the bot reads the parse back from Rasa's tracker store (bot/tracker.py: the
+latest `user` event holds the text, intent, intent_ranking and entities; no second request to
+the Rasa server) and records it with the reply. Only typed text is logged: button
 payloads, commands and shared locations bypass the model (Rasa reads them as forced intents), so
 there is nothing to review in them. Logging is best effort: a tracker or database that does not
 answer costs the log line, never the user's answer.
@@ -27,7 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.db import Database
-from bot.rasa_client import RasaClient, RasaReply, RasaUnavailable, wants_erasure, wants_location
+from bot.rasa_client import RasaReply, wants_erasure, wants_location
+from bot.tracker import TrackerStore, TrackerUnavailable
 from npq.intents import NO_FEEDBACK
 from npq.message_log import record_turn
 from ops.evaluation import fallback_threshold
@@ -66,9 +67,9 @@ class Recorded:
 
 
 class TurnRecorder:
-    def __init__(self, rasa: RasaClient, db: Database, clock: Callable[[], dt.datetime], *,
+    def __init__(self, tracker: TrackerStore, db: Database, clock: Callable[[], dt.datetime], *,
                  threshold: float) -> None:
-        self.rasa, self.db, self.clock, self.threshold = rasa, db, clock, threshold
+        self.tracker, self.db, self.clock, self.threshold = tracker, db, clock, threshold
 
     async def record(self, sender: str, text: str, replies: list[RasaReply]) -> Recorded | None:
         """Log a typed message, its parse and the reply; None when it could not be logged (or
@@ -76,9 +77,9 @@ class TurnRecorder:
         if wants_erasure(replies):
             return None
         try:
-            state = await self.rasa.tracker_state(sender)
-        except RasaUnavailable as failure:
-            log.warning("turn not logged: Rasa's tracker did not answer (%s)", failure)
+            state = await self.tracker.turn_state(sender)
+        except TrackerUnavailable as failure:
+            log.warning("turn not logged: Rasa's tracker store did not answer (%s)", failure)
             return None
         parse = state.get("latest_message")
         if not isinstance(parse, dict) or not same_text(parse.get("text"), text):

@@ -1,4 +1,4 @@
-"""Start the whole assistant on loopback: the action server, the Rasa server, then the bot.
+"""Start the whole assistant on loopback: the action server, the Rasa server and the bot.
 
     python -m ops.supervisor        (what `make run` runs after set-up)
 
@@ -8,9 +8,11 @@ the bot stays up meanwhile and keeps the messages it cannot answer yet.
 Ctrl-C (or SIGTERM) stops every process this started; if this process dies, the kernel stops
 the servers too (see ops/stack.py), so nothing is left running. Server logs go to var/log/.
 
-The Rasa server listens on a free internal port; RASA_PORT is an ops.rasa_front.RasaFront in
-front of it, so a model staff promote (/retrain, /rollback, make retrain) is started beside the
-one in service and switched to when ready: the assistant never pauses to load a model.
+The three start at once (the bot waits for Rasa to answer before it takes messages), so the
+bot's start-up hides under Rasa's model loading. The Rasa server listens on a free internal
+port; RASA_PORT is an ops.rasa_front.RasaFront in front of it, so a model staff promote
+(/retrain, /rollback, make retrain) is started beside the one in service and switched to when
+ready: the assistant never pauses to load a model.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 from npq.settings import Settings
 from ops import logs
@@ -27,7 +30,7 @@ from ops.paths import APP_PYTHON, ROOT
 from ops.ports import HOST, free_port
 from ops.rasa_front import RasaFront, RasaProcess, launcher
 from ops.restarts import Restarter
-from ops.stack import Stack, StackError, check_port_free, die_with_parent
+from ops.stack import READY_TIMEOUT, Stack, StackError, check_port_free, die_with_parent
 
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
@@ -42,28 +45,31 @@ def main() -> int:
                   endpoints_file=ROOT / "var" / "endpoints.yml")
     env["RASA_URL"] = f"http://{HOST}:{rasa_port}"  # the front
     env["ACTION_SERVER_URL"] = stack.action_url  # the bot checks its health before retrying
-    bot_command = [str(APP_PYTHON), "-m", "bot"]
+    bot_command = [str(APP_PYTHON), "-m", "bot", "--wait-for-rasa", str(READY_TIMEOUT)]
     if not env.get("TELEGRAM_BOT_TOKEN"):
         bot_command.append("--terminal")
-    print(f"==> starting the action server and the Rasa server on {HOST} "
+    print(f"==> starting the action server, the Rasa server and the bot on {HOST} "
           f"(logs in {stack.log_dir.relative_to(ROOT)}/)")
+    started = time.monotonic()
     try:
         check_port_free(rasa_port, "Rasa server")
         # the logs may hold what people wrote: rotated daily, gone after LOG_RETENTION_DAYS
         logs.keep_tidy(stack.log_dir, Settings.from_env(env).log_retention_days)
-        with stack:
+        try:
+            stack.start()  # both servers at once; the bot starts while Rasa loads, waiting for it
             front = RasaFront(port=rasa_port, current=RasaProcess(stack),
                               launch=launcher(action_port=stack.action_port, env=stack.env,
                                               log_dir=stack.log_dir, free_port=free_port),
                               token=stack.rasa_token)
             front.start()
             try:
-                print(f"==> Rasa {front.url} (new models load beside the one in service), "
-                      f"actions {stack.action_url}; Ctrl-C stops everything")
-                bot = subprocess.Popen(bot_command, cwd=ROOT, env=env,
-                                       preexec_fn=die_with_parent)
+                bot = subprocess.Popen(bot_command, cwd=ROOT, env=env, preexec_fn=die_with_parent)
                 restarter = Restarter()
                 try:
+                    stack.wait_ready()
+                    print(f"==> Rasa {front.url} ready after {time.monotonic() - started:.0f} s "
+                          f"(new models load beside the one in service), actions "
+                          f"{stack.action_url}; Ctrl-C stops everything")
                     while bot.poll() is None:
                         restarter.check(stack)  # the action server (and the first Rasa)
                         serving = front.current  # the Rasa server in service, after any swap
@@ -77,6 +83,8 @@ def main() -> int:
                         bot.wait()
             finally:
                 front.stop()  # and the Rasa server in service
+        finally:
+            stack.stop()  # the action server (and Rasa, if the front never took it)
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import json
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -37,6 +38,9 @@ JSON = dict[str, Any]
 HUB_REPLY: list[JSON] = [
     {"recipient_id": str(DEFAULT_USER_ID), "text": "The nearest hubs to Keighley: ...",
      "buttons": [{"title": "About NPQH", "payload": '/programme_info{"npq": "NPQH"}'}]}]
+RASA_EVENTS = ("CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) "
+               "NOT NULL, type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name "
+               "VARCHAR(255), action_name VARCHAR(255), data TEXT)")  # Rasa's SQL tracker store
 NEVER = 3600.0  # job intervals for tests that do not exercise the job
 # A Monday morning in term, with NPQH cohorts closing in three days (seeded catalogue).
 MONDAY_MORNING = dt.datetime(2027, 2, 8, 10, 0, tzinfo=dt.timezone.utc)
@@ -58,14 +62,17 @@ class FakeRasa:
     delay: float = 0.0  # seconds each answer takes (the flood benchmark)
     history: set[str] = field(default_factory=set)  # senders Rasa remembers
     # message -> the model's parse (intent, intent_ranking, entities): with it, the tracker's
-    # latest_message is the parse of the sender's last message, as Rasa keeps it
+    # latest_message is the parse of the sender's last message, as Rasa keeps it, and the turn's
+    # events are stored in Rasa's SQL tracker store (`tracker_store_url`) as Rasa stores them
     parse: Callable[[str], JSON] | None = None
     state: JSON = field(default_factory=dict)  # the rest of the tracker: active_loop, slots
+    tracker_store_url: str | None = None  # an SQLite file (running_bot sets it)
     latest: dict[str, JSON] = field(default_factory=dict)  # sender -> latest_message
     received: list[JSON] = field(default_factory=list)  # sender and message (metadata apart)
     keys: list[str | None] = field(default_factory=list)  # each message's npq_key metadata
     events: dict[str, list[JSON]] = field(default_factory=dict)  # sender -> the tracker's
     replaced: list[tuple[str, Any]] = field(default_factory=list)  # .../tracker/events
+    executed: list[tuple[str, str]] = field(default_factory=list)  # (sender, action name)
     erased: asyncio.Event = field(default_factory=asyncio.Event)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)  # a webhook call came in
 
@@ -86,6 +93,9 @@ class FakeRasa:
                       else {"events": self.events.get(sender, [])})
             return httpx.Response(200, json={"sender_id": sender, "latest_message": latest,
                                              **self.state, **events})
+        if request.method == "POST" and path.endswith("/execute"):
+            self.executed.append((path.split("/")[2], json.loads(request.content)["name"]))
+            return httpx.Response(200, json={"tracker": {}, "messages": []})
         if path.endswith("/tracker/events"):  # PUT replaces, POST appends
             self.replaced.append((path, json.loads(request.content)))
             self.erased.set()
@@ -98,6 +108,7 @@ class FakeRasa:
         self.arrived.set()
         if self.parse is not None:
             self.latest[body["sender"]] = {"text": body["message"], **self.parse(body["message"])}
+            self.store_turn(body["sender"], body["message"], self.parse(body["message"]))
         if self.failing == "timeout":
             raise httpx.ReadTimeout("timed out", request=request)
         if self.failing == "error":
@@ -120,6 +131,22 @@ class FakeRasa:
         if self.failing == "late":
             raise httpx.ReadTimeout("timed out (the turn finished later)", request=request)
         return httpx.Response(200, json=reply)
+
+    def store_turn(self, sender: str, text: str, parse: JSON) -> None:
+        """The events Rasa stores for a turn, in its `events` table: the user's message with its
+        parse, then the form asking (or none) and the `pending` slot, as `state` says."""
+        assert self.tracker_store_url, "running_bot sets tracker_store_url"
+        loop = (self.state.get("active_loop") or {}).get("name")
+        pending = (self.state.get("slots") or {}).get("pending")
+        events = [("user", None, {"event": "user", "text": text,
+                                  "parse_data": {"text": text, **parse}}),
+                  ("active_loop", loop, {"event": "active_loop", "name": loop}),
+                  ("slot", "pending", {"event": "slot", "name": "pending", "value": pending})]
+        with sqlite3.connect(self.tracker_store_url.removeprefix("sqlite:///")) as db:
+            db.execute(RASA_EVENTS)
+            db.executemany("INSERT INTO events (sender_id, type_name, action_name, data) "
+                           "VALUES (?, ?, ?, ?)",
+                           [(sender, kind, name, json.dumps(data)) for kind, name, data in events])
 
     def client(self) -> RasaClient:
         return RasaClient("http://rasa.test", transport=httpx.MockTransport(self.handle),
@@ -244,7 +271,9 @@ async def running_bot(database_url: str, *, rasa: FakeRasa | None = None,
     async with contextlib.AsyncExitStack() as stack:
         if fake is None:
             fake = await stack.enter_async_context(FakeBotAPI())
-        app = build_application(settings_for(fake, database_url, **overrides),
+        settings = settings_for(fake, database_url, **overrides)
+        rasa.tracker_store_url = settings.effective_tracker_store_url
+        app = build_application(settings,
                                 rasa=rasa.client(), clock=clock, telegram_backoff_seconds=0.05,
                                 training=training)
         harness = Harness(fake, rasa, clock, database_url, app)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.conversation import SESSION_EVENTS
 from bot.feedback import NOT_YOURS, PROMPT, THANKED, THANKS_DOWN, THANKS_UP
 from bot.review import EMPTY, title
 from npq.db.models import MessageLog
@@ -375,3 +376,28 @@ async def test_stop_writes_what_was_labelled_and_rasa_errors_leave_the_data_alon
 
 async def test_an_empty_queue_says_so(bot: Harness) -> None:
     assert (await review(bot)).params["text"] == EMPTY
+
+
+# --- long conversations ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("state", "new_session"), [
+    ({}, True),
+    ({"active_loop": {"name": "register_interest_form"}}, False),  # a form is asking: not now
+], ids=["between forms", "in a form"])
+async def test_a_long_conversation_starts_a_new_rasa_session(bot: Harness, state: JSON,
+                                                             new_session: bool) -> None:
+    sender = str(DEFAULT_USER_ID)
+    for n in range(SESSION_EVENTS // 3):  # a user message, a form, a slot: three events a turn
+        bot.rasa.store_turn(sender, f"message {n}", {"intent": {"name": "greet"}})
+    bot.rasa.state = state
+    assert (await bot.say(QUESTION)).params["text"] == ANSWER
+    await bot.chat_idle()
+    assert bot.rasa.executed == ([(sender, "action_session_start")] if new_session else [])
+    assert rows(bot, MessageLog.text)[-1] == (QUESTION,)  # the turn is logged all the same
+
+
+async def test_a_short_conversation_keeps_its_session(bot: Harness) -> None:
+    for _ in range(3):
+        assert (await bot.say(QUESTION)).params["text"] == ANSWER
+    await bot.chat_idle()
+    assert bot.rasa.executed == []
