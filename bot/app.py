@@ -19,6 +19,7 @@ from telegram.ext import (
 )
 
 from bot import commands, handlers, review, staff
+from bot.acknowledge import Acknowledger
 from bot.buttons import ButtonCodec
 from bot.chat_locks import ChatLocks, PerChatProcessor
 from bot.context import SERVICES, BotContext, Services
@@ -76,7 +77,9 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
     kept = KeptMessages(app.bot, db, rasa, locks, clock,
                         give_up_after=dt.timedelta(minutes=settings.pending_give_up_minutes))
     conversation = Conversation(app.bot, rasa, buttons, handoff, kept, tracker=tracker,
-                                recorder=recorder, patience=settings.rasa_patience_seconds)
+                                recorder=recorder, patience=settings.rasa_patience_seconds,
+                                acknowledger=Acknowledger(app.bot, rasa,
+                                                          after=settings.rasa_ack_seconds))
     reminders = ReminderSender(app.bot, db, buttons, clock, days=settings.reminder_days,
                                from_hour=settings.reminder_hour)
     keeper = ModelKeeper(app.bot, db, training, rasa_url=settings.rasa_url,

@@ -20,6 +20,7 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
+from bot.acknowledge import Acknowledger, Expected
 from bot.buttons import ButtonCodec
 from bot.feedback import PROMPT, thumbs, with_thumbs
 from bot.handoff import Handoff
@@ -37,9 +38,11 @@ TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 seconds
 class Conversation:
     def __init__(self, bot: ExtBot[Any], rasa: RasaClient, buttons: ButtonCodec,
                  handoff: Handoff, kept: KeptMessages, *, tracker: TrackerEraser,
-                 recorder: TurnRecorder, patience: float) -> None:
+                 recorder: TurnRecorder, patience: float,
+                 acknowledger: Acknowledger | None = None) -> None:
         self.bot, self.rasa, self.buttons, self.tracker = bot, rasa, buttons, tracker
         self.recorder, self.handoff, self.kept, self.patience = recorder, handoff, kept, patience
+        self.acknowledger = acknowledger
         self.location_keyboard = LocationKeyboard()
 
     async def turn(self, chat_id: int, message: str, *, typed: bool,
@@ -73,13 +76,19 @@ class Conversation:
 
     async def ask(self, chat_id: int, message: str, *, typed: bool,
                   patient: bool) -> list[RasaReply]:
-        """Rasa's replies to a message; `patient`: apologise if they take long."""
+        """Rasa's replies to a message; `patient`: say the answer is coming when a queue is
+        expected (bot/acknowledge.py), else apologise if it takes long."""
         sender = sender_id(chat_id)
-        asking = asyncio.ensure_future(self.rasa.send_text(sender, message) if typed
-                                       else self.rasa.send_payload(sender, message))
+        expected = Expected()
+        if patient and self.acknowledger is not None:
+            expected = await self.acknowledger.before_turn(chat_id)
+        queued = expected.seconds
+        asking = asyncio.ensure_future(self.rasa.send_text(sender, message, queued=queued)
+                                       if typed else
+                                       self.rasa.send_payload(sender, message, queued=queued))
         try:
             async with self._typing(chat_id):
-                if patient:
+                if patient and not expected.told:
                     done, _ = await asyncio.wait({asking}, timeout=self.patience)
                     if not done:
                         await self.bot.send_message(chat_id, STILL_WORKING)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 import httpx
 
 WEBHOOK = "/webhooks/rest/webhook"
+EXPECTED_WAIT = "/front/wait"  # answered by the front (ops/rasa_front.py), not by Rasa
 
 
 class RasaUnavailable(Exception):
@@ -69,6 +70,7 @@ class RasaClient:
                  transport: httpx.AsyncBaseTransport | None = None,
                  action_server_url: str | None = None) -> None:
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+        self._timeout = timeout
         self._action_health = (action_server_url.rstrip("/").removesuffix("/webhook") + "/health"
                                if action_server_url else None)
 
@@ -110,19 +112,37 @@ class RasaClient:
             return False
         return bool(latest.get("text") or (latest.get("intent") or {}).get("name"))
 
-    async def send_text(self, sender: str, text: str) -> list[RasaReply]:
-        """Forward what a user typed. Refuses text Rasa would read as a forced intent."""
+    async def expected_wait(self, sender: str) -> float | None:
+        """How many seconds a turn of `sender` sent now is expected to take, queue included, as
+        the front before the Rasa servers estimates it; None without a front (or no answer)."""
+        try:
+            response = await self._http.get(EXPECTED_WAIT, params={"sender": sender},
+                                            timeout=2.0)
+            if response.status_code != 200:
+                return None
+            seconds = response.json().get("seconds")
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+        return float(seconds) if isinstance(seconds, (int, float)) else None
+
+    async def send_text(self, sender: str, text: str, *, queued: float = 0.0) -> list[RasaReply]:
+        """Forward what a user typed. Refuses text Rasa would read as a forced intent.
+        `queued`: seconds the turn is expected to wait in the front, added to the timeout (a
+        queue is not Rasa failing)."""
         if is_command(text):
             raise ValueError("user text starting with '/' must be handled as a command")
-        return await self._post(sender, text)
+        return await self._post(sender, text, queued)
 
-    async def send_payload(self, sender: str, payload: str) -> list[RasaReply]:
+    async def send_payload(self, sender: str, payload: str, *,
+                           queued: float = 0.0) -> list[RasaReply]:
         """Send a payload we built ourselves or that Rasa gave us on a button."""
-        return await self._post(sender, payload)
+        return await self._post(sender, payload, queued)
 
-    async def _post(self, sender: str, message: str) -> list[RasaReply]:
+    async def _post(self, sender: str, message: str, queued: float = 0.0) -> list[RasaReply]:
+        timeout = self._timeout + queued
         try:
-            response = await self._http.post(WEBHOOK, json={"sender": sender, "message": message})
+            response = await self._http.post(WEBHOOK, json={"sender": sender, "message": message},
+                                             timeout=timeout)
             response.raise_for_status()
             return parse_replies(response.json())
         except (httpx.HTTPError, ValueError) as error:

@@ -1,4 +1,4 @@
-"""Start the whole assistant on loopback: the action server, the Rasa server, then the bot.
+"""Start the whole assistant on loopback: the action server, the Rasa servers, then the bot.
 
     python -m ops.supervisor        (what `make run` runs after set-up)
 
@@ -6,9 +6,12 @@ With TELEGRAM_BOT_TOKEN set the bot serves Telegram; without it you chat in this
 Ctrl-C (or SIGTERM) stops every process this started; if this process dies, the kernel stops
 the servers too (see ops/stack.py), so nothing is left running. Server logs go to var/log/.
 
-The Rasa server listens on a free internal port; RASA_PORT is an ops.rasa_front.RasaFront in
-front of it, so a model staff promote (/retrain, /rollback, make retrain) is started beside the
-one in service and switched to when ready: the assistant never pauses to load a model.
+The Rasa servers (RASA_SERVERS of them, one core each) listen on free internal ports; RASA_PORT
+is an ops.rasa_front.RasaFront in front of them, which keeps each conversation on one server at
+a time, queues turns rather than overload a server, and starts a model staff promote (/retrain,
+/rollback, make retrain) beside the set in service, switching when it is ready: the assistant
+never pauses to load a model. The bot starts once the first server answers; the others join
+the set as they become ready.
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ import os
 import signal
 import subprocess
 import sys
+from concurrent.futures import Future
 
+from npq.settings import Settings
+from ops.model import model_path
 from ops.paths import APP_PYTHON, ROOT
 from ops.ports import HOST, free_port
-from ops.rasa_front import RasaFront, RasaProcess, launcher
+from ops.rasa_front import Launcher, RasaFront, RasaProcess
 from ops.stack import Stack, StackError, check_port_free, die_with_parent
 
 
@@ -33,6 +39,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     env = dict(os.environ)
     rasa_port = int(env.get("RASA_PORT") or 5005)
+    settings = Settings.from_env(env)
     stack = Stack(rasa_port=free_port(), action_port=int(env.get("ACTION_SERVER_PORT") or 5055),
                   endpoints_file=ROOT / "var" / "endpoints.yml")
     env["RASA_URL"] = f"http://{HOST}:{rasa_port}"  # the front
@@ -45,21 +52,32 @@ def main() -> int:
     try:
         check_port_free(rasa_port, "Rasa server")
         with stack:
-            front = RasaFront(port=rasa_port, current=RasaProcess(stack),
-                              launch=launcher(action_port=stack.action_port, env=stack.env,
-                                              log_dir=stack.log_dir, free_port=free_port))
+            front = RasaFront(port=rasa_port, servers=[RasaProcess(stack)],
+                              launch=Launcher(action_port=stack.action_port, env=stack.env,
+                                              log_dir=stack.log_dir, free_port=free_port),
+                              model=stack.model or model_path(),
+                              affinity=not settings.redis_url,
+                              concurrency=settings.rasa_concurrency)
             front.start()
             try:
-                print(f"==> Rasa {front.url} (new models load beside the one in service), "
-                      f"actions {stack.action_url}; Ctrl-C stops everything")
+                growing: Future[None] | None = front.grow(settings.rasa_servers)  # the rest
+                print(f"==> Rasa {front.url} (1 of {settings.rasa_servers} servers ready; new "
+                      f"models load beside those in service), actions {stack.action_url}; "
+                      "Ctrl-C stops everything")
                 bot = subprocess.Popen(bot_command, cwd=ROOT, env=env,
                                        preexec_fn=die_with_parent)
                 try:
                     while bot.poll() is None:
                         stack.raise_if_exited()  # the action server
-                        serving = front.current  # the Rasa server in service, after any swap
-                        if isinstance(serving, RasaProcess):
-                            serving.stack.raise_if_exited()
+                        for serving in front.servers:  # the Rasa servers, after any swap
+                            if isinstance(serving, RasaProcess):
+                                serving.stack.raise_if_exited()
+                        if growing is not None and growing.done():
+                            if growing.exception() is not None:  # serve with those that did
+                                print(f"warning: {len(front.servers)} of "
+                                      f"{settings.rasa_servers} Rasa servers started: "
+                                      f"{growing.exception()}", file=sys.stderr)
+                            growing = None
                         with contextlib.suppress(subprocess.TimeoutExpired):
                             bot.wait(timeout=1.0)
                 finally:
@@ -67,7 +85,7 @@ def main() -> int:
                         bot.terminate()
                         bot.wait()
             finally:
-                front.stop()  # and the Rasa server in service
+                front.stop()  # and the Rasa servers
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

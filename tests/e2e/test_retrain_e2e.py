@@ -112,7 +112,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, seeded_sqlite_file: Path
                   log_dir=folder / "log", env=env)
     engine = make_engine(env["DATABASE_URL"])
     with stack:
-        front = RasaFront(port=free_port(), current=RasaProcess(stack),
+        front = RasaFront(port=free_port(), servers=[RasaProcess(stack)],
                           launch=launcher(action_port=stack.action_port, env=env,
                                           log_dir=folder / "log", free_port=free_port))
         front.start()

@@ -306,7 +306,7 @@ def front_with(fakes: list[FakeRasa]) -> Iterator[Callable[..., RasaFront]]:
     fronts: list[RasaFront] = []
 
     def make(current: FakeRasa, launch: Callable[[Path], Any]) -> RasaFront:
-        front = RasaFront(port=free_port(), current=current, launch=launch)
+        front = RasaFront(port=free_port(), servers=[current], launch=launch)
         front.start()
         fronts.append(front)
         return front
