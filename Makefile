@@ -64,7 +64,22 @@ nlu-report: setup  ## train if needed, then measure the model on the held-out me
 import: $(APP_READY)  ## validate and import the staff-edited files in data/catalogue (all or nothing)
 	@$(PY) -m npq import data/catalogue
 
-.PHONY: review retrain rollback stats
+.PHONY: review retrain rollback stats bench-load bench-rasa
+
+# Benchmarks (they print figures; run them on an otherwise idle machine). Make variables become
+# flags: RATES=10,20,30 DURATION=30 CHATS=300 DRAIN=90 SEED=1 (load), TURNS=60 CLIENTS=8
+# DURATION=30 (rasa); PROFILE=file.txt samples the Rasa server with py-spy
+# (.venv/bin/python -m pip install py-spy first).
+flag = $(if $($(1)),--$(2) $($(1)))
+
+bench-load: setup  ## the whole stack on the Bot API stand-in: RATES=2,4,8,15 DURATION=40 CHATS=300
+	@$(PY) -m ops.bench_load $(call flag,RATES,rates) $(call flag,DURATION,duration) \
+		$(call flag,CHATS,chats) $(call flag,DRAIN,drain) $(call flag,SEED,seed) \
+		$(call flag,PROFILE,profile)
+
+bench-rasa: setup  ## straight to Rasa's REST channel: one at a time, then CLIENTS=8 for DURATION=30
+	@$(PY) -m ops.bench_rasa $(call flag,TURNS,turns) $(call flag,CLIENTS,clients) \
+		$(call flag,DURATION,duration) $(call flag,PROFILE,profile)
 
 review: env db  ## label the messages waiting for review, then write them to nlu_data/nlu/reviewed.yml
 	@$(PY) -m ops.review

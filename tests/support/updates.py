@@ -11,17 +11,10 @@ import itertools
 import time
 from typing import Any
 
+from ops.fake_bot_api import BOT_USER
+
 JSON = dict[str, Any]
 
-BOT_USER: JSON = {
-    "id": 123456,
-    "is_bot": True,
-    "first_name": "NPQ Assistant",
-    "username": "npq_assistant_bot",
-    "can_join_groups": True,
-    "can_read_all_group_messages": False,
-    "supports_inline_queries": False,
-}
 DEFAULT_USER_ID = 424242
 DEFAULT_GROUP_ID = -1001234567890
 DEFAULT_CHANNEL_ID = -1009876543210
