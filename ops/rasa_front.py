@@ -17,6 +17,8 @@ RASA_SERVERS of them and RasaFront listens where the bot expects Rasa:
   arrival order. A Rasa server given everything at once interleaves all of it on its one event
   loop, so every answer comes late, clients time out and retry, and the work is done twice.
   A request whose client hangs up while it waits here is dropped, never sent to Rasa.
+- **Status.** GET /front/status: the servers in service and still starting, the swaps so far,
+  the turns running and queued, the recent time per turn.
 - **Expected wait.** GET /front/wait?sender=ID answers (from the front, without Rasa) how long
   a turn of that sender sent now would take: {"seconds": s, "ahead": n}, from the queue in
   front of its server and the recent time per turn. The bot tells the user their answer is
@@ -64,6 +66,7 @@ from ops.stack import Stack, StackError
 
 SWAP_HEADER = "X-Model-Swap"
 WAIT_PATH = "/front/wait"
+STATUS_PATH = "/front/status"
 DRAIN_TIMEOUT = 120.0  # longest a request may still run on an old server before it stops
 STANDBY_NICE = 10  # CPU priority of a server while it loads (0 is normal, 19 lowest)
 DEFAULT_CONCURRENCY = 2  # turns a server works on at once: one on its CPU, one awaiting actions
@@ -257,6 +260,7 @@ class RasaFront:
     host: str = HOST
     swaps: int = 0
     turn_seconds: float = FIRST_TURN_SECONDS  # running mean of recent turns, admission to answer
+    starting: int = 0  # servers grow() is still starting
     served: dict[str, int] = field(default_factory=dict)  # requests answered, per server URL
     gates: list[Gate] = field(default_factory=list)
     _inflight: dict[int, int] = field(default_factory=dict)
@@ -315,8 +319,10 @@ class RasaFront:
                         for _ in range(count - len(self.servers))}
             failure: BaseException | None = None
             while starting:
+                self.starting = len(starting)
                 done, starting = await asyncio.wait(starting,
                                                     return_when=asyncio.FIRST_COMPLETED)
+                self.starting = len(starting)
                 for started in done:
                     if started.exception() is not None:
                         failure = failure or started.exception()
@@ -352,6 +358,14 @@ class RasaFront:
             return slot_of(sender, len(self.servers))
         return min(range(len(self.servers)),  # the least busy, the first on a tie
                    key=lambda i: self.gates[i].busy + self.gates[i].waiting)
+
+    def status(self) -> dict[str, Any]:
+        """What GET /front/status answers: the servers in service and starting, the queue."""
+        return {"servers": len(self.servers), "starting": self.starting, "swaps": self.swaps,
+                "model": self.model.name if self.model else None,
+                "running": sum(gate.busy for gate in self.gates),
+                "queued": sum(gate.waiting for gate in self.gates),
+                "turn_seconds": round(self.turn_seconds, 3)}
 
     def expected_wait(self, sender: str | None) -> tuple[float, int]:
         """(seconds, requests ahead) for a turn of `sender` sent now: the turns that must
@@ -443,6 +457,8 @@ class _Relay(tornado.web.RequestHandler):
     async def get(self) -> None:
         if self.request.path.rstrip("/") == WAIT_PATH:
             self.wait()
+        elif self.request.path.rstrip("/") == STATUS_PATH:
+            self.finish(self.front.status())
         else:
             await self.relay()
 

@@ -219,16 +219,26 @@ def test_the_front_grows_to_the_servers_asked_for(
         servers: list[Server], front_of: Callable[..., RasaFront], tmp_path: Path) -> None:
     first = server(servers, "npq-a.tar.gz")
     launched: list[Path] = []
+    loaded = threading.Event()
 
     def launch(path: Path) -> Server:
         launched.append(path)
+        assert loaded.wait(WAIT)
         return server(servers, path.name)
 
     front = front_of([first], launch, model=tmp_path / "npq-a.tar.gz")
-    front.grow(3).result(timeout=WAIT)
-    assert launched == [tmp_path / "npq-a.tar.gz"] * 2 and len(front.servers) == 3
+    growing = front.grow(3)
     with httpx.Client(base_url=front.url, timeout=WAIT) as client:
+        until(lambda: len(launched) == 2)
+        assert turn(client, "1", "meanwhile") == f"npq-a.tar.gz@{first.port}"
+        starting = client.get("/front/status").json()
+        loaded.set()
+        growing.result(timeout=WAIT)
+        grown = client.get("/front/status").json()
         answered = {turn(client, str(chat), "hi") for chat in range(60)}
+    assert launched == [tmp_path / "npq-a.tar.gz"] * 2 and len(front.servers) == 3
+    assert (starting["servers"], starting["starting"]) == (1, 2)
+    assert (grown["servers"], grown["starting"], grown["model"]) == (3, 0, "npq-a.tar.gz")
     assert answered == {f"npq-a.tar.gz@{s.port}" for s in servers}
 
 
