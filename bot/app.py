@@ -20,6 +20,7 @@ from telegram.ext import (
 )
 
 from bot import commands, handlers, review, staff
+from bot.acknowledge import Acknowledger
 from bot.buttons import ButtonCodec
 from bot.chat_locks import ChatLocks, FloodLimit, PerChatProcessor
 from bot.context import SERVICES, BotContext, Services
@@ -95,8 +96,11 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
                         give_up_after=dt.timedelta(minutes=settings.pending_give_up_minutes))
     eraser = Eraser(db, rasa, tracker, training.root, clock)
     conversation = Conversation(app.bot, rasa, buttons, handoff, kept, eraser=eraser,
-                                tracker=tracker, recorder=recorder, patience=settings.rasa_patience_seconds,
-                                outbox=outbox, spool=spool)
+                                tracker=tracker, recorder=recorder,
+                                patience=settings.rasa_patience_seconds, outbox=outbox,
+                                spool=spool,
+                                acknowledger=Acknowledger(app.bot, rasa,
+                                                          after=settings.rasa_ack_seconds))
     reminders = ReminderSender(app.bot, db, buttons, clock, days=settings.reminder_days,
                                from_hour=settings.reminder_hour)
     keeper = ModelKeeper(app.bot, db, training, rasa_url=settings.rasa_url,

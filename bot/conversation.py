@@ -24,6 +24,7 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
+from bot.acknowledge import Acknowledger, Expected
 from bot.buttons import ButtonCodec
 from bot.claims import new_token
 from bot.erasure import Eraser
@@ -50,11 +51,12 @@ class Conversation:
     def __init__(self, bot: ExtBot[Any], rasa: RasaClient, buttons: ButtonCodec,
                  handoff: Handoff, kept: KeptMessages, *, eraser: Eraser,
                  tracker: TrackerStore, recorder: TurnRecorder, patience: float,
-                 outbox: Outbox, spool: Spool) -> None:
+                 outbox: Outbox, spool: Spool,
+                 acknowledger: Acknowledger | None = None) -> None:
         self.bot, self.rasa, self.buttons, self.eraser = bot, rasa, buttons, eraser
         self.tracker = tracker
         self.recorder, self.handoff, self.kept, self.patience = recorder, handoff, kept, patience
-        self.outbox, self.spool = outbox, spool
+        self.outbox, self.spool, self.acknowledger = outbox, spool, acknowledger
         self.location_keyboard = LocationKeyboard()
 
     async def say(self, chat_id: int, text: str) -> None:
@@ -111,14 +113,20 @@ class Conversation:
 
     async def ask(self, chat_id: int, message: str, *, typed: bool, patient: bool,
                   key: str | None = None) -> list[RasaReply]:
-        """Rasa's replies to a message; `patient`: apologise if they take long. `key` goes
-        with it (RasaClient.finished_turn)."""
+        """Rasa's replies to a message; `patient`: say the answer is coming when a queue is
+        expected (bot/acknowledge.py), else apologise if it takes long. `key` goes with it
+        (RasaClient.finished_turn)."""
         sender = sender_id(chat_id)
-        asking = asyncio.ensure_future(self.rasa.send_text(sender, message, key=key) if typed
-                                       else self.rasa.send_payload(sender, message, key=key))
+        expected = Expected()
+        if patient and self.acknowledger is not None:
+            expected = await self.acknowledger.before_turn(chat_id)
+        queued = expected.seconds
+        asking = asyncio.ensure_future(
+            self.rasa.send_text(sender, message, key=key, queued=queued) if typed
+            else self.rasa.send_payload(sender, message, key=key, queued=queued))
         try:
             async with self._typing(chat_id):
-                if patient:
+                if patient and not expected.told:
                     done, _ = await asyncio.wait({asking}, timeout=self.patience)
                     if not done:
                         await self.bot.send_message(chat_id, STILL_WORKING)

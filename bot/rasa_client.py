@@ -11,6 +11,7 @@ import httpx
 
 WEBHOOK = "/webhooks/rest/webhook"
 METADATA_KEY = "npq_key"  # the bot's key for a user message, in the message's metadata
+EXPECTED_WAIT = "/front/wait"  # answered by the front (ops/rasa_front.py), not by Rasa
 
 
 class RasaUnavailable(Exception):
@@ -72,6 +73,7 @@ class RasaClient:
                  action_server_url: str | None = None, token: str | None = None) -> None:
         self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport,
                                        params={"token": token} if token else None)
+        self._timeout = timeout
         self._action_health = (action_server_url.rstrip("/").removesuffix("/webhook") + "/health"
                                if action_server_url else None)
 
@@ -125,18 +127,33 @@ class RasaClient:
             return False
         return bool(latest.get("text") or (latest.get("intent") or {}).get("name"))
 
-    async def send_text(self, sender: str, text: str, *,
-                        key: str | None = None) -> list[RasaReply]:
+    async def expected_wait(self, sender: str) -> float | None:
+        """How many seconds a turn of `sender` sent now is expected to take, queue included, as
+        the front before the Rasa servers estimates it; None without a front (or no answer)."""
+        try:
+            response = await self._http.get(EXPECTED_WAIT, params={"sender": sender},
+                                            timeout=2.0)
+            if response.status_code != 200:
+                return None
+            seconds = response.json().get("seconds")
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+        return float(seconds) if isinstance(seconds, (int, float)) else None
+
+    async def send_text(self, sender: str, text: str, *, key: str | None = None,
+                        queued: float = 0.0) -> list[RasaReply]:
         """Forward what a user typed. Refuses text Rasa would read as a forced intent. `key`
-        goes with it as the message's metadata (see `finished_turn`)."""
+        goes with it as the message's metadata (see `finished_turn`). `queued`: seconds the
+        turn is expected to wait in the front, added to the timeout (a queue is not Rasa
+        failing)."""
         if is_command(text):
             raise ValueError("user text starting with '/' must be handled as a command")
-        return await self._post(sender, text, key)
+        return await self._post(sender, text, key, queued)
 
-    async def send_payload(self, sender: str, payload: str, *,
-                           key: str | None = None) -> list[RasaReply]:
+    async def send_payload(self, sender: str, payload: str, *, key: str | None = None,
+                           queued: float = 0.0) -> list[RasaReply]:
         """Send a payload we built ourselves or that Rasa gave us on a button."""
-        return await self._post(sender, payload, key)
+        return await self._post(sender, payload, key, queued)
 
     async def finished_turn(self, sender: str, key: str) -> list[RasaReply] | None:
         """The replies of the turn Rasa ran for the message sent with `key` (its metadata), if
@@ -170,12 +187,13 @@ class RasaClient:
                 raise RasaUnavailable("Rasa is still working on that turn")
         return parse_replies(replies)
 
-    async def _post(self, sender: str, message: str, key: str | None) -> list[RasaReply]:
+    async def _post(self, sender: str, message: str, key: str | None,
+                    queued: float = 0.0) -> list[RasaReply]:
         body: dict[str, Any] = {"sender": sender, "message": message}
         if key:
             body["metadata"] = {METADATA_KEY: key}
         try:
-            response = await self._http.post(WEBHOOK, json=body)
+            response = await self._http.post(WEBHOOK, json=body, timeout=self._timeout + queued)
             response.raise_for_status()
             return parse_replies(response.json())
         except (httpx.HTTPError, ValueError) as error:

@@ -42,6 +42,7 @@ TRY_AGAIN = ("Sorry, I'm having trouble answering right now. Please try again in
              "two.")
 ERROR = "Sorry, something went wrong on my side. Please try again in a minute, or send /help."
 STILL_WORKING = "Sorry, this is taking longer than usual. I'm still working on your answer…"
+BUSY = "Lots of people are asking me things right now: your answer is coming shortly."
 GIVE_UP = ("Sorry, I still can't answer {what}. Please try asking again in a little while, or "
            "send /help.")
 LATE_ANSWER = "Thanks for waiting. About {what}:"

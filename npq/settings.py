@@ -53,6 +53,11 @@ class Settings:
     log_level: str = "INFO"
     # The bot: patience before apologising, retrying kept messages, the action server's health.
     rasa_patience_seconds: float = 5.0
+    # Overload: a turn expected to take longer than this gets "your answer is coming" first.
+    rasa_ack_seconds: float = 2.0
+    # The Rasa servers behind the front (ops/rasa_front.py), and the turns each works on at once.
+    rasa_servers: int = 2
+    rasa_concurrency: int = 2
     action_server_url: str | None = None
     pending_retry_seconds: float = 15.0
     pending_give_up_minutes: float = 60.0
@@ -128,6 +133,9 @@ class Settings:
             log_level=(env.get("LOG_LEVEL") or cls.log_level).upper(),
             rasa_patience_seconds=read.number("RASA_PATIENCE_SECONDS",
                                               cls.rasa_patience_seconds),
+            rasa_ack_seconds=read.number("RASA_ACK_SECONDS", cls.rasa_ack_seconds),
+            rasa_servers=read.whole("RASA_SERVERS", cls.rasa_servers, lower=1),
+            rasa_concurrency=read.whole("RASA_CONCURRENCY", cls.rasa_concurrency, lower=1),
             action_server_url=env.get("ACTION_SERVER_URL") or None,
             pending_retry_seconds=read.number("PENDING_RETRY_SECONDS",
                                               cls.pending_retry_seconds),

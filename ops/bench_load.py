@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from ops.bench import (
     QUESTIONS,
     PeakMemory,
@@ -199,7 +201,7 @@ async def bench(rates: list[float], duration: float, chats: int, drain: float, s
             try:
                 with PeakMemory(stack.pid) as memory:
                     await _run(fake, load, stack, memory, started, rates, duration, chats, drain,
-                               rng, profile, long)
+                               rng, profile, long, front=f"http://127.0.0.1:{env['RASA_PORT']}")
             except BaseException:
                 print(log.read_text()[-3000:], file=sys.stderr)
                 raise
@@ -210,7 +212,7 @@ async def bench(rates: list[float], duration: float, chats: int, drain: float, s
 
 async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], memory: PeakMemory,
                started: float, rates: list[float], duration: float, chats: int, drain: float,
-               rng: random.Random, profile: str | None, long: int) -> None:
+               rng: random.Random, profile: str | None, long: int, front: str) -> None:
     polling = await fake.wait_for("getUpdates", timeout=600.0)
     polled = time.monotonic()
     del polling
@@ -224,6 +226,7 @@ async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], mem
             print(f"cold start: {message.answered - started:.1f} s from starting the stack to "
                   f"the first answer (bot polling after {polled - started:.1f} s); peak RSS so "
                   f"far {memory.peak / 2**20:.0f} MB", flush=True)
+    await _all_servers_ready(front, stack)
     if long:
         times = []
         for n in range(long):  # one conversation, one message at a time
@@ -256,6 +259,22 @@ async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], mem
         load.outstanding.clear()  # lost ones are not waited for by the next rate
     print()
     print(table(rows))
+
+
+async def _all_servers_ready(front: str, stack: subprocess.Popen[bytes]) -> None:
+    """The bot starts once the first Rasa server answers; the others join the front's set as
+    they load (ops/rasa_front.py). Wait for them all (GET /front/status) so that every rate
+    runs on the whole set."""
+    async with httpx.AsyncClient(base_url=front, timeout=5.0) as client:
+        for _ in range(1200):
+            if stack.poll() is not None:
+                raise SystemExit(f"the stack stopped (exit code {stack.returncode})")
+            status = (await client.get("/front/status")).json()
+            if not status.get("starting"):
+                print(f"Rasa servers: {status.get('servers')}", flush=True)
+                return
+            await asyncio.sleep(0.5)  # readiness probe interval
+    raise SystemExit("the Rasa servers did not all start within 10 minutes")
 
 
 def main(argv: list[str] | None = None) -> int:

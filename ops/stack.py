@@ -20,12 +20,14 @@ ACTION_SERVER_LISTEN says otherwise (`python -m actions`).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 from collections.abc import Mapping
@@ -34,6 +36,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from npq.settings import Settings
 from ops.model import model_path
@@ -85,6 +88,20 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
     if password:
         env[LOCK_STORE_PASSWORD] = unquote(password)
     return env
+
+
+def prepare_tracker_store(url: str) -> None:
+    """Several Rasa servers write one SQLite tracker file: in WAL mode (a setting kept in the
+    file) a server reading a conversation does not wait for another's write, and writes, a few
+    rows a turn, queue for each other well within SQLite's busy timeout. Nothing to do for a
+    server database (PostgreSQL)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = ROOT / str(parsed.database)  # relative to where Rasa runs, unless absolute
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path, timeout=30.0)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
 
 
 def die_with_parent() -> None:
@@ -170,6 +187,7 @@ class Stack:
         settings = Settings.from_env(env)
         self.effective_endpoints.parent.mkdir(parents=True, exist_ok=True)
         self.effective_endpoints.write_text(render_endpoints(settings))
+        prepare_tracker_store(settings.effective_tracker_store_url)
         self._spawn("rasa", [str(RASA), "run", "--model", str(self.model or model_path()),
                              "--enable-api", "--auth-token", self.rasa_token,
                              "--interface", HOST, "--port", str(self.rasa_port),
@@ -180,7 +198,7 @@ class Stack:
     def stop_server(self, name: str, grace: float = 15.0) -> None:
         """Stop one server (tests: the action server going down mid-conversation)."""
         process = self.processes.pop(name)
-        self._stop([process], grace)
+        self.terminate([process], grace)
 
     def _spawn(self, name: str, command: list[str], env: Mapping[str, str]) -> None:
         log = (self.log_dir / f"{name}.log").open("ab")
@@ -220,11 +238,11 @@ class Stack:
 
     def stop(self, grace: float = 15.0) -> None:
         """SIGTERM every process group we started, then SIGKILL what is left after `grace`."""
-        self._stop(list(self.processes.values()), grace)
+        self.terminate(list(self.processes.values()), grace)
         self.processes.clear()
 
     @staticmethod
-    def _stop(processes: list[subprocess.Popen[bytes]], grace: float) -> None:
+    def terminate(processes: list[subprocess.Popen[bytes]], grace: float) -> None:
         for process in processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)

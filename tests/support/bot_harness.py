@@ -75,6 +75,7 @@ class FakeRasa:
     executed: list[tuple[str, str]] = field(default_factory=list)  # (sender, action name)
     erased: asyncio.Event = field(default_factory=asyncio.Event)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)  # a webhook call came in
+    expected_wait: float | None = None  # the front's GET /front/wait (None: no front, a 404)
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
@@ -82,6 +83,10 @@ class FakeRasa:
         path = request.url.path
         if request.url.host == "actions.test":
             return httpx.Response(503 if self.actions_down else 200, json={"status": "ok"})
+        if request.method == "GET" and path == "/front/wait":
+            if self.expected_wait is None:
+                return httpx.Response(404, json={"status": "failure"})
+            return httpx.Response(200, json={"seconds": self.expected_wait, "ahead": 1})
         if request.method == "GET" and path == "/":
             return httpx.Response(200, text="Hello from Rasa: 3.6.21")
         if request.method == "GET" and path.endswith("/tracker"):

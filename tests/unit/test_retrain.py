@@ -318,7 +318,7 @@ def front_with(fakes: list[FakeRasa]) -> Iterator[Callable[..., RasaFront]]:
 
     def make(current: FakeRasa, launch: Callable[[Path], Any],
              token: str | None = None) -> RasaFront:
-        front = RasaFront(port=free_port(), current=current, launch=launch, token=token)
+        front = RasaFront(port=free_port(), servers=[current], launch=launch, token=token)
         front.start()
         fronts.append(front)
         return front
