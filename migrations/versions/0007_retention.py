@@ -1,7 +1,7 @@
 """retention: when a reminder subscription ended, and erasures still to finish
 
-Revision ID: 0006_retention
-Revises: 0005_facts
+Revision ID: 0007_retention
+Revises: 0006_delivery
 Create Date: 2026-12-05 06:30:00.000000
 """
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0006_retention'
-down_revision: str | None = '0005_facts'
+revision: str = '0007_retention'
+down_revision: str | None = '0006_delivery'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
