@@ -23,6 +23,7 @@ from actions.support import (
     latest_intent,
     respond,
     say,
+    typed_option,
     typed_text,
     utter,
 )
@@ -116,6 +117,11 @@ class ValidatePartnerFitForm(FormValidationAction):
 
     async def extract_facilitators(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "facilitators":
+            return {}
+        typed = typed_option(tracker, "ask_facilitators")
+        if typed in ("yes", "keen", "no"):
+            return {"facilitators": typed}
         if not _requested(tracker, "facilitators"):
             return {}
         answer = latest_entity(tracker, "answer")

@@ -160,6 +160,27 @@ def typed_text(tracker: Tracker) -> str | None:
     return None if not text or text.startswith("/") else text
 
 
+def typed_option(tracker: Tracker, reply: str) -> str | None:
+    """The `answer` of the button of replies.yml's `reply` whose title the user typed ("keen to
+    learn" for the button "Keen to learn"): typing a button's words is pressing it, whatever
+    the model reads in them. None when the text is not one of the titles."""
+    text = typed_text(tracker)
+    if text is None:
+        return None
+    wanted = _normalised(text)
+    for button in replies()[reply].get("buttons") or []:
+        if _normalised(str(button.get("title", ""))) == wanted:
+            payload = str(button.get("payload", ""))
+            answer = json.loads(payload[payload.index("{"):]).get("answer") if "{" in payload \
+                else None
+            return str(answer) if answer is not None else None
+    return None
+
+
+def _normalised(text: str) -> str:
+    return " ".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
+
+
 def button_code(answer: Answer) -> str | None:
     """The programme an answer is about, as its buttons name it; None when they offer a choice
     of programmes ("Which NPQ are you asking about?")."""

@@ -76,6 +76,10 @@ ANSWERS = [
     ("yes", "affirm", [], asked("facilities", partner_area=BRADFORD), {"facilities": "yes"}),
     ("we don't, sadly", "inform", [], asked("facilities"), {"facilities": "no"}),
     ("we'd be keen to learn", "inform", [], asked("facilitators"), {"facilitators": "keen"}),
+    # a button's words typed are that button, whatever the model reads in them
+    ("Keen to learn", "register_interest", [], asked("facilitators"), {"facilitators": "keen"}),
+    ("not yet!", "deny", [], asked("facilitators"), {"facilitators": "no"}),
+    ("I'd like to register my interest", "register_interest", [], asked("facilitators"), {}),
     ('/inform{"answer": "no"}', "inform", [entity("answer", "no")], asked("works_with_others"),
      {"works_with_others": "no"}),
     ("yes, we lead a local network of primaries", "inform", [], asked("works_with_others"),

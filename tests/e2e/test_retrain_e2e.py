@@ -218,7 +218,10 @@ async def telegram(service: Service, root: Path) -> AsyncIterator[FakeBotAPI]:
                             telegram_bot_token=fake.token, telegram_api_base_url=fake.base_url,
                             action_server_url=service.action_url,
                             staff_user_ids=frozenset({STAFF}), pending_retry_seconds=3600.0,
-                            reminder_check_seconds=3600.0)
+                            reminder_check_seconds=3600.0,
+                            # three chats ask one question after another for the whole swap:
+                            # a steady load to measure, not a flood to limit
+                            flood_messages=100_000)
         app = build_application(settings, training=Training(root=root, heldout=HELDOUT))
         async with app:
             await app.start()
@@ -460,7 +463,8 @@ def test_labelled_messages_are_understood_after_a_promotion(service: Service,
 def test_messages_during_the_swap_are_all_answered(service: Service,
                                                   promoted: Promotion) -> None:
     assert promoted.outcome.startswith("✅") and service.front.swaps >= 1
-    serving = {httpx.get(f"{server.url}/status", timeout=30).json()["model_file"]
+    serving = {httpx.get(f"{server.url}/status", timeout=30,
+                         params={"token": service.front.token}).json()["model_file"]
                for server in service.front.servers}
     assert len(service.front.servers) == SERVERS and len(serving) == 1  # all swapped, together
     assert Path(serving.pop()).name != service.base.name
