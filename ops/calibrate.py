@@ -53,6 +53,24 @@ def folds(items: list[dict[str, object]], k: int) -> list[tuple[list[dict[str, o
     return out
 
 
+def table(scored: list[tuple[bool, float]]) -> float:
+    """Print, per threshold, the wrong answers still given and the right ones lost; return the
+    highest threshold losing at most MAX_LOST of the right answers."""
+    right = sum(ok for ok, _ in scored)
+    wrong = len(scored) - right
+    print(f"\n{len(scored)} messages, {wrong} wrong\n{'threshold':>9}{'wrong answered':>16}"
+          f"{'right lost':>12}")
+    best = THRESHOLDS[0]
+    for threshold in THRESHOLDS:
+        answered = sum(not ok and c >= threshold for ok, c in scored)
+        lost = sum(ok and c < threshold for ok, c in scored)
+        print(f"{threshold:>9.2f}{answered:>16}{lost:>8} ({lost / max(right, 1):.1%})")
+        best = threshold if lost <= MAX_LOST * right else best
+    print(f"\nhighest threshold losing at most {MAX_LOST:.0%} of right answers: {best:.2f}",
+          flush=True)
+    return best
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Calibrate the fallback threshold by CV")
     parser.add_argument("--folds", type=int, default=3)
@@ -86,17 +104,9 @@ def main(argv: list[str] | None = None) -> int:
                    in zip(held, result["predictions"], strict=True)]
         print(f"fold {number}/{args.folds}: {len(held)} messages, accuracy "
               f"{result['accuracy']:.3f}", flush=True)
-    right = sum(ok for ok, _ in scored)
-    wrong = len(scored) - right
-    print(f"\n{len(scored)} messages, {wrong} wrong\n{'threshold':>9}{'wrong answered':>16}"
-          f"{'right lost':>12}")
-    best = THRESHOLDS[0]
-    for threshold in THRESHOLDS:
-        answered = sum(not ok and c >= threshold for ok, c in scored)
-        lost = sum(ok and c < threshold for ok, c in scored)
-        print(f"{threshold:>9.2f}{answered:>16}{lost:>8} ({lost / max(right, 1):.1%})")
-        best = threshold if lost <= MAX_LOST * right else best
-    print(f"\nhighest threshold losing at most {MAX_LOST:.0%} of right answers: {best:.2f}")
+        if number < args.folds:
+            table(scored)  # so far: a run cut short still says something
+    table(scored)
     return 0
 
 
