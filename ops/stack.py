@@ -15,11 +15,13 @@ the environment of the Rasa process (Rasa substitutes ${VARIABLES}), never in th
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 from collections.abc import Mapping
@@ -78,6 +80,19 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
     if password:
         env[LOCK_STORE_PASSWORD] = unquote(password)
     return env
+
+
+def prepare_tracker_store(url: str) -> None:
+    """An SQLite tracker store in write-ahead-log mode (the mode stays with the file): Rasa
+    commits every turn inside its event loop, and in SQLite's default rollback-journal mode a
+    commit waits for several disk syncs (about 25 ms here, against 2.5 ms in WAL mode), during
+    which the server answers no one. WAL also lets the bot read while Rasa writes."""
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path, timeout=30)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
 
 
 def die_with_parent() -> None:
@@ -148,6 +163,7 @@ class Stack:
             return
         check_port_free(self.rasa_port, "Rasa server")
         settings = Settings.from_env(env)
+        prepare_tracker_store(settings.effective_tracker_store_url)
         self.effective_endpoints.parent.mkdir(parents=True, exist_ok=True)
         self.effective_endpoints.write_text(render_endpoints(settings))
         self._spawn("rasa", [str(RASA), "run", "--model", str(self.model or model_path()),
