@@ -17,7 +17,7 @@ include .env
 export
 endif
 
-.PHONY: help run test check lint e2e setup env db model validate import lock-app lock-engine clean
+.PHONY: help run test test-engine check lint e2e setup env db model validate bench-nlu import lock-app lock-engine clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,28 +25,38 @@ help:  ## list the targets
 run: setup  ## set everything up, then start Rasa, the action server and the bot (terminal chat without TELEGRAM_BOT_TOKEN)
 	@$(PY) -m ops.supervisor
 
-test: setup  ## set everything up, then run every test
-	@$(PY) -m pytest
+# pytest-xdist workers for make test / make e2e (two: this project's machines have two cores).
+# --dist loadgroup keeps the tests sharing one Rasa stack on one worker (tests/conftest.py).
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest --durations=30
+
+test: env db  ## set everything up, then run every test (the model is trained by the tests if needed)
+	@$(PYTEST) -n $(TEST_WORKERS) --dist loadgroup
+	@$(MAKE) --no-print-directory test-engine
+
+test-engine: $(ENGINE_READY)  ## the tests of rasa_components (our Rasa graph components), with the engine's Python
+	@$(ENGINE_ENV)/bin/python -m pytest -c tests/engine/pytest.ini tests/engine
 
 check: lint  ## the fast tier: ruff, mypy and every test that needs no Rasa process (no model, no engine)
-	@$(PY) -m pytest -m "not e2e"
+	@$(PYTEST) -m "not e2e" -n $(TEST_WORKERS)
 
 lint: $(APP_READY)  ## ruff and mypy --strict, as CI runs them
 	@$(PY) -m ruff check .
 	@$(PY) -m mypy
 
-e2e: setup  ## the end-to-end tier only: the trained model, Rasa, the action server and the bot
-	@$(PY) -m pytest -m e2e
+e2e: env db  ## the end-to-end tier only: the trained model, Rasa, the action server and the bot
+	@$(PYTEST) -m e2e -n $(TEST_WORKERS) --dist loadgroup
 
 setup: env db model  ## environments, database and model, each only when out of date
 
-env: $(APP_READY) $(ENGINE_READY)  ## the app and engine environments
+env:  ## the app and engine environments (built side by side)
+	@$(MAKE) -s --no-print-directory -j2 $(APP_READY) $(ENGINE_READY)
 
 $(APP_READY): requirements/app.txt scripts/make-env scripts/find-python310
 	@scripts/make-env $(APP_ENV) requirements/app.txt
 
-$(ENGINE_READY): requirements/engine.txt scripts/make-env scripts/find-python310
-	@scripts/make-env $(ENGINE_ENV) requirements/engine.txt
+$(ENGINE_READY): requirements/engine.txt requirements/encoder.txt scripts/make-env scripts/find-python310
+	@scripts/make-env $(ENGINE_ENV) requirements/engine.txt requirements/encoder.txt
 
 db: $(APP_READY)  ## migrate the database, and seed it from data/catalogue when it is empty
 	@$(PY) -m npq migrate
@@ -61,10 +71,19 @@ validate: $(ENGINE_READY)  ## check the training data, domain and config with Ra
 nlu-report: setup  ## train if needed, then measure the model on the held-out messages (tests/nlu/heldout.yml)
 	@$(PY) -m ops.nlu_report
 
+bench-nlu: env  ## config.yml's pipeline and the sparse-only one on the public 10-shot benchmarks (../shared/benchmarks): accuracy, training time, parse latency
+	@$(PY) -m ops.bench_nlu
+
 import: $(APP_READY)  ## validate and import the staff-edited files in data/catalogue (all or nothing)
 	@$(PY) -m npq import data/catalogue
 
-.PHONY: review retrain rollback stats bench-load bench-rasa
+.PHONY: review retrain rollback stats bench-flood bench-faults bench-load bench-rasa
+
+bench-flood: $(APP_READY)  ## one chat floods 150 messages while ten others ask: their latency, and what the flooder got
+	@$(PY) -m ops.bench_flood
+
+bench-faults: env model  ## make run on PostgreSQL (BENCH_DATABASE_URL, emptied): each fault of issue 11 injected, what survived
+	@$(PY) -m ops.bench_faults
 
 # Benchmarks (they print figures; run them on an otherwise idle machine). Make variables become
 # flags: RATES=10,20,30 DURATION=30 CHATS=300 DRAIN=90 SEED=1 (load), TURNS=60 CLIENTS=8

@@ -216,7 +216,7 @@ class ActionUnsubscribe(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         """Switch every reminder off."""
-        count = await in_session(unsubscribe, chat_id=tracker.sender_id)
+        count = await in_session(unsubscribe, chat_id=tracker.sender_id, now=clock.now())
         utter(dispatcher, unsubscribed_answer(count))
         return end_form(tracker)
 
@@ -240,7 +240,7 @@ async def erase_everything(dispatcher: CollectingDispatcher, tracker: Tracker) -
     """The user confirmed: delete every row about them, and ask the front end to erase the
     conversation Rasa keeps (it can only do that once this turn is over)."""
     def erase(session: Session) -> Answer:
-        return forgotten_answer(forget(session, tracker.sender_id))
+        return forgotten_answer(forget(session, tracker.sender_id, now=clock.now()))
 
     utter(dispatcher, await in_session(erase))
     dispatcher.utter_message(json_message=ERASE_CONVERSATION)

@@ -63,7 +63,8 @@ class ButtonCodec:
         self._db = db
 
     def _sign(self, text: str) -> str:
-        digest = hmac.new(self._key, text.encode(), hashlib.sha256).digest()
+        digest = hmac.new(self._key, text.encode("utf-8", "surrogatepass"),
+                          hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode()[:SIGNATURE]
 
     def local(self, kind: str, body: str | int) -> str:
@@ -87,7 +88,10 @@ class ButtonCodec:
         if not data or len(data) <= SIGNATURE:
             return None
         signature, text = data[:SIGNATURE], data[SIGNATURE:]
-        if not hmac.compare_digest(signature, self._sign(text)):
+        # compared as bytes: compare_digest refuses str with non-ASCII characters (TypeError),
+        # and a forged button may carry any
+        if not hmac.compare_digest(signature.encode("utf-8", "surrogatepass"),
+                                   self._sign(text).encode()):
             return None
         kind, body = text[0], text[1:]
         if kind == STORED:

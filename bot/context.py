@@ -14,10 +14,12 @@ from bot.buttons import ButtonCodec
 from bot.conversation import Conversation
 from bot.db import Database
 from bot.handoff import Handoff
+from bot.outbox import Outbox
 from bot.pending import KeptMessages
 from bot.rasa_client import RasaClient
 from bot.reminders import ReminderSender
 from bot.retraining import ModelKeeper, Training
+from bot.spool import Spool
 from bot.tracker import TrackerStore
 from npq.settings import Settings
 
@@ -39,6 +41,8 @@ class Services:
     training: Training  # where staff tooling reads and writes training data and models
     keeper: ModelKeeper  # /retrain and /rollback
     intents: list[str]  # domain.yml's, for labelling
+    outbox: Outbox  # replies decided on, until Telegram accepts them
+    spool: Spool  # messages that came while the database was down
 
 
 class BotContext(CallbackContext[ExtBot[None], dict, dict, dict]):  # type: ignore[type-arg]

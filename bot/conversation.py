@@ -1,7 +1,9 @@
 """One turn with the assistant: ask Rasa (typing shown, an apology if it is slow), log what the
 model made of a typed message (bot/turns.py), send the replies (with thumbs up/down under an
 answer to a question, the location keyboard when asked where: bot/location_keyboard.py), and
-keep the message for later when Rasa or the action server cannot answer (bot/pending.py).
+keep the message for later when Rasa or the action server cannot answer (bot/pending.py), or in
+a local file when the database cannot either (bot/spool.py). Replies go through the outbox
+(bot/outbox.py): delivered once, whatever Telegram answers first.
 
 Handlers call `turn` while the update processor holds the chat's lock; the retry job takes the
 same lock before answering kept messages, so a chat's answers stay in order.
@@ -12,21 +14,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from telegram import InlineKeyboardMarkup
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
+from bot.acknowledge import Acknowledger, Expected
 from bot.buttons import ButtonCodec
+from bot.claims import new_token
+from bot.erasure import Eraser
 from bot.feedback import PROMPT, thumbs, with_thumbs
 from bot.handoff import Handoff
 from bot.location_keyboard import LocationKeyboard, Outgoing
+from bot.outbox import Outbox
 from bot.pending import KeptMessages, actions_down
 from bot.rasa_client import RasaClient, RasaReply, RasaUnavailable, wants_erasure
-from bot.render import NO_ANSWER, STILL_WORKING, UNAVAILABLE, sender_id, split_text
+from bot.render import DB_DOWN, NO_ANSWER, STILL_WORKING, UNAVAILABLE, sender_id, split_text
+from bot.spool import Spool
 from bot.tracker import TrackerStore, TrackerUnavailable
 from bot.turns import TurnRecorder
 
@@ -40,51 +49,84 @@ SESSION_EVENTS = 150
 
 class Conversation:
     def __init__(self, bot: ExtBot[Any], rasa: RasaClient, buttons: ButtonCodec,
-                 handoff: Handoff, kept: KeptMessages, *, tracker: TrackerStore,
-                 recorder: TurnRecorder, patience: float) -> None:
-        self.bot, self.rasa, self.buttons, self.tracker = bot, rasa, buttons, tracker
+                 handoff: Handoff, kept: KeptMessages, *, eraser: Eraser,
+                 tracker: TrackerStore, recorder: TurnRecorder, patience: float,
+                 outbox: Outbox, spool: Spool,
+                 acknowledger: Acknowledger | None = None) -> None:
+        self.bot, self.rasa, self.buttons, self.eraser = bot, rasa, buttons, eraser
+        self.tracker = tracker
         self.recorder, self.handoff, self.kept, self.patience = recorder, handoff, kept, patience
+        self.outbox, self.spool, self.acknowledger = outbox, spool, acknowledger
         self.location_keyboard = LocationKeyboard()
+
+    async def say(self, chat_id: int, text: str) -> None:
+        """One message outside a turn (how "forget me" went), delivered by the outbox."""
+        await self.outbox.send(chat_id, [(text, None)])
 
     async def turn(self, chat_id: int, message: str, *, typed: bool,
                    name: str | None = None) -> None:
         """A user's message (typed text, or a payload we built): answer it, or keep it.
         `name` (the user's first name) labels a request to talk to a person."""
-        if await self.kept.waiting(chat_id):  # answer in order: older ones first
-            fresh = await self.kept.keep(chat_id, message, typed=typed)
+        key = new_token()  # goes to Rasa with the message: a retry finds a turn Rasa finished
+        if self.spool.has(chat_id) and not await self.spool.drain():
+            await self._spool(chat_id, message, typed=typed, key=key)  # after the ones there
+            return
+        try:
+            waiting = await self.kept.waiting(chat_id)
+        except SQLAlchemyError as error:
+            log.error("database unreachable (%s)", type(error).__name__)
+            await self._spool(chat_id, message, typed=typed, key=key)
+            return
+        if waiting:  # answer in order: older ones first
+            fresh = await self.kept.keep(chat_id, message, typed=typed, key=key)
             await self.kept.answer_in_order(chat_id, self, fresh=fresh)
             return
         try:
-            replies = await self.ask(chat_id, message, typed=typed, patient=True)
+            replies = await self.ask(chat_id, message, typed=typed, patient=True, key=key)
         except RasaUnavailable as failure:
             log.warning("Rasa unavailable, message kept: %s", failure)
-            await self.kept.keep(chat_id, message, typed=typed)
-            await self.bot.send_message(chat_id, UNAVAILABLE)
+            await self.kept.keep(chat_id, message, typed=typed, key=key)
+            await self.outbox.say(chat_id, UNAVAILABLE)
             return
         if not replies and await actions_down(self.rasa):
             log.warning("empty answer while the action server is down: message kept")
-            await self.kept.keep(chat_id, message, typed=typed)
-            await self.bot.send_message(chat_id, UNAVAILABLE)
+            await self.kept.keep(chat_id, message, typed=typed, key=key)
+            await self.outbox.say(chat_id, UNAVAILABLE)
             return
         await self.deliver(chat_id, replies, name=name,
                            rate=await self._record(chat_id, message, replies, typed=typed))
         await self.keep_session_short(chat_id)
 
-    async def reply(self, chat_id: int, message: str, replies: list[RasaReply], *,
-                    typed: bool) -> None:
-        """Log a kept message now answered, and send its answer (bot.pending's KeptMessages)."""
-        await self.deliver(chat_id, replies, rate=await self._record(chat_id, message, replies,
-                                                                     typed=typed))
+    async def _spool(self, chat_id: int, message: str, *, typed: bool, key: str) -> None:
+        """The database is down: keep the message in the local file, tell the sender once."""
+        if self.spool.add(chat_id, message, typed=typed, key=key):
+            with contextlib.suppress(TelegramError):
+                await self.bot.send_message(chat_id, DB_DOWN)
 
-    async def ask(self, chat_id: int, message: str, *, typed: bool,
-                  patient: bool) -> list[RasaReply]:
-        """Rasa's replies to a message; `patient`: apologise if they take long."""
+    async def reply(self, chat_id: int, message: str, replies: list[RasaReply], *,
+                    typed: bool, preface: str | None = None,
+                    settle: Callable[[Session], None] | None = None) -> None:
+        """Log a kept message now answered, and send its answer (bot.pending's KeptMessages):
+        `preface` first, `settle` in the transaction that queues the answer."""
+        await self.deliver(chat_id, replies, preface=preface, settle=settle,
+                           rate=await self._record(chat_id, message, replies, typed=typed))
+
+    async def ask(self, chat_id: int, message: str, *, typed: bool, patient: bool,
+                  key: str | None = None) -> list[RasaReply]:
+        """Rasa's replies to a message; `patient`: say the answer is coming when a queue is
+        expected (bot/acknowledge.py), else apologise if it takes long. `key` goes with it
+        (RasaClient.finished_turn)."""
         sender = sender_id(chat_id)
-        asking = asyncio.ensure_future(self.rasa.send_text(sender, message) if typed
-                                       else self.rasa.send_payload(sender, message))
+        expected = Expected()
+        if patient and self.acknowledger is not None:
+            expected = await self.acknowledger.before_turn(chat_id)
+        queued = expected.seconds
+        asking = asyncio.ensure_future(
+            self.rasa.send_text(sender, message, key=key, queued=queued) if typed
+            else self.rasa.send_payload(sender, message, key=key, queued=queued))
         try:
             async with self._typing(chat_id):
-                if patient:
+                if patient and not expected.told:
                     done, _ = await asyncio.wait({asking}, timeout=self.patience)
                     if not done:
                         await self.bot.send_message(chat_id, STILL_WORKING)
@@ -119,10 +161,13 @@ class Conversation:
             task.cancel()
 
     async def deliver(self, chat_id: int, replies: list[RasaReply], *,
-                      name: str | None = None, rate: int | None = None) -> None:
-        """Send Rasa's replies: long texts split, buttons under the last piece, the location
-        keyboard offered when asked for and removed on the next answer; with `rate` (the
-        message_log id of the question) thumbs up/down under the last piece."""
+                      name: str | None = None, rate: int | None = None,
+                      preface: str | None = None,
+                      settle: Callable[[Session], None] | None = None) -> None:
+        """Send Rasa's replies through the outbox: long texts split, buttons under the last
+        piece, the location keyboard offered when asked for and removed on the next answer;
+        with `rate` (the message_log id of the question) thumbs up/down under the last piece;
+        `preface` before them all."""
         outgoing: Outgoing = []
         visible = [r for r in replies if r.text or r.buttons]
         if not visible:
@@ -141,10 +186,11 @@ class Conversation:
                 outgoing[-1] = (text, with_thumbs(markup, row))
             else:  # it removes the location keyboard: a message carries one keyboard
                 outgoing.append((PROMPT, InlineKeyboardMarkup([row])))
-        for text, markup in outgoing:
-            await self.bot.send_message(chat_id, text, reply_markup=markup)
-        if wants_erasure(replies):
-            await self._erase(chat_id)
+        if preface is not None:
+            outgoing.insert(0, (preface, None))
+        await self.outbox.send(chat_id, outgoing, settle=settle)
+        if wants_erasure(replies):  # forget me: the rest, and the person told how it went
+            await self.eraser.finish(chat_id, self.say)
         await self.handoff.after_turn(chat_id, name)
 
     async def keep_session_short(self, chat_id: int) -> None:
@@ -160,13 +206,3 @@ class Conversation:
             await self.rasa.start_session(sender)
         except RasaUnavailable as failure:
             log.warning("could not start a new Rasa session: %s", failure)
-
-    async def _erase(self, chat_id: int) -> None:
-        """Forget me: what is still waiting here, and the conversation Rasa keeps."""
-        sender = sender_id(chat_id)
-        await self.kept.forget(chat_id)
-        try:
-            await self.rasa.erase_conversation(sender)
-        except RasaUnavailable as failure:
-            log.error("could not erase a conversation Rasa keeps: %s", failure)
-        await self.tracker.erase(sender)

@@ -27,6 +27,7 @@ from bot.render import (
 )
 
 log = logging.getLogger(__name__)
+ONLY_STAFF_CLOSE = "Only the team members listed in STAFF_USER_IDS can close requests."
 
 
 async def text(update: Update, context: BotContext) -> None:
@@ -59,6 +60,11 @@ async def button(update: Update, context: BotContext) -> None:
     if query is None or chat is None:
         return
     pressed = await context.services.buttons.decode(query.data)
+    if pressed is not None and pressed.kind == CLOSE_HANDOFF and \
+            (query.from_user is None
+             or query.from_user.id not in context.services.settings.staff_user_ids):
+        await query.answer(ONLY_STAFF_CLOSE, show_alert=True)
+        return
     if pressed is not None and pressed.kind == FEEDBACK:
         await feedback.rated(update, context.services.db, pressed.body)
         return
@@ -102,7 +108,7 @@ async def relay_to_staff(update: Update, context: BotContext) -> None:
     """In a chat with a staff member, the user's messages go to them, not to the assistant."""
     message = update.effective_message
     if message is not None and await context.services.handoff.from_user(message):
-        raise ApplicationHandlerStop
+        raise ApplicationHandlerStop  # relayed, or the user told it could not be
 
 
 async def staff_chat(update: Update, context: BotContext) -> None:
@@ -120,6 +126,11 @@ async def not_text(update: Update, context: BotContext) -> None:
         return
     kind = next((k for k in NOT_TEXT_OPENING if getattr(message, k, None)), None)
     await message.reply_text(NOT_TEXT_OPENING.get(kind or "", "") + NOT_TEXT)
+
+
+async def live_location(update: Update, context: BotContext) -> None:
+    """A live location moving: its first message was answered as a location; its updates
+    (edits of that message) change nothing and get no reply."""
 
 
 async def edited(update: Update, context: BotContext) -> None:

@@ -10,12 +10,14 @@ button. Without a staff chat the request is kept ("queued") for staff to read.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
@@ -24,7 +26,7 @@ from telegram.ext import ExtBot
 
 from bot.buttons import CLOSE_HANDOFF, END_HANDOFF, ButtonCodec
 from bot.db import Database
-from bot.render import escape
+from bot.render import MESSAGE_LIMIT, escape, split_text
 from npq import handoffs
 from npq.db.models import HandoffRequest
 from npq.network import load_network
@@ -32,6 +34,35 @@ from npq.network import load_network
 log = logging.getLogger(__name__)
 CONTEXT_BUDGET = 3000  # characters of recent conversation on a card
 LINE = 300
+NOT_STAFF = ("Only the team members listed in STAFF_USER_IDS can answer requests: your "
+             "message was not sent.")
+NOT_RELAYED = ("Sorry, I couldn't pass that on to {staff} just now. Please send it again in a "
+               "minute. (I haven't shown it to the assistant either.)")
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def html_pieces(text: str, room: int, limit: int | None = None) -> list[str]:
+    """`text` escaped for HTML, in pieces of at most `room` UTF-16 units once escaped (escaping
+    can make text up to five times longer, so a piece that grows too long is cut again)."""
+    pieces = []
+    for piece in split_text(text, limit or room):
+        escaped = escape(piece)
+        if _utf16(escaped) <= room:
+            pieces.append(escaped)
+        else:
+            pieces += html_pieces(piece, room, max(1, (limit or room) // 2))
+    return pieces
+
+
+def with_headers(first: str, then: str, text: str) -> list[str]:
+    """The messages that carry `text` (escaped) within Telegram's limit: `first` (HTML) heads
+    the first piece, `then` the others."""
+    room = MESSAGE_LIMIT - max(_utf16(first), _utf16(then))
+    pieces = html_pieces(text, room) or [""]
+    return [(first if i == 0 else then) + piece for i, piece in enumerate(pieces)]
 
 
 @dataclass(frozen=True)
@@ -81,9 +112,10 @@ def card(request: Request, name: str | None) -> str:
 class Handoff:
     def __init__(self, bot: ExtBot[Any], db: Database, buttons: ButtonCodec,
                  clock: Callable[[], dt.datetime], *, staff_chat_id: int | None,
-                 office_hours: str | None) -> None:
+                 office_hours: str | None, staff_user_ids: frozenset[int] = frozenset()) -> None:
         self.bot, self.db, self.buttons, self.clock = bot, db, buttons, clock
         self.staff_chat_id, self.office_hours = staff_chat_id, office_hours
+        self.staff_user_ids = staff_user_ids  # only they answer and close requests
 
     async def after_turn(self, chat_id: int | None = None, name: str | None = None) -> None:
         """Forward the requests a turn created (all waiting ones when `chat_id` is None)."""
@@ -130,6 +162,11 @@ class Handoff:
         request = await self.db.run(_by_staff_message, self.staff_chat_id, replied.message_id)
         if request is None:
             return
+        if staff.id not in self.staff_user_ids:
+            log.warning("request %s: a reply from someone not in STAFF_USER_IDS was not relayed",
+                        request.id)
+            await message.reply_text(NOT_STAFF)
+            return
         if message.text and message.text.split()[0].split("@")[0] == "/done":
             await self.end(request.id, by=staff.first_name)
             return
@@ -149,9 +186,12 @@ class Handoff:
                     user, f"You're now chatting with {staff.first_name} from our team. Your "
                           "messages go to them until one of you ends the chat (/done).")
             if message.text:
-                await self.bot.send_message(
-                    user, f"💬 <b>{escape(staff.first_name)}</b> (NPQ team):\n"
-                          f"{escape(message.text)}", parse_mode=ParseMode.HTML, reply_markup=end)
+                who = f"💬 <b>{escape(staff.first_name)}</b> (NPQ team)"
+                pieces = with_headers(f"{who}:\n", f"{who}, continued:\n", message.text)
+                for i, piece in enumerate(pieces):
+                    await self.bot.send_message(user, piece, parse_mode=ParseMode.HTML,
+                                                reply_markup=end if i == len(pieces) - 1
+                                                else None)
             else:
                 await self.bot.copy_message(user, self.staff_chat_id, message.message_id,
                                             reply_markup=end)
@@ -159,9 +199,17 @@ class Handoff:
             await message.reply_text("Not delivered: they have blocked the bot or deleted the "
                                      "chat. The request is closed.")
             await self.db.run(handoffs.close, request.id, self.clock())
+        except TelegramError as error:
+            log.error("request %s: a staff reply was not delivered: %s", request.id,
+                      type(error).__name__)
+            await message.reply_text(f"Not delivered to #{request.id}: Telegram refused it "
+                                     f"({type(error).__name__}). Please try again, perhaps "
+                                     "shorter.")
 
     async def from_user(self, message: Message) -> bool:
-        """Relay a user's message to the staff member answering them; False if nobody is."""
+        """Relay a user's message to the staff member answering them; False if nobody is. Once
+        someone is, the message never goes to the assistant: if Telegram refuses it, the user
+        is told to send it again."""
         if self.staff_chat_id is None:
             return False
         request = await self.db.run(_active, str(message.chat_id))
@@ -171,18 +219,34 @@ class Handoff:
                 f"{escape(request.staff_name or 'staff')}</a>"
         name = escape(message.from_user.first_name) if message.from_user else "They"
         where = ReplyParameters(request.staff_message_id or 0, allow_sending_without_reply=True)
-        if message.text:
-            sent = await self.bot.send_message(
-                self.staff_chat_id, f"{staff}: <b>{name}</b> (#{request.id}) wrote:\n"
-                                    f"{escape(message.text)}",
-                parse_mode=ParseMode.HTML, reply_parameters=where)
-            message_id = sent.message_id
-        else:
-            copied = await self.bot.copy_message(self.staff_chat_id, message.chat_id,
-                                                 message.message_id, reply_parameters=where)
-            message_id = copied.message_id
-        await self.db.run(handoffs.link_message, request.id, staff_chat_id=self.staff_chat_id,
-                          message_id=message_id)
+        try:
+            if message.text:
+                message_ids = []
+                for piece in with_headers(f"{staff}: <b>{name}</b> (#{request.id}) wrote:\n",
+                                          f"{staff}: <b>{name}</b> (#{request.id}, continued):\n",
+                                          message.text):
+                    sent = await self.bot.send_message(self.staff_chat_id, piece,
+                                                       parse_mode=ParseMode.HTML,
+                                                       reply_parameters=where)
+                    message_ids.append(sent.message_id)
+            else:
+                copied = await self.bot.copy_message(self.staff_chat_id, message.chat_id,
+                                                     message.message_id, reply_parameters=where)
+                message_ids = [copied.message_id]
+        except TelegramError as error:  # the user is told; it never goes to the assistant
+            log.error("request %s: a message could not be relayed to the staff chat: %s",
+                      request.id, type(error).__name__)
+            with contextlib.suppress(TelegramError):
+                await self.bot.send_message(message.chat_id, NOT_RELAYED.format(
+                    staff=request.staff_name or "our team"))
+            return True
+        try:  # so staff replies to them reach this user; the message itself got through
+            for message_id in message_ids:
+                await self.db.run(handoffs.link_message, request.id,
+                                  staff_chat_id=self.staff_chat_id, message_id=message_id)
+        except SQLAlchemyError as error:
+            log.error("request %s: a relayed message was not linked: %s", request.id,
+                      type(error).__name__)
         return True
 
     async def end_for_user(self, chat_id: int) -> bool:

@@ -10,6 +10,8 @@ from urllib.parse import quote
 import httpx
 
 WEBHOOK = "/webhooks/rest/webhook"
+METADATA_KEY = "npq_key"  # the bot's key for a user message, in the message's metadata
+EXPECTED_WAIT = "/front/wait"  # answered by the front (ops/rasa_front.py), not by Rasa
 
 
 class RasaUnavailable(Exception):
@@ -68,8 +70,10 @@ class RasaClient:
 
     def __init__(self, base_url: str, *, timeout: float = 30.0,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 action_server_url: str | None = None) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
+                 action_server_url: str | None = None, token: str | None = None) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport,
+                                       params={"token": token} if token else None)
+        self._timeout = timeout
         self._action_health = (action_server_url.rstrip("/").removesuffix("/webhook") + "/health"
                                if action_server_url else None)
 
@@ -123,19 +127,73 @@ class RasaClient:
             return False
         return bool(latest.get("text") or (latest.get("intent") or {}).get("name"))
 
-    async def send_text(self, sender: str, text: str) -> list[RasaReply]:
-        """Forward what a user typed. Refuses text Rasa would read as a forced intent."""
+    async def expected_wait(self, sender: str) -> float | None:
+        """How many seconds a turn of `sender` sent now is expected to take, queue included, as
+        the front before the Rasa servers estimates it; None without a front (or no answer)."""
+        try:
+            response = await self._http.get(EXPECTED_WAIT, params={"sender": sender},
+                                            timeout=2.0)
+            if response.status_code != 200:
+                return None
+            seconds = response.json().get("seconds")
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+        return float(seconds) if isinstance(seconds, (int, float)) else None
+
+    async def send_text(self, sender: str, text: str, *, key: str | None = None,
+                        queued: float = 0.0) -> list[RasaReply]:
+        """Forward what a user typed. Refuses text Rasa would read as a forced intent. `key`
+        goes with it as the message's metadata (see `finished_turn`). `queued`: seconds the
+        turn is expected to wait in the front, added to the timeout (a queue is not Rasa
+        failing)."""
         if is_command(text):
             raise ValueError("user text starting with '/' must be handled as a command")
-        return await self._post(sender, text)
+        return await self._post(sender, text, key, queued)
 
-    async def send_payload(self, sender: str, payload: str) -> list[RasaReply]:
+    async def send_payload(self, sender: str, payload: str, *, key: str | None = None,
+                           queued: float = 0.0) -> list[RasaReply]:
         """Send a payload we built ourselves or that Rasa gave us on a button."""
-        return await self._post(sender, payload)
+        return await self._post(sender, payload, key, queued)
 
-    async def _post(self, sender: str, message: str) -> list[RasaReply]:
+    async def finished_turn(self, sender: str, key: str) -> list[RasaReply] | None:
+        """The replies of the turn Rasa ran for the message sent with `key` (its metadata), if
+        Rasa ran it: a turn that finished after the bot stopped waiting is not run again. None
+        when Rasa never saw the message; RasaUnavailable while that turn is still running."""
         try:
-            response = await self._http.post(WEBHOOK, json={"sender": sender, "message": message})
+            response = await self._http.get(f"/conversations/{quote(sender, safe='')}/tracker",
+                                            params={"include_events": "AFTER_RESTART"},
+                                            timeout=10.0)
+            response.raise_for_status()
+            events = response.json().get("events") or []
+        except (httpx.HTTPError, ValueError, AttributeError) as error:
+            raise RasaUnavailable(f"{type(error).__name__}: {error}") from error
+        start = next((i for i, e in enumerate(events) if isinstance(e, dict)
+                      and e.get("event") == "user"
+                      and (e.get("metadata") or {}).get(METADATA_KEY) == key), None)
+        if start is None:
+            return None
+        replies: list[dict[str, Any]] = []
+        for event in events[start + 1:]:
+            if not isinstance(event, dict) or event.get("event") == "user":
+                break
+            if event.get("event") == "bot":
+                data = event.get("data") or {}
+                replies.append({"text": event.get("text"), **{
+                    k: data[k] for k in ("buttons", "image", "custom") if data.get(k)}})
+        else:
+            last = events[-1] if events else {}
+            if not (isinstance(last, dict) and last.get("event") == "action"
+                    and last.get("name") == "action_listen"):
+                raise RasaUnavailable("Rasa is still working on that turn")
+        return parse_replies(replies)
+
+    async def _post(self, sender: str, message: str, key: str | None,
+                    queued: float = 0.0) -> list[RasaReply]:
+        body: dict[str, Any] = {"sender": sender, "message": message}
+        if key:
+            body["metadata"] = {METADATA_KEY: key}
+        try:
+            response = await self._http.post(WEBHOOK, json=body, timeout=self._timeout + queued)
             response.raise_for_status()
             return parse_replies(response.json())
         except (httpx.HTTPError, ValueError) as error:

@@ -4,6 +4,7 @@ PTB's AIORateLimiter keeps us under Telegram's flood limits (about 30 messages a
 minute per group) and retries a 429 after the `retry_after` Telegram asks for. This subclass
 also retries 5xx answers and network errors (timeouts included) with exponential backoff.
 A 400 (BadRequest) is our mistake and is never retried; 403 (blocked by the user) neither.
+When these retries are used up, a reply waits in the outbox (bot/outbox.py) and is sent later.
 """
 
 from __future__ import annotations

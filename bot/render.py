@@ -34,10 +34,15 @@ HELP_TEXT = (
 UNKNOWN_COMMAND = "I don't know that command. Try /help to see what I can do."
 UNAVAILABLE = ("Sorry, I can't answer just now: part of me is having trouble. I've kept your "
                "message and will reply here as soon as I can.")
+FLOODED = ("You've sent a lot of messages in a short time, so I'll answer the ones I already have "
+           "and set the rest aside. Please wait for my answers, then send anything else again.")
+DB_DOWN = ("Sorry, I'm having trouble with my records just now. I've kept your message and will "
+           "reply here as soon as I can.")
 TRY_AGAIN = ("Sorry, I'm having trouble answering right now. Please try again in a minute or "
              "two.")
 ERROR = "Sorry, something went wrong on my side. Please try again in a minute, or send /help."
 STILL_WORKING = "Sorry, this is taking longer than usual. I'm still working on your answer…"
+BUSY = "Lots of people are asking me things right now: your answer is coming shortly."
 GIVE_UP = ("Sorry, I still can't answer {what}. Please try asking again in a little while, or "
            "send /help.")
 LATE_ANSWER = "Thanks for waiting. About {what}:"

@@ -50,6 +50,20 @@ TITLES = {  # what each intent means, for reviewers
 REASONS = {"fallback": "not understood", "out_of_scope": "found out of scope",
            "low_confidence": "the model was unsure", "unhelpful": "a user rated the answer 👎"}
 EMPTY = "Nothing waits for review. 🎉"
+SHOWN = 1000  # characters of a message shown for review (a message may hold 4,096)
+
+
+def shortened(text: str, limit: int = SHOWN) -> str:
+    """At most `limit` UTF-16 units (Telegram counts those), with "…" when cut."""
+    if len(text.encode("utf-16-le")) // 2 <= limit:
+        return text
+    kept, used = [], 0
+    for char in text:
+        used += len(char.encode("utf-16-le")) // 2
+        if used > limit - 1:
+            break
+        kept.append(char)
+    return "".join(kept).rstrip() + "…"
 
 
 def title(intent: str) -> str:
@@ -60,7 +74,7 @@ def describe(item: QueueItem, waiting: int) -> str:
     """One queue item, for the reviewer (plain text: the user's words are shown as written)."""
     times = f" (sent {item.count} times)" if item.count > 1 else ""
     why = ", ".join(REASONS.get(reason, reason) for reason in item.reasons)
-    return (f"To review ({waiting} waiting): “{item.text}”{times}\n"
+    return (f"To review ({waiting} waiting): “{shortened(item.text)}”{times}\n"
             f"Why: {why or 'queued'}\nWhich intent is it? The model's best guesses first.")
 
 

@@ -8,11 +8,11 @@ messages are logged for review like Telegram's (bot/turns.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 
 from bot.db import Database, utcnow
+from bot.erasure import Eraser
 from bot.rasa_client import (
     RasaButton,
     RasaClient,
@@ -69,10 +69,12 @@ def render(replies: list[RasaReply]) -> tuple[str, list[RasaButton]]:
 async def chat(settings: Settings, read: Callable[[], Awaitable[str | None]] = _read_line,
                write: Callable[[str], None] = print, rasa: RasaClient | None = None) -> int:
     """Run the conversation until /quit or end of input."""
-    rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds)
+    rasa = rasa or RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds,
+                              token=settings.rasa_auth_token)
     tracker = TrackerStore(settings.effective_tracker_store_url)
     db = Database(settings.database_url)
     recorder = TurnRecorder(tracker, db, utcnow, threshold=read_threshold(ROOT / "config.yml"))
+    eraser = Eraser(db, rasa, tracker, ROOT, utcnow)
     sender = f"terminal-{uuid.uuid4().hex[:12]}"
     buttons: list[RasaButton] = []
     write(BANNER)
@@ -112,10 +114,9 @@ async def chat(settings: Settings, read: Callable[[], Awaitable[str | None]] = _
             write(text or f"bot> {NO_ANSWER}")
             if typed:
                 await recorder.record(sender, message, replies)
-            if wants_erasure(replies):
-                with contextlib.suppress(RasaUnavailable):  # the rows are gone already
-                    await rasa.erase_conversation(sender)
-                await tracker.erase(sender)
+            if wants_erasure(replies):  # the rest, and what is true about it
+                outcome, _ = await eraser.erase(sender)
+                write(f"bot> {outcome.message()}")
     finally:
         await rasa.aclose()
         tracker.dispose()

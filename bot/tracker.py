@@ -21,6 +21,7 @@ the turn's events after us).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -31,6 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from npq.db import make_engine
+from npq.retention import purge_conversations
 
 log = logging.getLogger(__name__)
 DELETE = text("DELETE FROM events WHERE sender_id = :sender")
@@ -75,14 +77,23 @@ class TrackerStore:
         with engine.begin() as connection:
             return int(connection.execute(DELETE, {"sender": sender}).rowcount)
 
-    async def erase(self, sender: str) -> int:
-        """Delete every stored event of `sender`; how many went. Failures are logged."""
+    async def erase(self, sender: str) -> int | None:
+        """Delete every stored event of `sender`; how many went, or None when it failed (logged:
+        the caller says so and tries again later)."""
         try:
             return await asyncio.to_thread(self._erase, sender)
         except SQLAlchemyError as error:
             log.error("could not erase a conversation from the tracker store: %s",
                       type(error).__name__)
-            return 0
+            return None
+
+    def _purge(self, now: dt.datetime, days: int) -> int:
+        engine = self._connect()
+        return 0 if engine is None else purge_conversations(engine, now=now, days=days)
+
+    async def purge(self, now: dt.datetime, days: int) -> int:
+        """Delete every stored event older than `days` (CONVERSATION_RETENTION_DAYS)."""
+        return await asyncio.to_thread(self._purge, now, days)
 
     def _state(self, sender: str) -> dict[str, Any]:
         engine = self._connect()

@@ -9,8 +9,8 @@
                                        the staff report (what /stats shows on Telegram): the last
                                        30 days by default, with a chart of messages per day and
                                        the top intents (make stats)
-    python -m npq purge                remove what people wrote from messages older than
-                                       MESSAGE_RETENTION_DAYS now (the bot does it daily)
+    python -m npq purge                remove every kind of personal data past its retention
+                                       now (npq/retention.py; the bot does it daily)
 
 The database is DATABASE_URL (default: an SQLite file in var/).
 """
@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import make_url
 
 from npq import geo
 from npq.catalogue import CatalogueInvalid, import_catalogue, read_only, unseeded_files
 from npq.db import make_engine, make_session_factory, session_scope
-from npq.message_log import purge_expired, retention_days
+from npq.retention import purge_conversations, purge_personal_data
 from npq.settings import PROJECT_ROOT, Settings
 from npq.stats import chart_png, collect_stats, format_stats
 
@@ -91,15 +91,25 @@ def _stats(database_url: str, days: int, chart: Path | None) -> int:
     return 0
 
 
-def _purge(database_url: str) -> int:
-    days = retention_days(os.environ)
-    engine = make_engine(database_url)
+def _purge(settings: Settings) -> int:
+    """Every kind of personal data past its retention (npq/retention.py), now."""
+    retention, now = settings.retention, dt.datetime.now(dt.timezone.utc)
+    engine = make_engine(settings.database_url)
     try:
         with session_scope(make_session_factory(engine)) as session:
-            purged = purge_expired(session, now=dt.datetime.now(dt.timezone.utc), days=days)
+            purged = purge_personal_data(session, now=now, retention=retention)
     finally:
         engine.dispose()
-    print(f"Removed the text of {purged} message(s) older than {days} days.")
+    url = make_url(settings.effective_tracker_store_url)
+    if url.get_backend_name() != "sqlite" or (url.database and Path(url.database).exists()):
+        tracker = make_engine(settings.effective_tracker_store_url)
+        try:
+            purged["conversation events"] = purge_conversations(tracker, now=now,
+                                                                days=retention.conversations)
+        finally:
+            tracker.dispose()
+    for kind, count in purged.items():
+        print(f"{kind}: {count} removed")
     return 0
 
 
@@ -115,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     report = sub.add_parser("stats", help="the staff report (what /stats shows on Telegram)")
     report.add_argument("--days", type=int, default=30, help="how many days, today included")
     report.add_argument("--chart", type=Path, help="write a PNG chart to this path")
-    sub.add_parser("purge", help="apply MESSAGE_RETENTION_DAYS to the message log now")
+    sub.add_parser("purge", help="remove all personal data past its retention now")
     args = parser.parse_args(argv)
     if args.command == "stats" and args.days < 1:
         parser.error("--days must be at least 1")
@@ -132,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "stats":
         return _stats(settings.database_url, args.days, args.chart)
     if args.command == "purge":
-        return _purge(settings.database_url)
+        return _purge(settings)
     return _check(args.paths)
 
 

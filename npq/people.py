@@ -21,9 +21,11 @@ from npq.db.models import (
     Lead,
     MessageLog,
     PartnerEnquiry,
+    PendingErasure,
     ReminderDelivery,
     ReminderSubscription,
 )
+from npq.message_log import NOT_RELEVANT, SKIP
 from npq.profile import parse_role
 from npq.programmes import find_programme
 from npq.vocabulary import ROLES
@@ -129,25 +131,36 @@ def subscribe_reminders(session: Session, *, chat_id: str | int, programme_code:
     elif row.active:
         change = "unchanged"
     else:
-        row.active, change = True, "reactivated"
+        row.active, row.ended_at, change = True, None, "reactivated"
     session.flush()
     return Subscription(row, change)
 
 
-def unsubscribe(session: Session, chat_id: str | int) -> int:
-    """Switch off every active reminder for this chat; how many were on. Rows stay, so the
-    reminders already sent are never sent again if the person subscribes later."""
+def unsubscribe(session: Session, chat_id: str | int, now: dt.datetime | None = None) -> int:
+    """Switch off every active reminder for this chat; how many were on. Rows stay (until the
+    purge, ENDED_REMINDER_RETENTION_DAYS after `now`), so the reminders already sent are never
+    sent again if the person subscribes again meanwhile."""
     rows = session.scalars(select(ReminderSubscription).where(
         ReminderSubscription.chat_id == _chat(chat_id), ReminderSubscription.active)).all()
     for row in rows:
         row.active = False
+        row.ended_at = now or dt.datetime.now(dt.timezone.utc)
     session.flush()
     return len(rows)
 
 
-def forget(session: Session, chat_id: str | int) -> dict[str, int]:
-    """Erase every row about this chat, returning how many went from each table."""
+def forget(session: Session, chat_id: str | int,
+           now: dt.datetime | None = None) -> dict[str, int]:
+    """Erase every row about this chat, returning how many went from each table, and record
+    what the front end must still erase elsewhere (a PendingErasure: the conversation Rasa
+    keeps, and the texts of this chat's messages staff labelled into the training data)."""
     chat = _chat(chat_id)
+    labelled = session.scalars(select(MessageLog.text).where(
+        MessageLog.chat_id == chat, MessageLog.text.is_not(None),
+        MessageLog.review_label.is_not(None),
+        MessageLog.review_label.not_in((NOT_RELEVANT, SKIP)))).all()
+    session.add(PendingErasure(chat_id=chat, examples=sorted({t for t in labelled if t}),
+                               created_at=now or dt.datetime.now(dt.timezone.utc)))
     subscriptions = select(ReminderSubscription.id).where(ReminderSubscription.chat_id == chat)
     statements = {
         "leads": delete(Lead).where(Lead.chat_id == chat),
@@ -209,8 +222,11 @@ def unsubscribed_answer(count: int) -> Answer:
 def forgotten_answer(counts: dict[str, int]) -> Answer:
     deleted = [f"{n} {FORGET_LABELS[t][0 if n == 1 else 1]}" if t in FORGET_LABELS else f"{n} {t}"
                for t, n in counts.items() if n]
-    text = ("I didn't hold any details about you, so there was nothing to delete." if not deleted
-            else "Done: I've deleted everything I held about you (" + ", ".join(deleted) + ").")
+    # Only what is true now: our conversation is erased by the front end after this reply,
+    # and it says whether that worked (bot/erasure.py).
+    text = ("I didn't hold any other details about you." if not deleted
+            else "I've deleted the details I held about you (" + ", ".join(deleted) + ").")
+    text += " Now deleting our conversation…"
     return Answer(text, (Button("Start again", "greet"), Button("What can you do?", "help")))
 
 

@@ -41,6 +41,20 @@ class Profile:
 _HEAD = r"(?:head ?teacher|headmaster|headmistress|principal|head)"
 _COORD = r"(?:lead|leader|co ?ordinator|manager|champion|specialist)"
 _FEW = r"(?:a|one|two|three|four|1|2|3|4|a few|a couple of|a couple)"
+# A role described rather than named: "I manage a nursery", "I'm responsible for behaviour and
+# attendance across the whole school", "I look after the CPD". Said of oneself (I, I've, or at
+# the start of a clause, where "I'm" ends the one before), with up to three words between the
+# responsibility and what it is for, within one clause.
+_I_LOOK_AFTER = (r"(?:^|\| |\b(?:i|ive|i have) )(?:also |currently |now |mainly |basically |"
+                 r"been )?"
+                 r"(?:manage|managing|run|running|lead|leading|look after|looking after|"
+                 r"in charge of|responsible for|oversee|overseeing|coordinate|coordinating|"
+                 r"co ordinate|organise|organising|organize|organizing|head up|heading up|"
+                 r"deliver|delivering|own)(?: [a-z]+){0,3}? ")
+
+
+def _described(subject: str) -> str:
+    return rf"{_I_LOOK_AFTER}(?:{subject})\b"
 
 
 def _either(*alternatives: str) -> str:
@@ -78,28 +92,35 @@ ROLE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("senco", _either(
         r"\b(senco|sendco|sen co ?ordinator|send co ?ordinator)\b",
         r"\bspecial educational needs (and disabilities )?co ?ordinator\b",
+        _described(r"send|sen|inclusion|special educational needs"),
         r"\binclusion (lead|leader|manager|co ?ordinator)\b|\bsend (lead|leader|manager)\b")),
     ("early_years_lead", _either(
         r"\b(nursery|early years|eyfs|pre school|preschool|childcare|foundation stage) "
         r"(manager|lead|leader|head|owner|co ?ordinator|director)\b",
         r"\bhead of (early years|eyfs|nursery)\b|\bchildminder\b",
-        r"\b(run|own|manage|runs|owns|manages) (a|the|our|my) (nursery|pre school|preschool)\b")),
+        r"\b(run|own|manage|runs|owns|manages) (a|the|our|my) (nursery|pre school|preschool)\b",
+        _described(r"nursery|pre school|preschool|early years|eyfs|foundation stage"))),
     ("maths_lead", _either(
         rf"\b(maths|math|mathematics|numeracy) (subject )?{_COORD}\b",
-        r"\b(lead|leads|leading) (on )?(maths|mathematics|numeracy)\b|\bmastery specialist\b")),
+        r"\b(lead|leads|leading) (on )?(maths|mathematics|numeracy)\b|\bmastery specialist\b",
+        _described(r"maths|math|mathematics|numeracy"))),
     ("literacy_lead", _either(
         rf"\b(literacy|reading|phonics|english|oracy) (subject )?{_COORD}\b",
-        r"\b(lead|leads|leading) (on )?(literacy|reading|phonics|oracy)\b")),
+        r"\b(lead|leads|leading) (on )?(literacy|reading|phonics|oracy)\b",
+        _described(r"literacy|reading|phonics|oracy"))),
     ("behaviour_lead", _either(
         rf"\b(behaviour|attendance) {_COORD}\b",
-        r"\b(lead|leads|leading) (on )?behaviour\b|\bhead of behaviour\b")),
+        r"\b(lead|leads|leading) (on )?behaviour\b|\bhead of behaviour\b",
+        _described(r"behaviour|attendance|behaviour and attendance"))),
     ("cpd_lead", _either(
         r"\b(cpd|professional development|staff development|teacher development|teaching and "
         r"learning|t and l|ect|nqt|induction|itt|scitt) "
         r"(lead|leader|co ?ordinator|tutor|mentor|manager|director)\b",
         r"(?<!my )\b(lead )?mentors?\b|\bmentoring\b",
         r"\b(lead|leads|leading|run|runs) (on )?(cpd|professional development|teacher "
-        r"development|training for (staff|teachers))\b")),
+        r"development|training for (staff|teachers))\b",
+        _described(r"cpd|inset|professional development|staff development|staff training|"
+                   r"teacher development|training for (staff|teachers)|induction"))),
     ("head_of_year", _either(
         r"\bhead of (year|house|sixth form|ks5|key stage 5)\b|\bhoy\b",
         r"\b(year|pastoral|progress|house) (lead|leader|manager|head)\b",
@@ -188,8 +209,8 @@ childminder childminding preschool foundation through stage senco sendco inclusi
 alternative provision hospital lecturer mastery secondaries primaries
 """.split()))
 NEVER_CORRECT = frozenset({"primarily", "secondly", "heading", "header", "reader", "readers",
-                           "leads", "teach", "seconded", "mentioned", "managed", "manages",
-                           "managing", "principle", "principles", "leaded"})
+                           "leads", "teach", "seconded", "mentioned", "manage", "managed",
+                           "manages", "managing", "principle", "principles", "leaded"})
 
 
 def parse_role(text: str | None) -> str | None:

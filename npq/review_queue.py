@@ -39,6 +39,7 @@ class QueueItem:
     reasons: tuple[str, ...]  # fallback, out_of_scope, low_confidence, unhelpful
     skipped: bool  # a reviewer skipped it before; it comes after the fresh ones
     latest_at: dt.datetime
+    senders: int = 1  # how many chats sent it (one chat repeating itself counts once)
 
     @property
     def latest_id(self) -> int:
@@ -80,14 +81,15 @@ def _item(key: str, rows: list[MessageLog]) -> QueueItem:
         key=key, text=latest.text or "", count=len(rows), ids=tuple(r.id for r in rows),
         top_intents=tuple((str(r["name"]), float(r.get("confidence") or 0.0)) for r in ranking),
         reasons=_reasons(rows), skipped=all(r.review_label == SKIP for r in rows),
-        latest_at=utc(latest.created_at))
+        latest_at=utc(latest.created_at), senders=len({r.chat_id for r in rows}))
 
 
 def review_queue(session: Session, *, limit: int = 20) -> list[QueueItem]:
-    """What staff should look at: most frequent first, then most recent; items a reviewer
-    skipped come after the rest."""
+    """What staff should look at: sent by the most people first (one chat repeating a message
+    counts once, so nobody can push their text to the top), then most recent; items a
+    reviewer skipped come after the rest."""
     items = [_item(key, rows) for key, rows in _groups(_pending(session)).items()]
-    items.sort(key=lambda i: (i.skipped, -i.count, -i.latest_at.timestamp(), -i.latest_id))
+    items.sort(key=lambda i: (i.skipped, -i.senders, -i.latest_at.timestamp(), -i.latest_id))
     return items[:limit]
 
 

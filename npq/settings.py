@@ -6,6 +6,7 @@ result down. A malformed value fails loudly with the variable's name.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
+
+from npq.retention import Retention
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
@@ -43,15 +46,28 @@ class Settings:
 
     database_url: str
     rasa_url: str = "http://127.0.0.1:5005"
+    rasa_auth_token: str | None = None  # Rasa's --auth-token, for talking to it directly
     telegram_bot_token: str | None = None
     telegram_api_base_url: str = TELEGRAM_API_DEFAULT
     rasa_timeout_seconds: float = 30.0
     log_level: str = "INFO"
     # The bot: patience before apologising, retrying kept messages, the action server's health.
     rasa_patience_seconds: float = 5.0
+    # Overload: a turn expected to take longer than this gets "your answer is coming" first.
+    rasa_ack_seconds: float = 2.0
+    # The Rasa servers behind the front (ops/rasa_front.py), and the turns each works on at once.
+    rasa_servers: int = 2
+    rasa_concurrency: int = 2
     action_server_url: str | None = None
     pending_retry_seconds: float = 15.0
     pending_give_up_minutes: float = 60.0
+    # Floods: at most flood_messages per chat within flood_window_seconds (the rest dropped,
+    # the chat told once); Telegram sends that failed wait in the outbox and are retried.
+    flood_messages: int = 15
+    flood_window_seconds: float = 60.0
+    outbox_retry_seconds: float = 2.0
+    # Where messages that arrive while the database is unreachable wait (bot/spool.py).
+    spool_file: str = str(DEFAULT_VAR_DIR / "spool" / "kept.jsonl")
     # Deadline reminders.
     reminder_days: tuple[int, ...] = (14, 3, 1)
     reminder_hour: int = 9
@@ -72,6 +88,25 @@ class Settings:
     staff_user_ids: frozenset[int] = frozenset()
     message_retention_days: int = 90
     retrain_tolerance: float = 0.01
+    # How long each other kind of personal data is kept (npq/retention.py, the README's
+    # privacy table), in days.
+    conversation_retention_days: int = 90
+    handoff_retention_days: int = 90
+    lead_retention_days: int = 365
+    partner_enquiry_retention_days: int = 365
+    ended_reminder_retention_days: int = 30
+    button_payload_retention_days: int = 90
+    log_retention_days: int = 14
+
+    @property
+    def retention(self) -> Retention:
+        return Retention(
+            messages=self.message_retention_days, conversations=self.conversation_retention_days,
+            handoffs=self.handoff_retention_days, leads=self.lead_retention_days,
+            partner_enquiries=self.partner_enquiry_retention_days,
+            ended_reminders=self.ended_reminder_retention_days,
+            button_payloads=self.button_payload_retention_days, logs=self.log_retention_days,
+            kept_messages=dt.timedelta(minutes=self.pending_give_up_minutes))
 
     @property
     def effective_tracker_store_url(self) -> str:
@@ -91,17 +126,25 @@ class Settings:
         return cls(
             database_url=env.get("DATABASE_URL") or default_database_url(var_dir),
             rasa_url=(env.get("RASA_URL") or cls.rasa_url).rstrip("/"),
+            rasa_auth_token=env.get("RASA_AUTH_TOKEN") or None,
             telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or TELEGRAM_API_DEFAULT,
             rasa_timeout_seconds=read.number("RASA_TIMEOUT_SECONDS", cls.rasa_timeout_seconds),
             log_level=(env.get("LOG_LEVEL") or cls.log_level).upper(),
             rasa_patience_seconds=read.number("RASA_PATIENCE_SECONDS",
                                               cls.rasa_patience_seconds),
+            rasa_ack_seconds=read.number("RASA_ACK_SECONDS", cls.rasa_ack_seconds),
+            rasa_servers=read.whole("RASA_SERVERS", cls.rasa_servers, lower=1),
+            rasa_concurrency=read.whole("RASA_CONCURRENCY", cls.rasa_concurrency, lower=1),
             action_server_url=env.get("ACTION_SERVER_URL") or None,
             pending_retry_seconds=read.number("PENDING_RETRY_SECONDS",
                                               cls.pending_retry_seconds),
             pending_give_up_minutes=read.number("PENDING_GIVE_UP_MINUTES",
                                                 cls.pending_give_up_minutes),
+            flood_messages=read.whole("FLOOD_MESSAGES", cls.flood_messages, lower=1),
+            flood_window_seconds=read.number("FLOOD_WINDOW_SECONDS", cls.flood_window_seconds),
+            outbox_retry_seconds=read.number("OUTBOX_RETRY_SECONDS", cls.outbox_retry_seconds),
+            spool_file=env.get("SPOOL_FILE") or str(var_dir / "spool" / "kept.jsonl"),
             reminder_days=read.days("REMINDER_DAYS", cls.reminder_days),
             reminder_hour=int(read.number("REMINDER_HOUR", cls.reminder_hour, upper=23)),
             reminder_check_seconds=read.number("REMINDER_CHECK_SECONDS",
@@ -119,6 +162,20 @@ class Settings:
                                               cls.message_retention_days, lower=1),
             retrain_tolerance=read.number("RETRAIN_TOLERANCE", cls.retrain_tolerance,
                                           upper=0.5),
+            conversation_retention_days=read.whole(
+                "CONVERSATION_RETENTION_DAYS", cls.conversation_retention_days, lower=1),
+            handoff_retention_days=read.whole("HANDOFF_RETENTION_DAYS",
+                                              cls.handoff_retention_days, lower=1),
+            lead_retention_days=read.whole("LEAD_RETENTION_DAYS", cls.lead_retention_days,
+                                           lower=1),
+            partner_enquiry_retention_days=read.whole(
+                "PARTNER_ENQUIRY_RETENTION_DAYS", cls.partner_enquiry_retention_days, lower=1),
+            ended_reminder_retention_days=read.whole(
+                "ENDED_REMINDER_RETENTION_DAYS", cls.ended_reminder_retention_days, lower=1),
+            button_payload_retention_days=read.whole(
+                "BUTTON_PAYLOAD_RETENTION_DAYS", cls.button_payload_retention_days, lower=1),
+            log_retention_days=read.whole("LOG_RETENTION_DAYS", cls.log_retention_days,
+                                          lower=1),
         )
 
 

@@ -201,7 +201,7 @@ async def bench(rates: list[float], duration: float, chats: int, drain: float, s
             try:
                 with PeakMemory(stack.pid) as memory:
                     await _run(fake, load, stack, memory, started, rates, duration, chats, drain,
-                               rng, profile, long, f"http://127.0.0.1:{env['RASA_PORT']}")
+                               rng, profile, long, front=f"http://127.0.0.1:{env['RASA_PORT']}")
             except BaseException:
                 print(log.read_text()[-3000:], file=sys.stderr)
                 raise
@@ -212,8 +212,8 @@ async def bench(rates: list[float], duration: float, chats: int, drain: float, s
 
 async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], memory: PeakMemory,
                started: float, rates: list[float], duration: float, chats: int, drain: float,
-               rng: random.Random, profile: str | None, long: int, rasa_url: str) -> None:
-    answering = asyncio.ensure_future(_rasa_answers(rasa_url))
+               rng: random.Random, profile: str | None, long: int, front: str) -> None:
+    answering = asyncio.ensure_future(_rasa_answers(front))
     polling = await fake.wait_for("getUpdates", timeout=600.0)
     polled = time.monotonic()
     del polling
@@ -229,6 +229,7 @@ async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], mem
                   f"the first answer (Rasa answering after {rasa_ready - started:.1f} s, the bot "
                   f"polling after {polled - started:.1f} s); peak RSS so far "
                   f"{memory.peak / 2**20:.0f} MB", flush=True)
+    await _all_servers_ready(front, stack)
     if long:
         times = []
         for n in range(long):  # one conversation, one message at a time
@@ -272,6 +273,22 @@ async def _rasa_answers(url: str) -> float:
                 if (await client.get(f"{url}/status")).status_code == 200:
                     return time.monotonic()
             await asyncio.sleep(0.2)  # a readiness probe interval
+
+
+async def _all_servers_ready(front: str, stack: subprocess.Popen[bytes]) -> None:
+    """The bot starts once the first Rasa server answers; the others join the front's set as
+    they load (ops/rasa_front.py). Wait for them all (GET /front/status) so that every rate
+    runs on the whole set."""
+    async with httpx.AsyncClient(base_url=front, timeout=5.0) as client:
+        for _ in range(1200):
+            if stack.poll() is not None:
+                raise SystemExit(f"the stack stopped (exit code {stack.returncode})")
+            status = (await client.get("/front/status")).json()
+            if not status.get("starting"):
+                print(f"Rasa servers: {status.get('servers')}", flush=True)
+                return
+            await asyncio.sleep(0.5)  # readiness probe interval
+    raise SystemExit("the Rasa servers did not all start within 10 minutes")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -161,6 +161,9 @@ class Report:
     confusions: Confusions
     intent_errors: list[IntentError]
     entity_errors: list[EntityError]
+    # wrong answers given with confidence at or above the fallback threshold: answered wrongly
+    # rather than asked about, the worst kind of mistake
+    confident_wrong: int = 0
     parse_ms: ParseLatency | None = None  # when measured through a Rasa server
 
     def as_json(self) -> dict[str, Any]:
@@ -277,4 +280,6 @@ def evaluate(examples: list[Example], parses: list[Mapping[str, Any]],
         intent_errors=[IntentError(x, t, p, c)
                        for x, t, (p, c) in zip(texts, true, best, strict=True) if t != p],
         entity_errors=[EntityError(texts[i], missed, spurious)
-                       for i, missed, spurious in mistakes])
+                       for i, missed, spurious in mistakes],
+        confident_wrong=sum(t != p and c >= threshold
+                            for t, (p, c) in zip(true, best, strict=True)))

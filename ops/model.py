@@ -3,7 +3,8 @@
     python -m ops.model ensure     train unless models/ already holds the model for these inputs
     python -m ops.model path       print the model for the current inputs (fails if not trained)
 
-The inputs are config.yml, domain.yml, every file under nlu_data/ and the engine's pins; their
+The inputs are config.yml, domain.yml, every file under nlu_data/, the graph components a model
+runs (rasa_components/) and the engine's pins and weights; their
 SHA-256 names the model file (models/npq-<fingerprint>.tar.gz). A trained model is also kept in
 a cache folder (NPQ_MODEL_CACHE, default ~/.cache/npq-assistant/models; `off` disables it) so a
 fresh clone with the same inputs reuses it. CI turns the cache off so every run trains.
@@ -29,8 +30,12 @@ from pathlib import Path
 from ops.paths import RASA, ROOT
 
 MODELS = ROOT / "models"
-INPUTS = ("config.yml", "domain.yml", "nlu_data", "requirements/engine.txt")
+# rasa_components: the modules a trained model runs (bench.py, the benchmark worker, is not one)
+INPUTS = ("config.yml", "domain.yml", "nlu_data", "rasa_components/__init__.py",
+          "rasa_components/featurizer.py", "rasa_components/encoder.py",
+          "rasa_components/bert.py", "requirements/engine.txt", "requirements/encoder.txt")
 REGISTRY = "serving.json"
+TRAIN_TIMEOUT = 3 * 3600.0  # seconds; a training takes minutes here, hours means it is stuck
 
 
 def fingerprint(root: Path = ROOT) -> str:
@@ -113,7 +118,10 @@ def _cache_dir() -> Path | None:
 def train(out: Path, *, root: Path = ROOT, rasa: Path = RASA) -> float:
     """Train into `out` with the engine environment; returns the seconds it took."""
     started = time.monotonic()
-    subprocess.run(train_command(out, rasa), cwd=root, check=True)
+    try:
+        subprocess.run(train_command(out, rasa), cwd=root, check=True, timeout=TRAIN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"rasa train did not finish within {TRAIN_TIMEOUT:.0f} s") from None
     return time.monotonic() - started
 
 

@@ -1,4 +1,5 @@
-"""Measure the trained NLU model on the held-out messages (tests/nlu/heldout.yml).
+"""Measure the trained NLU model on the held-out messages (tests/nlu/heldout.yml and the
+phone-style tests/nlu/heldout_phone.yml).
 
     python -m ops.nlu_report [--check]     (make nlu-report; --check: exit 1 on a missed target)
     python -m ops.nlu_report --model FILE  measure another model file (results in a folder
@@ -6,8 +7,9 @@
 
 Trains the model only if its inputs changed (ops.model.ensure), starts the Rasa server alone on
 a free loopback port, sends every held-out message to POST /model/parse (what users get: every
-extractor combined, synonyms applied), stops the server, prints the figures beside their targets
-and writes results/nlu-report/report.json (every figure and error) and confusion_matrix.png.
+extractor combined, synonyms applied), stops the server, prints each file's figures beside their
+targets and writes results/nlu-report/report.json (every figure and error) and
+confusion_matrix.png for heldout.yml, and the same under results/nlu-report/heldout_phone/.
 How each figure is counted: ops/evaluation.py.
 """
 
@@ -26,6 +28,7 @@ import httpx
 from ops import model
 from ops.evaluation import (
     HELDOUT,
+    HELDOUT_FILES,
     TARGETS,
     ParseLatency,
     Prf,
@@ -41,7 +44,7 @@ from ops.stack import Stack
 OUT_DIR = ROOT / "results" / "nlu-report"
 
 
-def format_report(report: Report) -> str:
+def format_report(report: Report, heldout: Path = HELDOUT) -> str:
     intents, entities, met = report.intent, report.entities, report.met
     n = report.examples
 
@@ -53,7 +56,7 @@ def format_report(report: Report) -> str:
     header = f"{'':<22}{'prec':>6}{'rec':>6}{'F1':>6}{'supp':>6}"
     latency = report.parse_ms
     return "\n".join([
-        f"held-out examples: {n} ({HELDOUT.relative_to(ROOT)})",
+        f"held-out examples: {n} ({heldout.relative_to(ROOT)})",
         f"intent accuracy   {intents.accuracy:.3f}{target('intent_accuracy')}",
         f"macro F1          {intents.macro_f1:.3f}{target('macro_f1')}",
         f"weighted F1       {intents.weighted_f1:.3f}",
@@ -62,6 +65,8 @@ def format_report(report: Report) -> str:
         f"entity F1         {entities.f1:.3f}",
         f"below the fallback threshold ({report.fallback_threshold}): "
         f"{report.below_threshold} of {n} (they would get a clarifying question)",
+        f"wrong answers at or above the threshold: {report.confident_wrong} of "
+        f"{len(report.intent_errors)} wrong (answered wrongly rather than asked about)",
         *([f"parse latency     median {latency.median} ms, p95 {latency.p95} ms (one message "
            "at a time, through Rasa's HTTP API)"] if latency else []),
         "", "entity" + header[6:], *(row(k, m) for k, m in entities.per_entity.items()),
@@ -94,19 +99,28 @@ def plot_confusion_matrix(report: Report, path: Path) -> None:
     plt.close(figure)
 
 
-def run_evaluation(rasa_url: str | None = None, model_file: Path | None = None) -> Report:
-    """Parse every held-out message with the Rasa server at `rasa_url` (default: start one for
+def evaluate_files(model_file: Path | None = None) -> dict[Path, Report]:
+    """Every held-out file's report, from one Rasa server for `model_file` (default: the current
+    model, trained if needed)."""
+    model_file = model_file or model.ensure()
+    print(f"==> parsing the held-out messages with {model_file.name}")
+    with Stack(rasa_port=free_port(), action_port=free_port(), model=model_file,
+               log_dir=ROOT / "var" / "log" / "nlu-report") as stack:
+        return {path: run_evaluation(stack.rasa_url, heldout=path, token=stack.rasa_token)
+                for path in HELDOUT_FILES}
+
+
+def run_evaluation(rasa_url: str | None = None, model_file: Path | None = None,
+                   heldout: Path = HELDOUT, token: str | None = None) -> Report:
+    """Parse every message of `heldout` with the Rasa server at `rasa_url` (default: start one for
     `model_file`, or for the current model, trained if needed) and return the report, with the
     parse latency (one message at a time) as seen from here."""
     if rasa_url is None:
-        model_file = model_file or model.ensure()
-        print(f"==> parsing the held-out messages with {model_file.name}")
-        with Stack(rasa_port=free_port(), action_port=free_port(), model=model_file,
-                   log_dir=ROOT / "var" / "log" / "nlu-report") as stack:
-            return run_evaluation(stack.rasa_url)
-    examples = load_examples(HELDOUT.read_text())
+        return evaluate_files(model_file)[heldout]
+    examples = load_examples(heldout.read_text())
     parses, seconds = [], []
-    with httpx.Client(base_url=rasa_url, timeout=60.0) as client:
+    with httpx.Client(base_url=rasa_url, timeout=60.0,
+                      params={"token": token} if token else None) as client:
         for example in examples:
             started = time.perf_counter()
             parses.append(client.post("/model/parse", json={"text": example.text})
@@ -120,20 +134,24 @@ def run_evaluation(rasa_url: str | None = None, model_file: Path | None = None) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Measure the NLU model on tests/nlu/heldout.yml")
+    parser = argparse.ArgumentParser(description="Measure the NLU model on the held-out files")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument("--model", type=Path,
                         help="measure this model file (e.g. one trained with another config) "
                              "instead of the current one; results go to a folder named after it")
     args = parser.parse_args(argv)
-    report = run_evaluation(model_file=args.model) if args.model else run_evaluation()
-    print(format_report(report))
-    out = OUT_DIR / args.model.name.split(".")[0] if args.model else OUT_DIR
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
-    plot_confusion_matrix(report, out / "confusion_matrix.png")
-    print(f"==> wrote {os.path.relpath(out, ROOT)}/report.json and confusion_matrix.png")
-    return 1 if args.check and not all(report.met.values()) else 0
+    reports = evaluate_files(args.model)
+    missed = False
+    for heldout, report in reports.items():
+        print(format_report(report, heldout) + "\n")
+        out = OUT_DIR / args.model.name.split(".")[0] if args.model else OUT_DIR
+        out = out if heldout == HELDOUT else out / heldout.stem
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
+        plot_confusion_matrix(report, out / "confusion_matrix.png")
+        print(f"==> wrote {os.path.relpath(out, ROOT)}/report.json and confusion_matrix.png\n")
+        missed = missed or not all(report.met.values())
+    return 1 if args.check and missed else 0
 
 
 if __name__ == "__main__":

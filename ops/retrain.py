@@ -36,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -99,7 +100,7 @@ def exclusive(models_dir: Path, holder: str) -> Iterator[None]:
 # --- Training, measuring, loading ---------------------------------------------------------------
 
 def train_candidate(root: Path, out: Path, progress: Progress, *, log: Path,
-                    rasa: Path = RASA) -> float:
+                    rasa: Path = RASA, timeout: float = model.TRAIN_TIMEOUT) -> float:
     """`rasa train` in the engine environment, relaying which component it trains; the full
     output goes to `log`. Returns the seconds it took."""
     started = time.monotonic()
@@ -108,10 +109,17 @@ def train_candidate(root: Path, out: Path, progress: Progress, *, log: Path,
             model.train_command(out, rasa), cwd=root, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, errors="replace") as process:
         assert process.stdout is not None
-        for line in process.stdout:
-            output.write(line)
-            if found := COMPONENT.search(line):
-                progress(f"training: {found[1]}")
+        watchdog = threading.Timer(timeout, process.kill)  # a stuck training is stopped
+        watchdog.start()
+        try:
+            for line in process.stdout:
+                output.write(line)
+                if found := COMPONENT.search(line):
+                    progress(f"training: {found[1]}")
+        finally:
+            watchdog.cancel()
+    if process.returncode != 0 and time.monotonic() - started >= timeout:
+        raise RetrainError(f"Training did not finish within {timeout:.0f} s; see {log}")
     if process.returncode != 0 or not out.exists():
         tail = log.read_text().splitlines()[-5:]
         raise RetrainError(f"Training failed (exit code {process.returncode}); see {log}: "
@@ -119,10 +127,12 @@ def train_candidate(root: Path, out: Path, progress: Progress, *, log: Path,
     return time.monotonic() - started
 
 
-def measure(rasa_url: str, heldout: Path, config: Path) -> Report:
-    """The held-out report of the model a Rasa server runs (ops.evaluation's figures)."""
+def measure(rasa_url: str, heldout: Path, config: Path, token: str | None = None) -> Report:
+    """The held-out report of the model a Rasa server runs (ops.evaluation's figures);
+    `token`: its --auth-token (none through the front, which adds it)."""
     examples = load_examples(heldout.read_text())
-    with httpx.Client(base_url=rasa_url, timeout=60.0) as client:
+    with httpx.Client(base_url=rasa_url, timeout=60.0,
+                      params={"token": token} if token else None) as client:
         parses = [client.post("/model/parse", json={"text": e.text}).raise_for_status().json()
                   for e in examples]
     return evaluate(examples, parses, fallback_threshold(config.read_text()))
@@ -256,7 +266,7 @@ def _measure_both(rasa_url: str, candidate: Path, root: Path, heldout: Path,
             before = measure(rasa_url, heldout, config)
             progress("Measuring the candidate (starting a temporary Rasa server)...")
             server.wait_ready()
-            after = measure(server.rasa_url, heldout, config)
+            after = measure(server.rasa_url, heldout, config, server.rasa_token)
         except StackError as error:
             kept = root / "var" / "log" / "retrain-candidate.log"
             kept.parent.mkdir(parents=True, exist_ok=True)

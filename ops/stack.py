@@ -11,6 +11,11 @@ Rasa reads the endpoints file rendered from endpoints.yml (the documented templa
 var/endpoints.yml: conversations in the SQL tracker store at TRACKER_STORE_URL (derived from
 DATABASE_URL), and with REDIS_URL a Redis lock store for several Rasa replicas. Secrets stay in
 the environment of the Rasa process (Rasa substitutes ${VARIABLES}), never in the file.
+
+Rasa's HTTP API needs a token (`--auth-token`): RASA_AUTH_TOKEN, or one generated for the stack
+(kept in `env`, so servers started beside it share it). Its REST webhook and GET / need none;
+everything else takes `?token=` (`rasa_params`). The action server listens on 127.0.0.1 unless
+ACTION_SERVER_LISTEN says otherwise (`python -m actions`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import contextlib
 import ctypes
 import errno
 import os
+import secrets
 import signal
 import socket
 import sqlite3
@@ -30,6 +36,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from npq.settings import Settings
 from ops.model import model_path
@@ -45,6 +52,7 @@ class StackError(RuntimeError):
 
 
 LOCK_STORE_PASSWORD = "NPQ_LOCK_STORE_PASSWORD"
+RASA_AUTH_TOKEN = "RASA_AUTH_TOKEN"
 
 
 def lock_store_yaml(redis_url: str) -> str:
@@ -83,15 +91,16 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
 
 
 def prepare_tracker_store(url: str) -> None:
-    """An SQLite tracker store in write-ahead-log mode (the mode stays with the file): Rasa
-    commits every turn inside its event loop, and in SQLite's default rollback-journal mode a
-    commit waits for several disk syncs (about 25 ms here, against 2.5 ms in WAL mode), during
-    which the server answers no one. WAL also lets the bot read while Rasa writes."""
-    if not url.startswith("sqlite:///"):
+    """Several Rasa servers write one SQLite tracker file: in WAL mode (a setting kept in the
+    file) a server reading a conversation does not wait for another's write, and writes, a few
+    rows a turn, queue for each other well within SQLite's busy timeout. Nothing to do for a
+    server database (PostgreSQL)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return
-    path = Path(url.removeprefix("sqlite:///"))
+    path = ROOT / str(parsed.database)  # relative to where Rasa runs, unless absolute
     path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.closing(sqlite3.connect(path, timeout=30)) as connection:
+    with contextlib.closing(sqlite3.connect(path, timeout=30.0)) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
 
 
@@ -128,6 +137,19 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     endpoints_file: Path | None = None  # default: endpoints.yml in log_dir
 
+    def __post_init__(self) -> None:
+        if not self.env.get(RASA_AUTH_TOKEN):  # a token for this run, shared by its servers
+            self.env = {**self.env, RASA_AUTH_TOKEN: secrets.token_urlsafe(32)}
+
+    @property
+    def rasa_token(self) -> str:
+        return self.env[RASA_AUTH_TOKEN]
+
+    @property
+    def rasa_params(self) -> dict[str, str]:
+        """Query parameters for Rasa's HTTP API (all but the webhook and GET / need them)."""
+        return {"token": self.rasa_token}
+
     @property
     def effective_endpoints(self) -> Path:
         return self.endpoints_file or self.log_dir / "endpoints.yml"
@@ -158,16 +180,17 @@ class Stack:
         env = self._environment()
         if name == "actions":
             check_port_free(self.action_port, "action server")
-            self._spawn("actions", [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions",
+            self._spawn("actions", [str(APP_PYTHON), "-m", "actions",
                                     "--port", str(self.action_port)], env)
             return
         check_port_free(self.rasa_port, "Rasa server")
         settings = Settings.from_env(env)
-        prepare_tracker_store(settings.effective_tracker_store_url)
         self.effective_endpoints.parent.mkdir(parents=True, exist_ok=True)
         self.effective_endpoints.write_text(render_endpoints(settings))
+        prepare_tracker_store(settings.effective_tracker_store_url)
         self._spawn("rasa", [str(RASA), "run", "--model", str(self.model or model_path()),
-                             "--enable-api", "--interface", HOST, "--port", str(self.rasa_port),
+                             "--enable-api", "--auth-token", self.rasa_token,
+                             "--interface", HOST, "--port", str(self.rasa_port),
                              "--endpoints", str(self.effective_endpoints),
                              "--credentials", "credentials.yml"],
                     {**env, **rasa_environment(settings)})
@@ -175,7 +198,7 @@ class Stack:
     def stop_server(self, name: str, grace: float = 15.0) -> None:
         """Stop one server (tests: the action server going down mid-conversation)."""
         process = self.processes.pop(name)
-        self._stop([process], grace)
+        self.terminate([process], grace)
 
     def _spawn(self, name: str, command: list[str], env: Mapping[str, str]) -> None:
         log = (self.log_dir / f"{name}.log").open("ab")
@@ -191,7 +214,7 @@ class Stack:
             ("actions", f"http://{HOST}:{self.action_port}/health"),
             ("rasa", f"{self.rasa_url}/status")) if name in self.processes}
         deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=2.0) as client:
+        with httpx.Client(timeout=2.0, params=self.rasa_params) as client:
             for name, url in checks.items():
                 while not self._answers(client, url):
                     self.raise_if_exited()
@@ -215,11 +238,11 @@ class Stack:
 
     def stop(self, grace: float = 15.0) -> None:
         """SIGTERM every process group we started, then SIGKILL what is left after `grace`."""
-        self._stop(list(self.processes.values()), grace)
+        self.terminate(list(self.processes.values()), grace)
         self.processes.clear()
 
     @staticmethod
-    def _stop(processes: list[subprocess.Popen[bytes]], grace: float) -> None:
+    def terminate(processes: list[subprocess.Popen[bytes]], grace: float) -> None:
         for process in processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)

@@ -28,6 +28,7 @@ from npq.review_queue import Labelled, labelled_examples
 from ops.evaluation import HELDOUT, HELDOUT_FILES, load_examples, parse_annotated
 from ops.paths import RASA, ROOT
 
+VALIDATE_TIMEOUT = 600.0  # seconds; `rasa data validate` takes well under a minute here
 REVIEWED = Path("nlu_data") / "nlu" / "reviewed.yml"
 HEADER = """version: "3.1"
 
@@ -175,9 +176,12 @@ def validate_data(root: Path, rasa: Path = RASA) -> list[str]:
     Our data validates without warnings (tests/e2e/test_validate_data.py); only errors block an
     export, so a warning about a labelled message (e.g. the same text under two intents) is
     left for `make validate` to show."""
-    done = subprocess.run([str(rasa), "data", "validate", "--data", "nlu_data", "--config",
-                           "config.yml", "--domain", "domain.yml"], cwd=root,
-                          capture_output=True, text=True)
+    try:
+        done = subprocess.run([str(rasa), "data", "validate", "--data", "nlu_data", "--config",
+                               "config.yml", "--domain", "domain.yml"], cwd=root,
+                              capture_output=True, text=True, timeout=VALIDATE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return [f"rasa data validate did not finish within {VALIDATE_TIMEOUT:.0f} s"]
     if done.returncode == 0:
         return []
     output = (done.stdout + done.stderr).splitlines()
@@ -218,6 +222,24 @@ def export_reviewed(session: Session, *, root: Path = ROOT, heldout: Path = HELD
             _write(target, before)
         raise DataInvalid(errors)
     return export
+
+
+def remove_examples(root: Path, texts: Iterable[str]) -> int:
+    """A person asked to be forgotten: take every example made from one of `texts` (the
+    messages of theirs staff labelled) out of reviewed.yml under root, compared as exports
+    compare them (case, spacing and punctuation ignored). Returns how many lines went. The
+    next retrain trains without them; the caller holds the retrain lock."""
+    target = root / REVIEWED
+    keys = {dedup_key(parse_annotated(example_line(text))[0]) for text in texts} - {""}
+    if not keys or not target.exists():
+        return 0
+    current = read_reviewed(target.read_text())
+    kept = {intent: [line for line in lines if dedup_key(parse_annotated(line)[0]) not in keys]
+            for intent, lines in current.items()}
+    removed = sum(map(len, current.values())) - sum(map(len, kept.values()))
+    if removed:
+        _write(target, render_reviewed(kept))
+    return removed
 
 
 def heldout_keys(paths: Iterable[Path]) -> set[str]:

@@ -20,7 +20,8 @@ def make_engine(database_url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    # How long to wait for a lock another process holds (`?timeout=` in the URL overrides it).
+    engine = create_engine(url, connect_args={} if "timeout" in url.query else {"timeout": 30})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 

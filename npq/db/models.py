@@ -261,6 +261,8 @@ class ReminderSubscription(Base):
     intake: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # when it was switched off: the purge removes it ENDED_REMINDER_RETENTION_DAYS later
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     deliveries: Mapped[list[ReminderDelivery]] = relationship(
         back_populates="subscription", cascade="all, delete-orphan"
@@ -354,6 +356,41 @@ class PendingMessage(Base):
     typed: Mapped[bool] = mapped_column(Boolean)  # typed text, not a payload we built
     attempts: Mapped[int] = mapped_column(default=0)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Sent to Rasa as the user message's metadata: a retry finds the turn if Rasa finished it.
+    message_key: Mapped[str | None] = mapped_column(String(64))
+    claimed_by: Mapped[str | None] = mapped_column(String(32))  # the replica's claim token
+
+
+class OutboxMessage(Base):
+    """A message the assistant decided to send and Telegram has not yet accepted (a 429 or a
+    5xx came first, or the bot stopped): sent in order per chat, then deleted."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    markup: Mapped[str | None] = mapped_column(Text)  # the keyboard, as JSON (bot/outbox.py)
+    attempts: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PendingErasure(Base):
+    """A "forget me" whose rows are deleted but whose erasure elsewhere is not finished yet:
+    the conversation in Rasa's tracker store, and the person's messages staff labelled into
+    the training data (`examples`, their texts, so they can be found in reviewed.yml). The
+    front end finishes it, retrying until it succeeds, tells the person, and deletes the row."""
+
+    __tablename__ = "pending_erasures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(64), index=True)
+    examples: Mapped[list[Any]] = mapped_column(default=list)
+    attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -272,8 +272,9 @@ async def test_yes_erases_every_row_about_the_user_and_the_conversation(
         "yes", "affirm", slots={"pending": {"kind": "forget"}}, sender="chat-4"))
 
     assert outcome.text == (
-        "Done: I've deleted everything I held about you (1 contact request, 1 reminder "
-        "subscription, 1 partner enquiry, 1 request to talk to a person, 2 messages in our log).")
+        "I've deleted the details I held about you (1 contact request, 1 reminder "
+        "subscription, 1 partner enquiry, 1 request to talk to a person, 2 messages in our "
+        "log). Now deleting our conversation…")  # the front end says when that is done
     assert outcome.custom == [{"erase_conversation": True}]  # the front end erases Rasa's copy
     assert outcome.events == [SlotSet("pending", None)]
     for model in (Lead, ReminderSubscription, PartnerEnquiry, HandoffRequest, MessageLog):
@@ -282,8 +283,8 @@ async def test_yes_erases_every_row_about_the_user_and_the_conversation(
 
     nothing_left = await run(ActionFollowUp(), tracker(
         "yes", "affirm", slots={"pending": {"kind": "forget"}}, sender="chat-4"))
-    assert nothing_left.text == ("I didn't hold any details about you, so there was nothing to "
-                                 "delete.")
+    assert nothing_left.text == ("I didn't hold any other details about you. Now deleting our "
+                                 "conversation…")
 
 
 async def test_no_erases_nothing(database: sessionmaker[Session]) -> None:

@@ -123,6 +123,22 @@ async def test_a_role_and_an_aspiration_in_one_message_keep_the_role_said() -> N
     assert "That suits you as a deputy head interested in becoming a headteacher." in answer.text
 
 
+@pytest.mark.parametrize("text, role, code", [
+    ("I manage a nursery. Is there an NPQ for someone like me?", "early_years_lead", "NPQEYL"),
+    ("I'm responsible for behaviour and attendance across the whole school. Which npq?",
+     "behaviour_lead", "NPQLBC"),
+])
+async def test_a_role_described_not_named_gets_a_recommendation_without_being_asked(
+        text: str, role: str, code: str) -> None:
+    """Issue 10: these used to get "What's your role at the moment?"."""
+    outcome = await validate(ValidateRecommendForm(), tracker(text, "recommend_npq",
+                                                              form="recommend_form"))
+    assert outcome.slots["role"] == role and outcome.slots["requested_slot"] is None
+    answer = await run(ActionRecommend(), tracker(text, "recommend_npq",
+                                                  slots={"role": outcome.slots["role"]}))
+    assert answer.text.startswith(f"I'd suggest {code}:")
+
+
 @pytest.mark.parametrize("text, intent, entities", [
     ("is there a hub near Leeds? I'm a deputy head", "find_hub", [entity("location", "Leeds")]),
     ("not sure, when is the NPQH deadline for a primary?", "ask_deadlines",

@@ -14,7 +14,7 @@ import yaml
 from ops.model import model_path
 from ops.paths import RASA, ROOT
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("trained_model")]
 STORIES = ROOT / "tests" / "conversations"
 
 

@@ -49,7 +49,7 @@ class Chat:
 
 @pytest.fixture
 def chat(stack: Stack) -> Iterator[Chat]:
-    with httpx.Client(base_url=stack.rasa_url, timeout=60.0) as http:
+    with httpx.Client(base_url=stack.rasa_url, timeout=60.0, params=stack.rasa_params) as http:
         yield Chat(http)
 
 
@@ -174,17 +174,17 @@ def test_forget_me_erases_every_row_and_the_conversation(
         chat: Chat, db: Session, stack: Stack) -> None:
     chat.say("remind me before the NPQH deadline please")
     assert "Shall I go ahead?" in chat.say("please delete all my data")
-    assert chat.say("yes").startswith("Done: I've deleted everything I held about you")
+    assert chat.say("yes").startswith("I've deleted the details I held about you")
     assert wants_erasure(parse_replies(chat.last))
-    asyncio.run(_erase(stack.rasa_url, chat.sender))  # what the bot does next
+    asyncio.run(_erase(stack.rasa_url, chat.sender, stack.rasa_token))  # what the bot does next
     assert not db.scalars(select(ReminderSubscription).where(
         ReminderSubscription.chat_id == chat.sender)).all()
     tracker = chat.http.get(f"/conversations/{chat.sender}/tracker").json()
     assert not [e for e in tracker["events"] if e.get("event") == "user"]
 
 
-async def _erase(rasa_url: str, sender: str) -> None:
-    client = RasaClient(rasa_url)
+async def _erase(rasa_url: str, sender: str, token: str) -> None:
+    client = RasaClient(rasa_url, token=token)
     try:
         await client.erase_conversation(sender)
     finally:

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 def test_model_meets_the_heldout_targets(stack: Stack,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    report = run_evaluation(stack.rasa_url)
+    report = run_evaluation(stack.rasa_url, token=stack.rasa_token)
     with capsys.disabled():
         print("\n[nlu] " + format_report(report).replace("\n", "\n[nlu] "), file=sys.stderr)
     missed = {key: f"{report.figures[key]:.3f} < {TARGETS[key]}"

@@ -27,7 +27,9 @@ NOW = dt.datetime(2026, 11, 22, 9, 15, tzinfo=dt.timezone.utc)
 def project(tmp_path: Path) -> Path:
     for name in ("config.yml", "domain.yml"):
         shutil.copyfile(ROOT / name, tmp_path / name)
-    shutil.copytree(ROOT / "nlu_data", tmp_path / "nlu_data")
+    for folder in ("nlu_data", "rasa_components"):
+        shutil.copytree(ROOT / folder, tmp_path / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / REVIEWED).unlink(missing_ok=True)
     return tmp_path
 

@@ -8,10 +8,11 @@ is answered (Rasa loading a model in place answers nothing for about 25 s here).
 
 Everything a person does goes through the stand-in Bot API on 127.0.0.1 (python-telegram-bot's
 real HTTP path), to the bot application built by bot.app.build_application. Uses its own stack
-(action server, Rasa behind a RasaFront) on copies of nlu_data and models in a temporary
-folder; never the session's shared `stack`, the repository's nlu_data/ or models/. Costs two
-trainings (one full, one on a sliver of the data) and six Rasa start-ups: about ten minutes on
-two quiet cores. Needs `make model`.
+(action server, two Rasa servers behind a RasaFront as `make run` runs them: a swap replaces
+both) on copies of nlu_data and models in a temporary folder; never the session's shared
+`stack`, the repository's nlu_data/ or models/. Costs two trainings (one full, one on a sliver
+of the data) and a dozen Rasa start-ups: about a quarter of an hour on two quiet cores. Needs
+`make model`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import build_application
-from bot.render import STILL_WORKING, UNAVAILABLE
+from bot.render import BUSY, STILL_WORKING, UNAVAILABLE
 from bot.retraining import Training
 from bot.review import title
 from npq.db import make_engine, make_session_factory, session_scope
@@ -50,13 +51,14 @@ from ops.stack import Stack
 from tests.support.fake_bot_api import FakeBotAPI
 from tests.support.updates import callback_update, text_update
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("trained_model")]
 
 ROOT = Path(__file__).resolve().parents[2]
 # Twice the bot's patience before it apologises (RASA_PATIENCE_SECONDS, 5 s) and a third of
 # its timeout (RASA_TIMEOUT_SECONDS, 30 s): slack for a busy two-core machine, far below the
 # pause of an in-place load.
 ANSWER_WITHIN = 10.0
+SERVERS = 2  # Rasa servers behind the front, as `make run` starts them
 REPLY_TIMEOUT = 60.0  # a Telegram answer (the bot apologises after 5 s and answers later)
 TRAINING_TIMEOUT = 900.0
 STAFF, SAM, PRIYA, JO = 9001, 5001, 5002, 5003
@@ -77,10 +79,12 @@ TRAFFIC = ("hello", "is there a hub near Leeds", "what does the NPQH involve")
 
 def copy_project(target: Path) -> Path:
     """What training reads, and the model in service, copied: tests never write the real ones."""
-    for name in ("config.yml", "domain.yml", "requirements/engine.txt"):
+    for name in ("config.yml", "domain.yml", "requirements/engine.txt", "requirements/encoder.txt"):
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / name, target / name)
-    shutil.copytree(ROOT / "nlu_data", target / "nlu_data")
+    for folder in ("nlu_data", "rasa_components"):
+        shutil.copytree(ROOT / folder, target / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     (target / "models").mkdir()
     base = model.model_path()
     assert base.exists(), f"no trained model at {base}: run `make model` (make test does)"
@@ -112,10 +116,12 @@ def service(tmp_path_factory: pytest.TempPathFactory, seeded_sqlite_file: Path
                   log_dir=folder / "log", env=env)
     engine = make_engine(env["DATABASE_URL"])
     with stack:
-        front = RasaFront(port=free_port(), current=RasaProcess(stack),
-                          launch=launcher(action_port=stack.action_port, env=env,
-                                          log_dir=folder / "log", free_port=free_port))
+        front = RasaFront(port=free_port(), servers=[RasaProcess(stack)],
+                          launch=launcher(action_port=stack.action_port, env=stack.env,
+                                          log_dir=folder / "log", free_port=free_port),
+                          model=base, token=stack.rasa_token)
         front.start()
+        front.grow(SERVERS).result(timeout=600)  # as `make run` does: a swap replaces them all
         print(f"\n[retrain e2e] stack ready in {time.monotonic() - started:.0f} s")
         try:
             yield Service(front, base, make_session_factory(engine), env["DATABASE_URL"],
@@ -227,11 +233,12 @@ async def telegram(service: Service, root: Path) -> AsyncIterator[FakeBotAPI]:
 
 
 def answer_to(chat: int) -> Any:
-    return lambda p: p["chat_id"] == chat and p["text"] != STILL_WORKING
+    return lambda p: p["chat_id"] == chat and p["text"] not in (STILL_WORKING, BUSY)
 
 
 async def say(fake: FakeBotAPI, user: int, text: str) -> str:
-    """Send text as `user`; the bot's answer (not its "still working" apology)."""
+    """Send text as `user`; the bot's answer (not its "still working" apology or "your answer
+    is coming")."""
     mark = len(fake.calls)
     fake.push_update(text_update(text, user_id=user, first_name=f"User{user}"))
     reply = await fake.wait_for("sendMessage", answer_to(user), timeout=REPLY_TIMEOUT, after=mark)
@@ -453,6 +460,10 @@ def test_labelled_messages_are_understood_after_a_promotion(service: Service,
 def test_messages_during_the_swap_are_all_answered(service: Service,
                                                   promoted: Promotion) -> None:
     assert promoted.outcome.startswith("✅") and service.front.swaps >= 1
+    serving = {httpx.get(f"{server.url}/status", timeout=30).json()["model_file"]
+               for server in service.front.servers}
+    assert len(service.front.servers) == SERVERS and len(serving) == 1  # all swapped, together
+    assert Path(serving.pop()).name != service.base.name
     promoted.traffic.assert_all_answered()
     people = promoted.telegram
     assert people.failures == [] and len(people.answers) >= 3, people.summary()

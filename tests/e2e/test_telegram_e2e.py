@@ -34,6 +34,7 @@ async def bot(stack: Stack, stack_database: Path) -> AsyncIterator[FakeBotAPI]:
     async with FakeBotAPI() as fake:
         env = {**os.environ, "TELEGRAM_API_BASE_URL": fake.base_url,
                "TELEGRAM_BOT_TOKEN": fake.token, "RASA_URL": stack.rasa_url,
+               "RASA_AUTH_TOKEN": stack.rasa_token,
                "ACTION_SERVER_URL": stack.action_url,
                "DATABASE_URL": f"sqlite:///{stack_database}"}
         process = await asyncio.create_subprocess_exec(str(APP_PYTHON), "-m", "bot", cwd=ROOT,

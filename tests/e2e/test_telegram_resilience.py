@@ -2,17 +2,17 @@
 down mid-conversation (an apology, then the answer once it is back) and the whole of `make run`
 restarted mid-form (the form, and the buttons sent before, carry on).
 
-These tests stop and start servers, so they run their own stack (the session `stack` fixture is
-shared by other tests); with TEST_REDIS_URL set, Rasa uses the Redis lock store there.
+These tests stop and start the servers of the session's shared `stack` (tests/e2e/conftest.py:
+one Rasa start-up fewer) and leave them running; the tests sharing it run on the same worker,
+one at a time. With TEST_REDIS_URL set, Rasa uses the Redis lock store there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -22,9 +22,7 @@ from sqlalchemy import select
 from bot.render import LATE_ANSWER, UNAVAILABLE
 from npq.db import make_engine, make_session_factory
 from npq.db.models import PendingMessage
-from ops.model import model_path
 from ops.paths import APP_PYTHON, ROOT
-from ops.ports import free_port
 from ops.stack import Stack
 from tests.support.fake_bot_api import ApiCall, FakeBotAPI
 from tests.support.updates import callback_update, text_update
@@ -36,24 +34,16 @@ AMBITION_QUESTION = "What would you like to do next in your career?"
 
 
 
-@pytest.fixture(scope="module")
-def own_database(tmp_path_factory: pytest.TempPathFactory, seeded_sqlite_file: Path) -> Path:
-    database = tmp_path_factory.mktemp("resilience") / "npq.db"
-    shutil.copyfile(seeded_sqlite_file, database)
-    return database
+@pytest.fixture
+def own_database(stack_database: Path) -> Path:
+    """The shared stack's database (kept messages, and the tracker store beside it)."""
+    return stack_database
 
 
-@pytest.fixture(scope="module")
-def own_stack(tmp_path_factory: pytest.TempPathFactory, own_database: Path) -> Iterator[Stack]:
-    """A stack these tests may stop and start (conversations in SQL beside the database)."""
-    model = model_path()
-    assert model.exists(), f"no trained model at {model}: run `make model` (make test does)"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{own_database}"}
-    if os.environ.get("TEST_REDIS_URL"):
-        env["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
-    with Stack(rasa_port=free_port(), action_port=free_port(), model=model,
-               log_dir=tmp_path_factory.mktemp("resilience-log"), env=env) as running:
-        yield running
+@pytest.fixture
+def own_stack(stack: Stack) -> Stack:
+    """The shared stack, which these tests stop and start (and leave running)."""
+    return stack
 
 
 @asynccontextmanager
@@ -61,6 +51,7 @@ async def bot_process(fake: FakeBotAPI, stack: Stack, database: Path) -> AsyncIt
     """`python -m bot` polling the stand-in, retrying kept messages every second."""
     env = {**os.environ, "TELEGRAM_API_BASE_URL": fake.base_url,
            "TELEGRAM_BOT_TOKEN": fake.token, "RASA_URL": stack.rasa_url,
+           "RASA_AUTH_TOKEN": stack.rasa_token,
            "ACTION_SERVER_URL": stack.action_url, "DATABASE_URL": f"sqlite:///{database}",
            "PENDING_RETRY_SECONDS": "1"}
     process = await asyncio.create_subprocess_exec(str(APP_PYTHON), "-m", "bot", cwd=ROOT,
@@ -135,7 +126,7 @@ async def test_forget_me_deletes_the_conversation_from_the_tracker_store(
     async with FakeBotAPI() as fake, bot_process(fake, own_stack, own_database):
         await say(fake, "remind me before the NPQH deadline please", user, "remind you")
         await say(fake, "please delete all my data", user, "Shall I go ahead?")
-        await say(fake, "yes", user, "deleted everything")
+        await say(fake, "yes", user, "Done: our conversation is deleted too")
         await say(fake, "hello", user, "")  # answered once the erasure is over
     tracker = own_database.with_name("rasa-tracker.db")
     with sqlite3.connect(tracker) as db:

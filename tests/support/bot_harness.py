@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import shutil
 import sqlite3
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,9 +53,13 @@ class FakeRasa:
     reply: list[JSON] = field(default_factory=lambda: list(HUB_REPLY))
     answer: Callable[[str, str], list[JSON]] | None = None  # (sender, message) -> reply
     down: bool = False  # Rasa refuses connections
-    failing: str | None = None  # "error" (500) or "timeout" on the webhook
+    # "error" (500) or "timeout" on the webhook; "late": the turn runs (its events are kept)
+    # but the answer comes after the bot stopped waiting
+    failing: str | None = None
     actions_down: bool = False  # the action server is down: Rasa answers [] to the webhook
     gate: asyncio.Event | None = None  # hold webhook answers until set
+    gates: dict[str, asyncio.Event] = field(default_factory=dict)  # the same, per sender
+    delay: float = 0.0  # seconds each answer takes (the flood benchmark)
     history: set[str] = field(default_factory=set)  # senders Rasa remembers
     # message -> the model's parse (intent, intent_ranking, entities): with it, the tracker's
     # latest_message is the parse of the sender's last message, as Rasa keeps it, and the turn's
@@ -63,11 +68,14 @@ class FakeRasa:
     state: JSON = field(default_factory=dict)  # the rest of the tracker: active_loop, slots
     tracker_store_url: str | None = None  # an SQLite file (running_bot sets it)
     latest: dict[str, JSON] = field(default_factory=dict)  # sender -> latest_message
-    received: list[JSON] = field(default_factory=list)
+    received: list[JSON] = field(default_factory=list)  # sender and message (metadata apart)
+    keys: list[str | None] = field(default_factory=list)  # each message's npq_key metadata
+    events: dict[str, list[JSON]] = field(default_factory=dict)  # sender -> the tracker's
     replaced: list[tuple[str, Any]] = field(default_factory=list)  # .../tracker/events
     executed: list[tuple[str, str]] = field(default_factory=list)  # (sender, action name)
     erased: asyncio.Event = field(default_factory=asyncio.Event)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)  # a webhook call came in
+    expected_wait: float | None = None  # the front's GET /front/wait (None: no front, a 404)
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         if self.down:
@@ -75,6 +83,10 @@ class FakeRasa:
         path = request.url.path
         if request.url.host == "actions.test":
             return httpx.Response(503 if self.actions_down else 200, json={"status": "ok"})
+        if request.method == "GET" and path == "/front/wait":
+            if self.expected_wait is None:
+                return httpx.Response(404, json={"status": "failure"})
+            return httpx.Response(200, json={"seconds": self.expected_wait, "ahead": 1})
         if request.method == "GET" and path == "/":
             return httpx.Response(200, text="Hello from Rasa: 3.6.21")
         if request.method == "GET" and path.endswith("/tracker"):
@@ -82,8 +94,10 @@ class FakeRasa:
             latest = self.latest.get(sender) or ({"text": "hello", "intent": {"name": "greet"}}
                                                  if sender in self.history
                                                  else {"text": None, "intent": {}})
+            events = ({} if request.url.params.get("include_events") == "NONE"
+                      else {"events": self.events.get(sender, [])})
             return httpx.Response(200, json={"sender_id": sender, "latest_message": latest,
-                                             **self.state})
+                                             **self.state, **events})
         if request.method == "POST" and path.endswith("/execute"):
             self.executed.append((path.split("/")[2], json.loads(request.content)["name"]))
             return httpx.Response(200, json={"tracker": {}, "messages": []})
@@ -93,7 +107,9 @@ class FakeRasa:
             return httpx.Response(200, json={})
         assert path == "/webhooks/rest/webhook", path
         body = json.loads(request.content)
+        metadata = body.pop("metadata", None) or {}
         self.received.append(body)
+        self.keys.append(metadata.get("npq_key"))
         self.arrived.set()
         if self.parse is not None:
             self.latest[body["sender"]] = {"text": body["message"], **self.parse(body["message"])}
@@ -104,9 +120,21 @@ class FakeRasa:
             return httpx.Response(500, json={"status": "failure"})
         if self.gate is not None:
             await self.gate.wait()
+        if body["sender"] in self.gates:
+            await self.gates[body["sender"]].wait()
+        if self.delay:
+            await asyncio.sleep(self.delay)  # Rasa's time to answer, simulated
         if self.actions_down:
             return httpx.Response(200, json=[])
         reply = self.answer(body["sender"], body["message"]) if self.answer else self.reply
+        self.events.setdefault(body["sender"], []).extend([
+            {"event": "user", "text": body["message"], "metadata": metadata},
+            *({"event": "bot", "text": r.get("text"),
+               "data": {"buttons": r.get("buttons")} if r.get("buttons") else {}}
+              for r in reply),
+            {"event": "action", "name": "action_listen"}])
+        if self.failing == "late":
+            raise httpx.ReadTimeout("timed out (the turn finished later)", request=request)
         return httpx.Response(200, json=reply)
 
     def store_turn(self, sender: str, text: str, parse: JSON) -> None:
@@ -225,9 +253,14 @@ def training_copy(folder: Path, **tools: Any) -> Training:
 
 
 def settings_for(fake: FakeBotAPI, database_url: str, **overrides: Any) -> Settings:
+    """Jobs idle unless asked; the spool file beside an SQLite database (or in a fresh
+    temporary folder), never under the repository's var/."""
+    folder = (Path(database_url.removeprefix("sqlite:///")).parent
+              if database_url.startswith("sqlite:///") else Path(tempfile.mkdtemp()))
     base = Settings(database_url=database_url, telegram_bot_token=fake.token,
                     telegram_api_base_url=fake.base_url, pending_retry_seconds=NEVER,
-                    reminder_check_seconds=NEVER, reminder_hour=0)
+                    outbox_retry_seconds=NEVER, reminder_check_seconds=NEVER, reminder_hour=0,
+                    spool_file=str(folder / "spool.jsonl"))
     return replace(base, **overrides)
 
 

@@ -139,7 +139,8 @@ async def ask_for_a_person(bot: Harness) -> dict[str, Any]:
 
 
 async def test_a_handoff_relays_both_ways_until_the_user_ends_it(database: str) -> None:
-    async with running_bot(database, rasa=assistant(database), staff_chat_id=STAFF) as bot:
+    async with running_bot(database, rasa=assistant(database), staff_chat_id=STAFF,
+                           staff_user_ids=frozenset({ALEX})) as bot:
         mark = bot.mark()
         posted = await ask_for_a_person(bot)
         user_sees = [p["text"] for p in bot.sent(mark, DEFAULT_USER_ID)]
@@ -199,7 +200,8 @@ async def test_a_handoff_relays_both_ways_until_the_user_ends_it(database: str) 
 
 
 async def test_staff_can_close_a_request_with_its_button(database: str) -> None:
-    async with running_bot(database, rasa=assistant(database), staff_chat_id=STAFF) as bot:
+    async with running_bot(database, rasa=assistant(database), staff_chat_id=STAFF,
+                           staff_user_ids=frozenset({ALEX})) as bot:
         posted = await ask_for_a_person(bot)
         data = posted["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         mark = bot.mark()
@@ -223,7 +225,8 @@ async def test_staff_can_close_a_request_with_its_button(database: str) -> None:
 async def test_out_of_hours_the_user_is_told_when_someone_will_reply(database: str) -> None:
     saturday = Clock(dt.datetime(2027, 2, 6, 11, 0, tzinfo=dt.timezone.utc))
     async with running_bot(database, rasa=assistant(database), clock=saturday,
-                           staff_chat_id=STAFF) as bot:
+                           staff_chat_id=STAFF,
+                           staff_user_ids=frozenset({ALEX})) as bot:
         mark = bot.mark()
         await ask_for_a_person(bot)
         reply, promise = (m["text"] for m in bot.sent(mark, DEFAULT_USER_ID)[:2])
@@ -270,7 +273,8 @@ async def test_a_request_made_while_the_bot_was_away_is_forwarded(database: str)
 
 
 async def test_a_reply_that_cannot_be_delivered_closes_the_request(database: str) -> None:
-    async with running_bot(database, rasa=assistant(database), staff_chat_id=STAFF) as bot:
+    async with running_bot(database, rasa=assistant(database), staff_chat_id=STAFF,
+                           staff_user_ids=frozenset({ALEX})) as bot:
         posted = await ask_for_a_person(bot)
         bot.fake.fail_next("sendMessage", error_code=403,
                            description="Forbidden: bot was blocked by the user")
@@ -286,7 +290,7 @@ async def test_a_reply_that_cannot_be_delivered_closes_the_request(database: str
 
 async def test_a_staff_chat_that_cannot_be_reached_is_tried_again_later(database: str) -> None:
     async with running_bot(database, rasa=assistant(database), staff_chat_id=STAFF,
-                           pending_retry_seconds=0.2) as bot:
+                           staff_user_ids=frozenset({ALEX}), pending_retry_seconds=0.2) as bot:
         bot.fake.fail_next("sendMessage", error_code=400, description="Bad Request: chat not "
                            "found", when=lambda p: p["chat_id"] == STAFF)
         mark = bot.mark()

@@ -68,3 +68,20 @@ async def test_programme_codes_are_numbered_three_a_line() -> None:
                           "       [1] NPQEL   [2] NPQEYL   [3] NPQH\n"
                           "       [4] NPQLBC")
     assert rasa.received[-1]["message"] == '/programme_info{"npq": "NPQLBC"}'
+
+
+async def test_forget_me_in_the_terminal_says_when_the_conversation_is_deleted(
+        database: str) -> None:
+    rasa = FakeRasa(reply=[{"text": "I've deleted the details I held about you. Now deleting "
+                                    "our conversation…"}, {"custom": {"erase_conversation": True}}])
+    said = iter(["yes"])
+    written: list[str] = []
+
+    async def read() -> str | None:
+        return next(said, None)
+
+    await chat(Settings(database_url=database), read=read, write=written.append,
+               rasa=rasa.client())
+    assert written[-1] == "bot> Done: our conversation is deleted too."
+    assert [path for path, _ in rasa.replaced] == [f"/conversations/{rasa.received[0]['sender']}"
+                                                   "/tracker/events"] * 2

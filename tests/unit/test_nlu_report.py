@@ -202,6 +202,7 @@ def test_evaluate_counts_low_confidence_and_checks_targets() -> None:
     assert report.examples == 3
     assert report.intent.accuracy == pytest.approx(2 / 3)
     assert report.below_threshold == 1
+    assert report.confident_wrong == 1  # "bye" read as thank at 0.7
     assert report.met == {"intent_accuracy": False, "macro_f1": False, "entity_recall": True}
     assert report.intent_errors == [
         IntentError(text="bye", true="goodbye", predicted="thank", confidence=0.7)]
@@ -216,13 +217,17 @@ def test_check_exits_non_zero_only_when_a_target_is_missed(
     monkeypatch.setattr(nlu_report, "OUT_DIR", tmp_path)
     good = evaluate(examples, [parse("greet", 0.9), parse("inform", 0.9, leeds)], 0.5)
     bad = evaluate(examples, [parse("greet", 0.9), parse("greet", 0.9, leeds)], 0.5)
-    monkeypatch.setattr(nlu_report, "run_evaluation", lambda: good)
+    phone = evaluation.HELDOUT_PHONE
+    monkeypatch.setattr(nlu_report, "evaluate_files",
+                        lambda model: {evaluation.HELDOUT: good, phone: good})
     assert nlu_report.main(["--check"]) == 0
-    monkeypatch.setattr(nlu_report, "run_evaluation", lambda: bad)
+    monkeypatch.setattr(nlu_report, "evaluate_files",
+                        lambda model: {evaluation.HELDOUT: good, phone: bad})
     assert nlu_report.main([]) == 0
     assert nlu_report.main(["--check"]) == 1
-    assert (tmp_path / "confusion_matrix.png").stat().st_size > 0
-    assert "intent_errors" in (tmp_path / "report.json").read_text()
+    for out in (tmp_path, tmp_path / phone.stem):  # one report per held-out file
+        assert (out / "confusion_matrix.png").stat().st_size > 0
+        assert "intent_errors" in (out / "report.json").read_text()
 
 
 # --- the held-out files themselves -------------------------------------------------------------

@@ -277,7 +277,7 @@ def test_forget_erases_every_row_about_the_user_and_nobody_elses(
                 assert count(session, model, "300") == 0, table
                 assert count(session, model, "301") > 0, table
         assert count(session, ReminderDelivery) == 2  # the other user's
-    assert answer.text.startswith("Done: I've deleted everything I held about you (1 contact "
+    assert answer.text.startswith("I've deleted the details I held about you (1 contact "
                                   "request, 2 reminders sent, 2 reminder subscriptions,")
     assert "3 messages in our log" in answer.text
     assert_phone_sized_with_buttons(answer)
@@ -292,8 +292,8 @@ def test_forgetting_twice_finds_nothing_the_second_time(
     with session_scope(session_factory) as session:
         counts = forget(session, "400")
     assert set(counts.values()) == {0} and set(counts) == set(TABLES)
-    assert forgotten_answer(counts).text == ("I didn't hold any details about you, so there was "
-                                             "nothing to delete.")
+    assert forgotten_answer(counts).text == ("I didn't hold any other details about you. Now "
+                                             "deleting our conversation…")
 
 
 @pytest.mark.parametrize("chat_id", ["'; DROP TABLE leads;--", "🙂", "x" * 4000])

@@ -196,6 +196,19 @@ def test_every_recommendation_and_alternative_is_a_current_programme(session: Se
     ("classroom teacher", "classroom_teacher"),
     ("I teach Year 4", "classroom_teacher"),
     ("FE lecturer", "classroom_teacher"),
+    # described rather than named (issue 10)
+    ("I manage a nursery. Is there an NPQ for someone like me?", "early_years_lead"),
+    ("im in charge of the nursery", "early_years_lead"),
+    ("I'm responsible for behaviour and attendance across the whole school. Which npq?",
+     "behaviour_lead"),
+    ("i look after behaviour across the school", "behaviour_lead"),
+    ("I run CPD", "cpd_lead"),
+    ("i organise all the staff training", "cpd_lead"),
+    ("i oversee send provision", "senco"),
+    ("im responsible for reading across the school", "literacy_lead"),
+    ("I look after maths in a small primary", "maths_lead"),
+    ("I'm a teacher but I also look after attendance", "behaviour_lead"),
+    ("I'm a deputy head and I look after behaviour", "deputy_head"),
 ])
 def test_parse_role(text: str, role: str) -> None:
     assert parse_role(text) == role
@@ -204,7 +217,8 @@ def test_parse_role(text: str, role: str) -> None:
 
 @pytest.mark.parametrize("text", [
     *BAD_INPUT, "I want to become a head", "aspiring deputy", "my head asked me to look",
-    "what is NPQH", "hello",
+    "what is NPQH", "hello", "who runs the behaviour NPQ?", "who is responsible for the nursery",
+    "I manage a team of teachers",
 ])
 def test_parse_role_returns_none_rather_than_guessing(text: str | None) -> None:
     assert parse_role(text) is None

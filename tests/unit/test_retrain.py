@@ -137,7 +137,9 @@ def test_the_lock_holds_across_processes(tmp_path: Path) -> None:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A project root with the inputs a model's fingerprint covers, and two model files."""
-    for name in ("config.yml", "domain.yml", "requirements/engine.txt"):
+    for name in model.INPUTS:
+        if name == "nlu_data":
+            continue
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes((ROOT / name).read_bytes())
     (tmp_path / "nlu_data" / "nlu").mkdir(parents=True)
@@ -170,8 +172,9 @@ def test_a_missing_recorded_model_falls_back_to_the_trained_one(project: Path) -
 # --- a stand-in Rasa server ---------------------------------------------------------------------
 
 class FakeRasa:
-    """Loopback HTTP server speaking the bits of Rasa's API retraining uses. POST /slow waits
-    until `release` is set; PUT /model takes the new model's name unless `stubborn`."""
+    """Loopback HTTP server speaking the bits of Rasa's API retraining uses. The REST webhook
+    waits until `release` is set; PUT /model takes the new model's name unless `stubborn`.
+    `seen`: every (method, path, token) that reached it."""
 
     def __init__(self, model_file: str, *, stubborn: bool = False) -> None:
         self.model_file = model_file
@@ -181,6 +184,7 @@ class FakeRasa:
         self.in_flight = 0
         self.log: list[str] = []
         self.stopped_with: int | None = None  # requests in flight when stopped
+        self.seen: list[tuple[str, str, str | None]] = []
         sockets = bind_sockets(0, address="127.0.0.1")
         self.port = sockets[0].getsockname()[1]
         self.loop = asyncio.new_event_loop()
@@ -197,7 +201,14 @@ class FakeRasa:
         fake = self
 
         class Handler(tornado.web.RequestHandler):
-            SUPPORTED_METHODS = ("GET", "POST", "PUT")
+            SUPPORTED_METHODS = ("GET", "POST", "PUT", "DELETE")
+
+            def prepare(self) -> None:
+                fake.seen.append((self.request.method or "", self.request.path,
+                                  self.get_query_argument("token", None)))
+
+            def delete(self) -> None:
+                self.set_status(204)
 
             def get(self) -> None:
                 if self.request.path != "/status":
@@ -205,7 +216,7 @@ class FakeRasa:
                 self.write({"model_file": fake.model_file})
 
             async def post(self) -> None:
-                if self.request.path == "/slow":
+                if self.request.path == "/webhooks/rest/webhook":
                     fake.in_flight += 1
                     fake.arrived.set()
                     await asyncio.get_running_loop().run_in_executor(None, fake.release.wait)
@@ -305,8 +316,9 @@ def front_with(fakes: list[FakeRasa]) -> Iterator[Callable[..., RasaFront]]:
     """Start a RasaFront before the given stand-in; stopped (not its server) afterwards."""
     fronts: list[RasaFront] = []
 
-    def make(current: FakeRasa, launch: Callable[[Path], Any]) -> RasaFront:
-        front = RasaFront(port=free_port(), current=current, launch=launch)
+    def make(current: FakeRasa, launch: Callable[[Path], Any],
+             token: str | None = None) -> RasaFront:
+        front = RasaFront(port=free_port(), servers=[current], launch=launch, token=token)
         front.start()
         fronts.append(front)
         return front
@@ -326,7 +338,42 @@ def test_the_front_forwards_everything(fakes: list[FakeRasa],
         assert parsed.headers["content-type"].startswith("application/json")
         assert parsed.json()["text"] == "héllo 👋"
         assert parsed.json()["served_by"] == "npq-old.tar.gz"
-        assert client.get("/nowhere").status_code == 404
+        assert client.get("/nowhere").status_code == 403
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("POST", "/conversations/42/execute"), ("POST", "/conversations/42/trigger_intent"),
+    ("POST", "/conversations/42/messages"), ("POST", "/conversations/42/predict"),
+    ("POST", "/model/train"), ("POST", "/model/test/intents"), ("DELETE", "/model"),
+    ("GET", "/domain"), ("GET", "/conversations/42/story"), ("GET", "/version/../domain"),
+])
+def test_the_front_forwards_only_what_the_assistant_uses(
+        fakes: list[FakeRasa], front_with: Callable[..., RasaFront], method: str,
+        path: str) -> None:
+    rasa = FakeRasa("npq-old.tar.gz")
+    fakes.append(rasa)
+    front = front_with(rasa, launch=lambda path: pytest.fail("no swap expected"), token="s3cret")
+    with httpx.Client(base_url=front.url, timeout=WAIT) as client:
+        assert client.request(method, path, params={"token": "s3cret"}).status_code == 403
+    assert rasa.seen == []
+
+
+def test_the_front_adds_rasas_token_to_what_it_forwards(
+        fakes: list[FakeRasa], front_with: Callable[..., RasaFront]) -> None:
+    rasa = FakeRasa("npq-old.tar.gz")
+    fakes.append(rasa)
+    front = front_with(rasa, launch=lambda path: pytest.fail("no swap expected"), token="s3cret")
+    rasa.release.set()
+    with httpx.Client(base_url=front.url, timeout=WAIT) as client:
+        client.get("/status")
+        client.post("/webhooks/rest/webhook", json={"sender": "42", "message": "hi"})
+        client.get("/conversations/42/tracker", params={"include_events": "NONE",
+                                                        "token": "guessed"})
+        client.put("/conversations/42/tracker/events", json=[])
+    assert rasa.seen == [("GET", "/status", "s3cret"),
+                         ("POST", "/webhooks/rest/webhook", "s3cret"),
+                         ("GET", "/conversations/42/tracker", "s3cret"),
+                         ("PUT", "/conversations/42/tracker/events", "s3cret")]
 
 
 def test_messages_during_a_swap_are_all_answered(
@@ -375,7 +422,7 @@ def test_the_old_server_stops_only_once_its_requests_are_answered(
     (tmp_path / "npq-new.tar.gz").write_bytes(b"x")
     with ThreadPoolExecutor(max_workers=4) as pool, httpx.Client(base_url=front.url,
                                                                  timeout=WAIT) as client:
-        slow = pool.submit(client.post, "/slow", json={"text": "in flight"})
+        slow = pool.submit(client.post, "/webhooks/rest/webhook", json={"text": "in flight"})
         assert old.arrived.wait(WAIT)
         swap = pool.submit(client.put, "/model",
                            json={"model_file": str(tmp_path / "npq-new.tar.gz")})

@@ -1,0 +1,64 @@
+"""Overload without silence: when the front before the Rasa servers (ops/rasa_front.py) expects
+a turn to take longer than RASA_ACK_SECONDS (a queue, at a rush), the user is told at once that
+their answer is coming; once, not for every message they send while the rush lasts.
+
+    expected = await acknowledger.before_turn(chat_id)   # sends BUSY when due
+    ... ask Rasa, allowing expected.seconds more than usual ...
+
+Without a front (RASA_URL straight to one Rasa server) nothing is expected and nothing sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.error import TelegramError
+from telegram.ext import ExtBot
+
+from bot.rasa_client import RasaClient
+from bot.render import BUSY, sender_id
+
+log = logging.getLogger(__name__)
+QUIET_SECONDS = 120.0  # after telling a chat, it is not told again for this long
+
+
+@dataclass(frozen=True)
+class Expected:
+    seconds: float = 0.0  # how long the turn should take, queue included
+    told: bool = False  # the user knows the answer is coming (no apology for the wait needed)
+
+
+class Acknowledger:
+    def __init__(self, bot: ExtBot[Any], rasa: RasaClient, *, after: float,
+                 clock: Callable[[], float] = time.monotonic,
+                 quiet: float = QUIET_SECONDS) -> None:
+        self.bot, self.rasa, self.after, self.clock, self.quiet = bot, rasa, after, clock, quiet
+        self._told: dict[int, float] = {}  # chat id -> when it was last told
+
+    async def before_turn(self, chat_id: int) -> Expected:
+        """The turn's expected time; tells the user their answer is coming when it is long and
+        they have not just been told."""
+        seconds = await self.rasa.expected_wait(sender_id(chat_id))
+        if seconds is None:
+            return Expected()
+        if seconds < self.after:
+            return Expected(seconds)
+        now = self.clock()
+        told = self._told.get(chat_id)
+        if told is None or now - told > self.quiet:
+            try:
+                await self.bot.send_message(chat_id, BUSY)
+            except TelegramError as error:
+                log.warning("could not tell a chat its answer is coming: %s", error)
+                return Expected(seconds)
+            self._forget_before(now - self.quiet)
+            self._told[chat_id] = now
+        return Expected(seconds, told=True)
+
+    def _forget_before(self, moment: float) -> None:
+        if len(self._told) > 1000:
+            self._told = {chat: at for chat, at in self._told.items() if at >= moment}
