@@ -213,6 +213,7 @@ async def bench(rates: list[float], duration: float, chats: int, drain: float, s
 async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], memory: PeakMemory,
                started: float, rates: list[float], duration: float, chats: int, drain: float,
                rng: random.Random, profile: str | None, long: int, front: str) -> None:
+    answering = asyncio.ensure_future(_rasa_answers(front))
     polling = await fake.wait_for("getUpdates", timeout=600.0)
     polled = time.monotonic()
     del polling
@@ -223,9 +224,11 @@ async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], mem
         await asyncio.wait_for(load.done.wait(), 120.0)
         if n == 0:
             assert message.answered is not None
+            rasa_ready = await answering
             print(f"cold start: {message.answered - started:.1f} s from starting the stack to "
-                  f"the first answer (bot polling after {polled - started:.1f} s); peak RSS so "
-                  f"far {memory.peak / 2**20:.0f} MB", flush=True)
+                  f"the first answer (Rasa answering after {rasa_ready - started:.1f} s, the bot "
+                  f"polling after {polled - started:.1f} s); peak RSS so far "
+                  f"{memory.peak / 2**20:.0f} MB", flush=True)
     await _all_servers_ready(front, stack)
     if long:
         times = []
@@ -257,8 +260,19 @@ async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], mem
             peak_rss=memory.peak, cpu=cpu_seconds(tree(stack.pid)) - cpu_before))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
         load.outstanding.clear()  # lost ones are not waited for by the next rate
-    print()
-    print(table(rows))
+    if rows:
+        print()
+        print(table(rows))
+
+
+async def _rasa_answers(url: str) -> float:
+    """When Rasa (through the front) first answered GET /status."""
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(f"{url}/status")).status_code == 200:
+                    return time.monotonic()
+            await asyncio.sleep(0.2)  # a readiness probe interval
 
 
 async def _all_servers_ready(front: str, stack: subprocess.Popen[bytes]) -> None:

@@ -3,11 +3,15 @@ store only when REDIS_URL is set, and no secret ever written to the rendered fil
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from pathlib import Path
+
 import pytest
 import yaml
 
 from npq.settings import Settings
-from ops.stack import StackError, rasa_environment, render_endpoints
+from ops.stack import StackError, prepare_tracker_store, rasa_environment, render_endpoints
 
 
 def rendered(env: dict[str, str]) -> tuple[dict[str, object], str, dict[str, str]]:
@@ -43,3 +47,13 @@ def test_redis_adds_a_lock_store_and_keeps_its_password_out_of_the_file() -> Non
 def test_a_malformed_redis_url_is_refused() -> None:
     with pytest.raises(StackError):
         rendered({"REDIS_URL": "localhost:6379"})
+
+
+def test_an_sqlite_tracker_store_is_in_write_ahead_log_mode(tmp_path: Path) -> None:
+    """Rasa commits every turn inside its event loop: in WAL mode a commit waits for one disk
+    sync instead of several (ops/stack.py's prepare_tracker_store)."""
+    path = tmp_path / "var" / "rasa-tracker.db"
+    prepare_tracker_store(f"sqlite:///{path}")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    prepare_tracker_store("postgresql://npq@db.internal/npq")  # nothing to prepare there
