@@ -16,10 +16,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
-# Updates in hand at once. Rasa's load is bounded in the Rasa front (RASA_CONCURRENCY turns per
-# server, the rest queued there), so this only bounds the bot's memory: an update waiting
-# here for a slot could not be told its answer is coming (bot/acknowledge.py).
-MAX_CONCURRENT_UPDATES = 1024
+MAX_CONCURRENT_UPDATES = 64
 
 
 class ChatLocks:
