@@ -30,6 +30,8 @@ from ops.ports import HOST, free_port
 from ops.rasa_front import Launcher, RasaFront, RasaProcess
 from ops.stack import Stack, StackError, check_port_free, die_with_parent
 
+BOT_GRACE = 30.0  # seconds the bot has to stop on SIGTERM before it is killed
+
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
@@ -83,7 +85,11 @@ def main() -> int:
                 finally:
                     if bot.poll() is None:
                         bot.terminate()
-                        bot.wait()
+                        try:
+                            bot.wait(timeout=BOT_GRACE)
+                        except subprocess.TimeoutExpired:  # a backlog Telegram no longer takes
+                            bot.kill()
+                            bot.wait()
             finally:
                 front.stop()  # and the Rasa servers
     except StackError as error:
