@@ -36,6 +36,8 @@ from ops.rasa_front import Launcher, RasaFront, RasaProcess
 from ops.restarts import Restarter
 from ops.stack import READY_TIMEOUT, Stack, StackError, check_port_free, die_with_parent
 
+BOT_GRACE = 30.0  # seconds the bot has to stop on SIGTERM before it is killed
+
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
@@ -95,7 +97,11 @@ def main() -> int:
                 finally:
                     if bot.poll() is None:
                         bot.terminate()
-                        bot.wait()
+                        try:
+                            bot.wait(timeout=BOT_GRACE)
+                        except subprocess.TimeoutExpired:  # a backlog Telegram no longer takes
+                            bot.kill()
+                            bot.wait()
             finally:
                 front.stop()  # and the Rasa servers
         finally:
