@@ -337,7 +337,9 @@ class RasaFront:
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(3600.0, connect=10.0),
                                          limits=limits)
-        app = tornado.web.Application([(r"/.*", _Relay, {"front": self})])
+        # no access log: while a server loads, the bot's readiness checks get 502s by design
+        app = tornado.web.Application([(r"/.*", _Relay, {"front": self})],
+                                      log_function=lambda handler: None)
         self._server = HTTPServer(app, xheaders=False)
         self._server.add_sockets(sockets)
         ready.set()
