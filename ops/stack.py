@@ -139,7 +139,7 @@ class Stack:
 
     def __post_init__(self) -> None:
         if not self.env.get(RASA_AUTH_TOKEN):  # a token for this run, shared by its servers
-            self.env = {**self.env, RASA_AUTH_TOKEN: secrets.token_urlsafe(32)}
+            self.env = {**self.env, RASA_AUTH_TOKEN: secrets.token_hex(32)}
 
     @property
     def rasa_token(self) -> str:
@@ -189,7 +189,9 @@ class Stack:
         self.effective_endpoints.write_text(render_endpoints(settings))
         prepare_tracker_store(settings.effective_tracker_store_url)
         self._spawn("rasa", [str(RASA), "run", "--model", str(self.model or model_path()),
-                             "--enable-api", "--auth-token", self.rasa_token,
+                             "--enable-api",
+                             # one argument: a token starting with "-" is not an option
+                             f"--auth-token={self.rasa_token}",
                              "--interface", HOST, "--port", str(self.rasa_port),
                              "--endpoints", str(self.effective_endpoints),
                              "--credentials", "credentials.yml"],

@@ -43,7 +43,7 @@ def test_rasa_starts_with_a_token_for_each_run(tmp_path: Path,
     one, two = stack_in(tmp_path), stack_in(tmp_path)
     started = commands(one, monkeypatch)
     rasa = started["rasa"]
-    assert rasa[rasa.index("--auth-token") + 1] == one.rasa_token
+    assert f"--auth-token={one.rasa_token}" in rasa
     assert len(one.rasa_token) >= 40 and one.rasa_token != two.rasa_token
     assert one.rasa_params == {"token": one.rasa_token}
     assert rasa[rasa.index("--interface") + 1] == "127.0.0.1"
@@ -121,3 +121,10 @@ async def test_the_bot_sends_rasas_token_when_it_has_one() -> None:
     finally:
         await client.aclose()
     assert seen == [("/conversations/42/tracker", "s3cret")]
+
+
+def test_a_token_that_starts_with_a_dash_stays_the_tokens_value(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # as `--auth-token -x...` Rasa's argument parser took it for an option and stopped
+    stack = stack_in(tmp_path, RASA_AUTH_TOKEN="-O3D3WFGhDG1IwWQZQ5TDC0PdN38kZ6pPP")
+    assert "--auth-token=-O3D3WFGhDG1IwWQZQ5TDC0PdN38kZ6pPP" in commands(stack, monkeypatch)["rasa"]
