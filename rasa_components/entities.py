@@ -11,11 +11,10 @@ CRFEntityExtractor, with the same settings.
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
-
-import warnings
 
 import pycrfsuite
 import sklearn_crfsuite
@@ -68,8 +67,8 @@ class FittedCRFEntityExtractor(CRFEntityExtractor):
             fitted, crf_order = [], []
         if not crf_order or len(fitted) != len(crf_order):  # an older model: fit again
             return super().load(config, model_storage, resource, execution_context, **kwargs)
-        taggers = OrderedDict(
-            (tag_name, _opened(data, config)) for tag_name, data in zip(crf_order, fitted))
+        taggers = OrderedDict((tag_name, _opened(data, config))
+                              for tag_name, data in zip(crf_order, fitted, strict=True))
         extractor = cls(config, model_storage, resource, taggers)
         extractor.crf_order = crf_order
         return extractor

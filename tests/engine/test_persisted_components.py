@@ -88,7 +88,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 def test_the_model_understands_as_rasas_own_components_do(models: tuple[Path, Path]) -> None:
     ours, rasas = (_parse(model) for model in models)
-    for mine, theirs in zip(ours, rasas):
+    for mine, theirs in zip(ours, rasas, strict=True):
         assert mine["intent"]["name"] == theirs["intent"]["name"]
         assert mine["intent"]["confidence"] == pytest.approx(theirs["intent"]["confidence"])
         assert [(e["entity"], e["value"], round(e["confidence_entity"], 6))
