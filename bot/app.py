@@ -60,7 +60,7 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
                               action_server_url=settings.action_server_url,
                               token=settings.rasa_auth_token)
     locks = ChatLocks()
-    processor = PerChatProcessor(locks)
+    processor = PerChatProcessor(locks, settings.bot_turn_slots)
     app = (
         Application.builder()
         .token(settings.telegram_bot_token)
@@ -95,12 +95,12 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
     kept = KeptMessages(outbox, db, rasa, locks, clock,
                         give_up_after=dt.timedelta(minutes=settings.pending_give_up_minutes))
     eraser = Eraser(db, rasa, tracker, training.root, clock)
+    acknowledger = Acknowledger(app.bot, rasa, after=settings.rasa_ack_seconds)
+    processor.on_queued = acknowledger.queued  # every slot taken: told at arrival
     conversation = Conversation(app.bot, rasa, buttons, handoff, kept, eraser=eraser,
                                 tracker=tracker, recorder=recorder,
                                 patience=settings.rasa_patience_seconds, outbox=outbox,
-                                spool=spool,
-                                acknowledger=Acknowledger(app.bot, rasa,
-                                                          after=settings.rasa_ack_seconds))
+                                spool=spool, acknowledger=acknowledger)
     reminders = ReminderSender(app.bot, db, buttons, clock, days=settings.reminder_days,
                                from_hour=settings.reminder_hour)
     keeper = ModelKeeper(app.bot, db, training, rasa_url=settings.rasa_url,

@@ -6,13 +6,18 @@ one is handled, so a chat's messages are answered in the order they were sent. J
 to a chat (retrying kept messages) take the same lock.
 
 Fairness: an update first waits for its chat's turn, and only then takes one of the
-MAX_CONCURRENT_UPDATES slots. A chat therefore holds at most one slot however many messages it
+BOT_TURN_SLOTS slots (64). A chat therefore holds at most one slot however many messages it
 sends, and the others are answered meanwhile (python-telegram-bot's own semaphore, taken before
 `do_process_update`, is made wide enough never to wait: ours, taken after the chat's lock, is the
 limit). A chat that sends more than FLOOD_MESSAGES messages (button presses included) within
 FLOOD_WINDOW_SECONDS is told once, politely, and what it sends beyond that is dropped (counted in
 the log, never its text) until the window has room again; every message within the limit waits
 for its turn and is answered.
+
+A rush: a user's message that arrives when every slot is taken will wait behind at least that
+many turns, so `on_queued(chat_id)` is called at once, before it waits (bot/acknowledge.py tells
+the user their answer is coming); a chat whose earlier message is still being answered is not
+told again.
 """
 
 from __future__ import annotations
@@ -101,12 +106,12 @@ class FloodLimit:
 _tasks: set[asyncio.Task[None]] = set()
 
 
-def _background(coroutine: Awaitable[None]) -> None:
+def _background(coroutine: Awaitable[None], what: str = "tell a flooding chat") -> None:
     async def run() -> None:
         try:
             await coroutine
         except Exception as error:  # a failed notice must never break the update loop
-            log.warning("could not tell a flooding chat: %s", type(error).__name__)
+            log.warning("could not %s: %s", what, type(error).__name__)
 
     task = asyncio.ensure_future(run())
     _tasks.add(task)
@@ -132,6 +137,7 @@ class PerChatProcessor(BaseUpdateProcessor):
         self.slots = max_concurrent_updates
         self._turn_slots: asyncio.Semaphore | None = None
         self.flood: FloodLimit | None = None  # set by the composition root
+        self.on_queued: Callable[[int], Awaitable[None]] | None = None  # the same
         self._seen = 0
 
     def _slot(self) -> asyncio.Semaphore:
@@ -153,6 +159,9 @@ class PerChatProcessor(BaseUpdateProcessor):
             async with self._slot():
                 await coroutine
             return
+        if (flooding is not None and self.on_queued is not None and self._slot().locked()
+                and not self.locks.waiting(chat.id)):
+            _background(self.on_queued(chat.id), "tell a queued chat")
         async with self.locks.hold(chat.id), self._slot():  # the chat's turn, then a slot
             await coroutine
 

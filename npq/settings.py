@@ -55,6 +55,9 @@ class Settings:
     rasa_patience_seconds: float = 5.0
     # Overload: a turn expected to take longer than this gets "your answer is coming" first.
     rasa_ack_seconds: float = 2.0
+    # The bot works on this many chats' turns at once; a message arriving when all are taken is
+    # told at once that its answer is coming (the rest of the chats are queued, in order).
+    bot_turn_slots: int = 64
     # The Rasa servers behind the front (ops/rasa_front.py), and the turns each works on at once.
     rasa_servers: int = 2
     rasa_concurrency: int = 2
@@ -134,6 +137,7 @@ class Settings:
             rasa_patience_seconds=read.number("RASA_PATIENCE_SECONDS",
                                               cls.rasa_patience_seconds),
             rasa_ack_seconds=read.number("RASA_ACK_SECONDS", cls.rasa_ack_seconds),
+            bot_turn_slots=read.whole("BOT_TURN_SLOTS", cls.bot_turn_slots, lower=1),
             rasa_servers=read.whole("RASA_SERVERS", cls.rasa_servers, lower=1),
             rasa_concurrency=read.whole("RASA_CONCURRENCY", cls.rasa_concurrency, lower=1),
             action_server_url=env.get("ACTION_SERVER_URL") or None,

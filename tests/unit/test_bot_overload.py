@@ -6,7 +6,7 @@ another is told, the chat being served is not."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,53 @@ async def test_without_a_front_a_slow_answer_still_gets_the_apology(database: st
         await bot.fake.wait_for("sendMessage", lambda p: p["text"].startswith("answer"),
                                 after=mark)
         assert [p["text"] for p in bot.sent(mark)] == [STILL_WORKING, "answer to hub near leeds"]
+
+
+async def test_a_message_arriving_when_every_slot_is_taken_is_told_at_once(database: str) -> None:
+    gate = asyncio.Event()
+    rasa = FakeRasa(answer=echo, gate=gate)  # no front: only the bot's own queue is known
+    async with running_bot(database, rasa=rasa, bot_turn_slots=1,
+                           rasa_patience_seconds=600.0) as bot:
+        mark = bot.mark()
+        bot.fake.push_update(text_update("first", user_id=OTHER_USER_ID))
+        await rasa.arrived.wait()  # the only slot is taken, held at Rasa
+        bot.fake.push_update(text_update("second"))
+        try:
+            told = await bot.fake.wait_for("sendMessage", after=mark, timeout=10)
+        finally:
+            gate.set()  # a failure here must not leave the bot waiting at Rasa
+        assert (told.params["chat_id"], told.params["text"]) == (DEFAULT_USER_ID, BUSY)
+        assert rasa.received[0]["message"] == "first"
+        await bot.fake.wait_for("sendMessage", lambda p: p["text"] == "answer to second",
+                                after=mark)
+        await bot.chat_idle()
+        await bot.chat_idle(OTHER_USER_ID)
+        assert [p["text"] for p in bot.sent(mark, chat_id=DEFAULT_USER_ID)] == [
+            BUSY, "answer to second"]
+        assert [p["text"] for p in bot.sent(mark, chat_id=OTHER_USER_ID)] == ["answer to first"]
+
+
+async def test_a_chat_waiting_for_its_own_earlier_answer_is_not_told(database: str) -> None:
+    gate = asyncio.Event()
+    rasa = FakeRasa(answer=echo, gate=gate)
+    async with running_bot(database, rasa=rasa, bot_turn_slots=1,
+                           rasa_patience_seconds=600.0) as bot:
+        mark = bot.mark()
+        bot.fake.push_update(text_update("first"))
+        await rasa.arrived.wait()
+        bot.fake.push_update(text_update("second"))
+        locks = bot.app.update_processor.locks
+        await asyncio.wait_for(_until(lambda: locks.waiting(DEFAULT_USER_ID) == 2), 30)
+        gate.set()
+        await bot.fake.wait_for("sendMessage", lambda p: p["text"] == "answer to second",
+                                after=mark)
+        await bot.chat_idle()
+        assert [p["text"] for p in bot.sent(mark)] == ["answer to first", "answer to second"]
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():  # a readiness check: the loop runs the bot meanwhile
+        await asyncio.sleep(0.01)
 
 
 # --- through the real front ---------------------------------------------------------------------
