@@ -37,10 +37,13 @@ from bot.rasa_client import RasaClient, RasaReply, RasaUnavailable, wants_erasur
 from bot.render import DB_DOWN, NO_ANSWER, STILL_WORKING, UNAVAILABLE, sender_id, split_text
 from bot.spool import Spool
 from bot.tracker import TrackerStore, TrackerUnavailable
-from bot.turns import TurnRecorder
+from bot.turns import Recorded, TurnRecorder
 
 log = logging.getLogger(__name__)
 TYPING_EVERY = 4.5  # Telegram shows "typing…" for about 5 seconds
+# ... shown only when the answer takes longer than this: most take a tenth of a second, and a
+# "typing…" flash costs a Telegram call per message (under load, as many calls as answers).
+TYPING_AFTER = 1.0
 # Rasa rebuilds a conversation's tracker from its session's events on every turn (and sends
 # them all to the action server), so turns slow down as a session grows: after this many
 # events (about 25 turns) the next session starts, slots carried over, between two forms.
@@ -93,9 +96,9 @@ class Conversation:
             await self.kept.keep(chat_id, message, typed=typed, key=key)
             await self.outbox.say(chat_id, UNAVAILABLE)
             return
-        await self.deliver(chat_id, replies, name=name,
-                           rate=await self._record(chat_id, message, replies, typed=typed))
-        await self.keep_session_short(chat_id)
+        recorded = await self._record(chat_id, message, replies, typed=typed)
+        await self.deliver(chat_id, replies, name=name, rate=recorded.rate if recorded else None)
+        await self.keep_session_short(chat_id, recorded.state if recorded else None)
 
     async def _spool(self, chat_id: int, message: str, *, typed: bool, key: str) -> None:
         """The database is down: keep the message in the local file, tell the sender once."""
@@ -108,8 +111,9 @@ class Conversation:
                     settle: Callable[[Session], None] | None = None) -> None:
         """Log a kept message now answered, and send its answer (bot.pending's KeptMessages):
         `preface` first, `settle` in the transaction that queues the answer."""
+        recorded = await self._record(chat_id, message, replies, typed=typed)
         await self.deliver(chat_id, replies, preface=preface, settle=settle,
-                           rate=await self._record(chat_id, message, replies, typed=typed))
+                           rate=recorded.rate if recorded else None)
 
     async def ask(self, chat_id: int, message: str, *, typed: bool, patient: bool,
                   key: str | None = None) -> list[RasaReply]:
@@ -135,12 +139,12 @@ class Conversation:
             asking.cancel()
 
     async def _record(self, chat_id: int, message: str, replies: list[RasaReply], *,
-                      typed: bool) -> int | None:
-        """Log a typed message; the message_log id when its answer should offer thumbs."""
+                      typed: bool) -> Recorded | None:
+        """Log a typed message (with the message_log id when its answer should offer thumbs,
+        and the tracker state the log read)."""
         if not typed:
             return None
-        recorded = await self.recorder.record(sender_id(chat_id), message, replies)
-        return recorded.message_id if recorded and recorded.offer_feedback else None
+        return await self.recorder.record(sender_id(chat_id), message, replies)
 
     @contextlib.asynccontextmanager
     async def _typing(self, chat_id: int) -> AsyncIterator[None]:
@@ -149,11 +153,11 @@ class Conversation:
                 await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
 
         async def keep_typing() -> None:
+            await asyncio.sleep(TYPING_AFTER)
             while True:
-                await asyncio.sleep(TYPING_EVERY)
                 await typing()
+                await asyncio.sleep(TYPING_EVERY)
 
-        await typing()
         task = asyncio.ensure_future(keep_typing())
         try:
             yield
@@ -193,13 +197,16 @@ class Conversation:
             await self.eraser.finish(chat_id, self.say)
         await self.handoff.after_turn(chat_id, name)
 
-    async def keep_session_short(self, chat_id: int) -> None:
-        """Start a new Rasa session once the current one is long and no form is asking."""
+    async def keep_session_short(self, chat_id: int,
+                                 state: dict[str, Any] | None = None) -> None:
+        """Start a new Rasa session once the current one is long and no form is asking;
+        `state`: the tracker's state if this turn already read it (the turn log does)."""
         sender = sender_id(chat_id)
-        try:
-            state = await self.tracker.turn_state(sender)
-        except TrackerUnavailable:
-            return
+        if state is None:
+            try:
+                state = await self.tracker.turn_state(sender)
+            except TrackerUnavailable:
+                return
         if state["events"] < SESSION_EVENTS or state["active_loop"].get("name"):
             return
         try:

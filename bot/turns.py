@@ -64,6 +64,12 @@ def same_text(a: str | None, b: str) -> bool:
 class Recorded:
     message_id: int  # message_log's row, which the thumbs buttons carry
     offer_feedback: bool
+    state: dict[str, Any]  # the tracker's state it was read from (TrackerStore.turn_state)
+
+    @property
+    def rate(self) -> int | None:
+        """The row the thumbs under the answer rate, if the answer offers them."""
+        return self.message_id if self.offer_feedback else None
 
 
 class TurnRecorder:
@@ -92,7 +98,7 @@ class TurnRecorder:
         except SQLAlchemyError as error:
             log.error("turn not logged: %s", type(error).__name__)
             return None
-        return Recorded(message_id, offers_feedback(parse, state, replies))
+        return Recorded(message_id, offers_feedback(parse, state, replies), state)
 
 
 def _record(session: Session, sender: str, text: str, parse: dict[str, Any], reply: str | None,

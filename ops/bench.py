@@ -97,7 +97,33 @@ def rss(pids: Sequence[int]) -> int:
     return total
 
 
+def pss(pids: Sequence[int]) -> int:
+    """The proportional memory of `pids`, summed (bytes): each page shared by several processes
+    (the Rasa servers' libraries) counted once in all, unlike RSS."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+    return total
+
+
 TICKS = os.sysconf("SC_CLK_TCK")
+ROLES = (("rasa run", "Rasa"), ("-m actions", "action server"), ("-m bot", "bot"),
+         ("ops.supervisor", "supervisor and front"))
+
+
+def cpu_by_role(pids: Sequence[int]) -> dict[str, float]:
+    """`cpu_seconds` per part of the stack (the Rasa servers together)."""
+    roles: dict[str, float] = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            role = next((name for words, name in ROLES if words in command), "other")
+            roles[role] = roles.get(role, 0.0) + cpu_seconds([pid])
+    return roles
 
 
 def cpu_seconds(pids: Sequence[int]) -> float:
@@ -124,16 +150,19 @@ class PeakMemory:
     """Samples the whole process tree's resident memory twice a second, in a thread."""
 
     def __init__(self, root: int) -> None:
-        self.root, self.peak = root, 0
+        self.root, self.peak, self.peak_pss = root, 0, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="peak-rss", daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.wait(0.5):  # a sampling interval, not synchronisation
-            self.peak = max(self.peak, rss(tree(self.root)))
+            pids = tree(self.root)
+            self.peak = max(self.peak, rss(pids))
+            self.peak_pss = max(self.peak_pss, pss(pids))
 
     def reset(self) -> None:
-        self.peak = rss(tree(self.root))
+        pids = tree(self.root)
+        self.peak, self.peak_pss = rss(pids), pss(pids)
 
     def __enter__(self) -> PeakMemory:
         self.reset()

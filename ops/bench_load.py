@@ -19,8 +19,9 @@ sendMessage to the chat), the answer's (the first sendMessage with buttons: ever
 with buttons, apologies and acknowledgements have none), how many had no reply within 5 s, how
 many had no answer within 20 s, how many were lost (no answer DRAIN seconds after the rate's
 last message), the peak resident memory of the whole process tree (supervisor, front, Rasa
-servers, action server, bot: summed) and the CPU time the stack used per answer (which, unlike
-the latencies, does not depend on what else the machine runs). With --profile FILE, py-spy
+servers, action server, bot: RSS summed, and PSS, which counts a page the processes share once)
+and the CPU time the stack used per answer, in all and per process (which, unlike the
+latencies, does not depend on what else the machine runs). With --profile FILE, py-spy
 samples the Rasa server during the last rate (collapsed stacks in FILE, top functions printed).
 """
 
@@ -47,6 +48,7 @@ import httpx
 from ops.bench import (
     QUESTIONS,
     PeakMemory,
+    cpu_by_role,
     cpu_seconds,
     database_copy,
     find,
@@ -134,6 +136,7 @@ class Row:
     first: list[float]
     answers: list[float]
     peak_rss: int
+    peak_pss: int
     cpu: float  # the stack's CPU seconds
 
     def cells(self) -> list[str]:
@@ -144,12 +147,13 @@ class Row:
                 *(seconds(percentile(self.first, q)) for q in (0.5, 0.95, 0.99)),
                 *(seconds(percentile(self.answers, q)) for q in (0.5, 0.95, 0.99)),
                 str(late_ack), str(late), str(lost), f"{self.peak_rss / 2**20:.0f} MB",
+                f"{self.peak_pss / 2**20:.0f} MB",
                 f"{1000 * self.cpu / max(1, self.sent - lost):.0f} ms"]
 
 
 HEADER = ["offered (messages)", "achieved", "first reply p50", "p95", "p99", "answer p50", "p95",
           "p99", f"no reply in {ACK_WITHIN:g} s", f"no answer in {ANSWER_WITHIN:g} s", "lost",
-          "peak stack RSS", "stack CPU per answer"]
+          "peak stack RSS", "PSS", "stack CPU per answer"]
 
 
 def table(rows: list[Row]) -> str:
@@ -251,6 +255,8 @@ async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], mem
         last = index == len(rates) - 1
         rasa = find(stack.pid, "rasa run") if profile and last else None
         cpu_before = cpu_seconds(tree(stack.pid))
+        roles_before = cpu_by_role(tree(stack.pid))
+        own_before = cpu_seconds([os.getpid()])
         with profiling(rasa, profile if last else None, duration):
             sent, start, end = await offer(fake, load, rate, duration, range(base, base + chats),
                                            itertools.count(base + chats), rng, drain)
@@ -260,8 +266,15 @@ async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], mem
             offered=rate, sent=sent, achieved=len(answered) / max(end - start, 1e-9),
             first=[(m.first_reply - m.sent) if m.first_reply else inf for m in load.messages],
             answers=[(m.answered - m.sent) if m.answered else inf for m in load.messages],
-            peak_rss=memory.peak, cpu=cpu_seconds(tree(stack.pid)) - cpu_before))
+            peak_rss=memory.peak, peak_pss=memory.peak_pss,
+            cpu=cpu_seconds(tree(stack.pid)) - cpu_before))
         print(table(rows[-1:]).splitlines()[-1], flush=True)
+        answers = max(1, len(answered))
+        print("  CPU per answer: " + ", ".join(
+            f"{role} {1000 * (used - roles_before.get(role, 0.0)) / answers:.0f} ms"
+            for role, used in sorted(cpu_by_role(tree(stack.pid)).items()))
+            + f"; this benchmark (the Bot API stand-in and the load, on the same cores) "
+              f"{1000 * (cpu_seconds([os.getpid()]) - own_before) / answers:.0f} ms", flush=True)
         load.outstanding.clear()  # lost ones are not waited for by the next rate
     if rows:
         print()

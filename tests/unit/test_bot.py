@@ -3,6 +3,7 @@ Rasa faked at the HTTP transport: text, buttons, locations, long replies, what i
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import sqlite3
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot import conversation
 from bot.render import (
     CHANNEL,
     EDITED,
@@ -24,7 +26,7 @@ from bot.render import (
     UNKNOWN_COMMAND,
 )
 from npq.db.models import ButtonPayload, PendingMessage
-from tests.support.bot_harness import Harness, running_bot
+from tests.support.bot_harness import FakeRasa, Harness, running_bot
 from tests.support.updates import (
     DEFAULT_GROUP_ID,
     DEFAULT_USER_ID,
@@ -61,8 +63,28 @@ async def test_text_is_forwarded_to_rasa_and_buttons_become_an_inline_keyboard(
     keyboard = call.params["reply_markup"]["inline_keyboard"]
     assert [[b["text"] for b in row] for row in keyboard] == [["About NPQH"]]
     assert len(keyboard[0][0]["callback_data"].encode()) <= 64
-    typing = [c for c in bot.fake.calls if c.method == "sendChatAction"]
-    assert typing and typing[0].params["action"] == "typing"
+    # answered within TYPING_AFTER: no "typing…" flash (a Telegram call per message saved)
+    assert not [c for c in bot.fake.calls if c.method == "sendChatAction"]
+
+
+async def test_a_slow_answer_shows_typing_until_it_comes(database: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(conversation, "TYPING_AFTER", 0.01)
+    monkeypatch.setattr(conversation, "TYPING_EVERY", 0.01)
+    gate = asyncio.Event()
+    async with running_bot(database, rasa=FakeRasa(gate=gate)) as harness:
+        mark = harness.mark()
+        harness.fake.push_update(text_update("Is there a hub near Keighley?"))
+        try:
+            first = await harness.fake.wait_for("sendChatAction", after=mark, timeout=10)
+            again = await harness.fake.wait_for("sendChatAction", after=harness.index(first) + 1,
+                                                timeout=10)
+        finally:
+            gate.set()
+        assert (first.params["action"], again.params["action"]) == ("typing", "typing")
+        answer = await harness.fake.wait_for("sendMessage", after=mark)
+        assert answer.params["text"] == "The nearest hubs to Keighley: ..."
+        assert harness.index(answer) > harness.index(again)
 
 
 async def test_programme_codes_come_three_to_a_row_and_phrases_two(bot: Harness) -> None:
