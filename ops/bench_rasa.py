@@ -68,8 +68,8 @@ def cpu_line(what: str, used: tuple[float, float], turns: int) -> str:
             f"{1000 * used[1] / turns:.0f} ms")
 
 
-async def measure(url: str, turns: int, clients: int, duration: float, rasa_pid: int,
-                  actions_pid: int, profile: str | None) -> None:
+async def measure(url: str, token: dict[str, str], turns: int, clients: int, duration: float,
+                  rasa_pid: int, actions_pid: int, profile: str | None) -> None:
     def cpu() -> tuple[float, float]:
         return cpu_seconds(tree(rasa_pid)), cpu_seconds(tree(actions_pid))
 
@@ -77,7 +77,8 @@ async def measure(url: str, turns: int, clients: int, duration: float, rasa_pid:
         now = cpu()
         return now[0] - before[0], now[1] - before[1]
 
-    async with httpx.AsyncClient(base_url=url, timeout=120.0) as client:
+    # the token Rasa starts with (ops/stack.py): /model/parse needs it, the webhook ignores it
+    async with httpx.AsyncClient(base_url=url, params=token, timeout=120.0) as client:
         for n in range(5):
             await turn(client, f"warm-{n}", QUESTIONS[n])
         questions = itertools.cycle(QUESTIONS)
@@ -124,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
                    log_dir=Path(folder) / "log", env=env) as stack:
             print(f"==> Rasa and the action server answer after {time.monotonic() - started:.1f}"
                   f" s; {os.cpu_count()} CPUs", flush=True)
-            asyncio.run(measure(stack.rasa_url, args.turns, args.clients, args.duration,
+            asyncio.run(measure(stack.rasa_url, stack.rasa_params, args.turns, args.clients,
+                                args.duration,
                                 stack.processes["rasa"].pid, stack.processes["actions"].pid,
                                 args.profile))
             servers = [pid for process in stack.processes.values() for pid in tree(process.pid)]
