@@ -1,6 +1,7 @@
 """Overload without silence: when the front before the Rasa servers (ops/rasa_front.py) expects
 a turn to take longer than RASA_ACK_SECONDS (a queue, at a rush), the user is told at once that
-their answer is coming; once, not for every message they send while the rush lasts.
+their answer is coming; once per wait, not for every message they send before their answers
+come (`caught_up`: a later long wait is told again).
 
     expected = await acknowledger.before_turn(chat_id)   # sends BUSY when due
     ... ask Rasa, allowing expected.seconds more than usual ...
@@ -27,7 +28,7 @@ from bot.rasa_client import RasaClient
 from bot.render import BUSY, sender_id
 
 log = logging.getLogger(__name__)
-QUIET_SECONDS = 120.0  # after telling a chat, it is not told again for this long
+QUIET_SECONDS = 120.0  # after telling a chat, not told again this long, unless answered
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ class Acknowledger:
         (unless they were just told); its turn then needs no apology for the wait."""
         self._queued[chat_id] = self.clock()
         await self._tell(chat_id)
+
+    def caught_up(self, chat_id: int) -> None:
+        """The chat has its answers (nothing more of it waits): a later long wait is told
+        again."""
+        self._told.pop(chat_id, None)
 
     async def before_turn(self, chat_id: int) -> Expected:
         """The turn's expected time; tells the user their answer is coming when it is long and

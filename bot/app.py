@@ -97,6 +97,7 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
     eraser = Eraser(db, rasa, tracker, training.root, clock)
     acknowledger = Acknowledger(app.bot, rasa, after=settings.rasa_ack_seconds)
     processor.on_queued = acknowledger.queued  # every slot taken: told at arrival
+    processor.on_caught_up = acknowledger.caught_up  # answered: a later wait is told again
     conversation = Conversation(app.bot, rasa, buttons, handoff, kept, eraser=eraser,
                                 tracker=tracker, recorder=recorder,
                                 patience=settings.rasa_patience_seconds, outbox=outbox,

@@ -17,7 +17,7 @@ for its turn and is answered.
 A rush: a user's message that arrives when every slot is taken will wait behind at least that
 many turns, so `on_queued(chat_id)` is called at once, before it waits (bot/acknowledge.py tells
 the user their answer is coming); a chat whose earlier message is still being answered is not
-told again.
+told again until it has caught up (`on_caught_up(chat_id)`: nothing more of it waits).
 """
 
 from __future__ import annotations
@@ -138,6 +138,8 @@ class PerChatProcessor(BaseUpdateProcessor):
         self._turn_slots: asyncio.Semaphore | None = None
         self.flood: FloodLimit | None = None  # set by the composition root
         self.on_queued: Callable[[int], Awaitable[None]] | None = None  # the same
+        self.on_caught_up: Callable[[int], None] | None = None  # the same
+        self._updates: dict[int, int] = {}  # chat id -> its updates waiting or being handled
         self._seen = 0
 
     def _slot(self) -> asyncio.Semaphore:
@@ -159,11 +161,20 @@ class PerChatProcessor(BaseUpdateProcessor):
             async with self._slot():
                 await coroutine
             return
+        earlier = self._updates.get(chat.id, 0)
         if (flooding is not None and self.on_queued is not None and self._slot().locked()
-                and not self.locks.waiting(chat.id)):
+                and not earlier):
             _background(self.on_queued(chat.id), "tell a queued chat")
-        async with self.locks.hold(chat.id), self._slot():  # the chat's turn, then a slot
-            await coroutine
+        self._updates[chat.id] = earlier + 1
+        try:
+            async with self.locks.hold(chat.id), self._slot():  # the chat's turn, then a slot
+                await coroutine
+        finally:
+            self._updates[chat.id] -= 1
+            if not self._updates[chat.id]:  # nothing more of this chat waits
+                del self._updates[chat.id]
+                if self.on_caught_up is not None:
+                    self.on_caught_up(chat.id)
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -53,6 +53,26 @@ async def test_a_long_wait_is_acknowledged_once_then_every_answer_comes_in_order
             "hub near leeds", "is NPQH funded?", "when is the deadline?"]
 
 
+async def test_once_answered_a_chat_is_told_again_at_its_next_long_wait(database: str) -> None:
+    gate = asyncio.Event()
+    rasa = FakeRasa(answer=echo, gate=gate, expected_wait=12.0)  # the rush goes on
+    async with running_bot(database, rasa=rasa, rasa_ack_seconds=2.0) as bot:
+        mark = bot.mark()
+        bot.fake.push_update(text_update("hub near leeds"))
+        try:
+            told = await bot.fake.wait_for("sendMessage", after=mark, timeout=10)
+        finally:
+            gate.set()
+        assert told.params["text"] == BUSY
+        await bot.fake.wait_for("sendMessage", lambda p: p["text"] == "answer to hub near leeds",
+                                after=mark)
+        await bot.chat_idle()
+        await bot.say("is NPQH funded?")
+        await bot.chat_idle()
+        assert [p["text"] for p in bot.sent(mark)] == [
+            BUSY, "answer to hub near leeds", BUSY, "answer to is NPQH funded?"]
+
+
 async def test_a_short_wait_gets_just_the_answer(database: str) -> None:
     rasa = FakeRasa(answer=echo, expected_wait=0.4)
     async with running_bot(database, rasa=rasa, rasa_ack_seconds=2.0) as bot:
