@@ -128,8 +128,11 @@ class Conversation:
         asking = asyncio.ensure_future(
             self.rasa.send_text(sender, message, key=key, queued=queued) if typed
             else self.rasa.send_payload(sender, message, key=key, queued=queued))
+        # told the answer is coming: no "typing…" on top (at a rush, every waiting chat's
+        # typing would compete with the answers for the bot's 30 calls a second)
+        typing = contextlib.nullcontext() if expected.told else self._typing(chat_id)
         try:
-            async with self._typing(chat_id):
+            async with typing:
                 if patient and not expected.told:
                     done, _ = await asyncio.wait({asking}, timeout=self.patience)
                     if not done:
