@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from npq.settings import Settings
@@ -115,15 +115,20 @@ ROLES = (("rasa run", "Rasa"), ("-m actions", "action server"), ("-m bot", "bot"
          ("ops.supervisor", "supervisor and front"))
 
 
-def cpu_by_role(pids: Sequence[int]) -> dict[str, float]:
-    """`cpu_seconds` per part of the stack (the Rasa servers together)."""
+def by_role(pids: Sequence[int], measure: Callable[[Sequence[int]], float]) -> dict[str, float]:
+    """`measure` (cpu_seconds, rss, pss) per part of the stack (the Rasa servers together)."""
     roles: dict[str, float] = {}
     for pid in pids:
         with contextlib.suppress(OSError):
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
             role = next((name for words, name in ROLES if words in command), "other")
-            roles[role] = roles.get(role, 0.0) + cpu_seconds([pid])
+            roles[role] = roles.get(role, 0.0) + measure([pid])
     return roles
+
+
+def cpu_by_role(pids: Sequence[int]) -> dict[str, float]:
+    """`cpu_seconds` per part of the stack (the Rasa servers together)."""
+    return by_role(pids, cpu_seconds)
 
 
 def cpu_seconds(pids: Sequence[int]) -> float:

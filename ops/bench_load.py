@@ -48,12 +48,15 @@ import httpx
 from ops.bench import (
     QUESTIONS,
     PeakMemory,
+    by_role,
     cpu_by_role,
     cpu_seconds,
     database_copy,
     find,
     percentile,
     profiling,
+    pss,
+    rss,
     seconds,
     tree,
 )
@@ -276,6 +279,11 @@ async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], mem
             + f"; this benchmark (the Bot API stand-in and the load, on the same cores) "
               f"{1000 * (cpu_seconds([os.getpid()]) - own_before) / answers:.0f} ms", flush=True)
         load.outstanding.clear()  # lost ones are not waited for by the next rate
+    pids = tree(stack.pid)
+    rss_now, pss_now = by_role(pids, rss), by_role(pids, pss)
+    print("memory now, RSS / PSS: " + ", ".join(
+        f"{role} {rss_now[role] / 2**20:.0f} / {pss_now.get(role, 0) / 2**20:.0f} MB"
+        for role in sorted(rss_now)), flush=True)
     if rows:
         print()
         print(table(rows))
