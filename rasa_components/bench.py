@@ -7,8 +7,9 @@ config.yml describes) into a temporary folder, loads the model as `rasa run` doe
 evaluation message in one batch through the model's graph (the best intent other than
 nlu_fallback), then parses `LATENCY_SAMPLE` of them one at a time as the server does, and writes
 {"accuracy", "train_seconds", "parse_ms": {"p50", "p95"}, "errors": [...], "predictions":
-[[intent, confidence], ...]} to OUT.json. The orchestration, the data and the report are
-ops/bench_nlu.py's (make bench-nlu) and ops/calibrate.py's.
+[[intent, confidence], ...], "margins": [best minus second best confidence, ...]} to OUT.json.
+The orchestration, the data and the report are ops/bench_nlu.py's (make bench-nlu) and
+ops/calibrate.py's.
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ LATENCY_SAMPLE = 300
 def best_intent(ranking: list[dict[str, Any]]) -> str:
     named = [r for r in ranking if r.get("name") != "nlu_fallback"]
     return str(max(named, key=lambda r: float(r["confidence"]))["name"]) if named else ""
+
+
+def margin(ranking: list[dict[str, Any]]) -> float:
+    """How far the best intent other than nlu_fallback is ahead of the second (1.0 alone): what
+    the FallbackClassifier's ambiguity_threshold compares."""
+    named = sorted((float(r["confidence"]) for r in ranking if r.get("name") != "nlu_fallback"),
+                   reverse=True)
+    return named[0] - named[1] if len(named) > 1 else 1.0
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -63,6 +72,7 @@ def measure(config: Path, train: Path, evaluation: Path, latency: bool = True) -
     confidences = [float(next((r["confidence"] for r in m.get(INTENT_RANKING_KEY) or []
                                if r["name"] == p), 0.0)) for m, p in zip(parsed, predicted,
                                                                         strict=True)]
+    margins = [margin(m.get(INTENT_RANKING_KEY) or []) for m in parsed]
     seconds = []
     for text in texts[:LATENCY_SAMPLE if latency else 0]:
         began = time.perf_counter()
@@ -73,7 +83,8 @@ def measure(config: Path, train: Path, evaluation: Path, latency: bool = True) -
                          "p95": round(1000 * percentile(seconds, 0.95), 1)} if seconds else None,
             "examples": len(texts), "errors": errors,
             "predictions": [[p, round(c, 4)] for p, c in zip(predicted, confidences,
-                                                             strict=True)]}
+                                                             strict=True)],
+            "margins": [round(x, 4) for x in margins]}
 
 
 def main(argv: list[str]) -> int:

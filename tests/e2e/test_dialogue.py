@@ -74,6 +74,26 @@ def test_everything_said_at_once_is_answered_at_once(chat: Chat) -> None:
     assert reply.startswith("I'd suggest NPQSENCO")
 
 
+@pytest.mark.parametrize("text, code", [
+    ("I manage a nursery. Is there an NPQ for someone like me?", "NPQEYL"),
+    ("I look after behaviour across the school, which npq should i do?", "NPQLBC"),
+    ("i run cpd at my school, what npq would suit me", "NPQLTD"),
+])
+def test_a_role_described_not_named_is_answered_without_asking_the_role(
+        chat: Chat, text: str, code: str) -> None:
+    """Issue 10, item 3, through the trained model and the recommendation form."""
+    assert chat.say(text).startswith(f"I'd suggest {code}")
+
+
+@pytest.mark.parametrize("answer, code", [
+    ("I manage a nursery", "NPQEYL"), ("i look after behaviour across the school", "NPQLBC"),
+    ("I run CPD", "NPQLTD")])
+def test_a_role_described_in_answer_to_the_role_question_is_taken(
+        chat: Chat, answer: str, code: str) -> None:
+    assert "What's your role" in chat.say("which npq should I do?")
+    assert chat.say(answer).startswith(f"I'd suggest {code}")
+
+
 def test_a_question_in_the_middle_of_a_form_is_answered_then_the_form_continues(
         chat: Chat) -> None:
     chat.say("which npq would suit me")

@@ -70,7 +70,10 @@ FALLS_BACK = (("wotcha, got owt for HLTAs", "recommend_npq"),
               ("is there owt for a cover supervisor", "recommend_npq"),
               ("i'm a TA, anything for me", "recommend_npq"))
 MISREAD = (("any courses going for support staff", "ask_eligibility"),
-           ("can our learning mentors go on one", "ask_eligibility"))
+           ("can our learning mentors go on one", "ask_eligibility"),
+           # the model with issue 10's new training data understands the two above (or falls back)
+           ("do these courses take HLTAs", "ask_eligibility"),
+           ("would a pastoral support worker get on one of these", "ask_eligibility"))
 ANSWERS_OUTRIGHT = ("programme_info", "ask_deadlines", "ask_funding", "ask_eligibility",
                     "how_to_apply", "become_partner", "partner_requirements",
                     "partner_benefits")
