@@ -44,7 +44,9 @@ from ops.stack import Stack
 OUT_DIR = ROOT / "results" / "nlu-report"
 
 
-def format_report(report: Report, heldout: Path = HELDOUT) -> str:
+def format_report(report: Report, heldout: Path = HELDOUT, *, examples: bool = True) -> str:
+    """The report as text; `examples=False` leaves the held-out messages out (the test logs:
+    a held-out message read in every test run becomes something to tune on)."""
     intents, entities, met = report.intent, report.entities, report.met
     n = report.examples
 
@@ -71,8 +73,9 @@ def format_report(report: Report, heldout: Path = HELDOUT) -> str:
            "at a time, through Rasa's HTTP API)"] if latency else []),
         "", "entity" + header[6:], *(row(k, m) for k, m in entities.per_entity.items()),
         "", "intent" + header[6:], *(row(k, m) for k, m in intents.per_intent.items()),
-        "", "worst confusions (true -> predicted, count, one example):",
-        *([f"  {c.true} -> {c.predicted}  {c.count}  \"{c.example}\""
+        "", f"worst confusions (true -> predicted, count{', one example' if examples else ''}):",
+        *([f"  {c.true} -> {c.predicted}  {c.count}"
+           + (f"  \"{c.example}\"" if examples else "")
            for c in report.confusions.worst] or ["  none"])])
 
 

@@ -26,6 +26,7 @@ from ops.evaluation import (
     match_entities,
     parse_annotated,
 )
+from ops.nlu_report import format_report
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAMMES = yaml.safe_load((ROOT / "data" / "catalogue" / "programmes.yaml").read_text())
@@ -208,6 +209,14 @@ def test_evaluate_counts_low_confidence_and_checks_targets() -> None:
         IntentError(text="bye", true="goodbye", predicted="thank", confidence=0.7)]
     assert report.entity_errors == []
     assert "errors" not in report.as_json()["entities"] and "parse_ms" not in report.as_json()
+
+
+def test_the_test_log_version_of_the_report_shows_no_held_out_message() -> None:
+    examples = [Example("hiya", "greet"), Example("see you around", "goodbye")]
+    report = evaluate(examples, [parse("greet", 0.9), parse("thank", 0.7)], threshold=0.5)
+    assert "goodbye -> thank  1" in format_report(report, examples=False)
+    assert "see you around" not in format_report(report, examples=False)
+    assert '"see you around"' in format_report(report)  # make nlu-report shows it
 
 
 def test_check_exits_non_zero_only_when_a_target_is_missed(
