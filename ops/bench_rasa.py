@@ -52,9 +52,10 @@ async def turn(client: httpx.AsyncClient, sender: str, text: str) -> float:
     return time.perf_counter() - started
 
 
-async def parse(client: httpx.AsyncClient, text: str) -> float:
+async def parse(client: httpx.AsyncClient, text: str, token: dict[str, str]) -> float:
+    """One NLU parse; Rasa's HTTP API wants the stack's token (the webhook does not)."""
     started = time.perf_counter()
-    (await client.post("/model/parse", json={"text": text})).raise_for_status()
+    (await client.post("/model/parse", json={"text": text}, params=token)).raise_for_status()
     return time.perf_counter() - started
 
 
@@ -69,7 +70,7 @@ def cpu_line(what: str, used: tuple[float, float], turns: int) -> str:
 
 
 async def measure(url: str, turns: int, clients: int, duration: float, rasa_pid: int,
-                  actions_pid: int, profile: str | None) -> None:
+                  actions_pid: int, profile: str | None, token: dict[str, str]) -> None:
     def cpu() -> tuple[float, float]:
         return cpu_seconds(tree(rasa_pid)), cpu_seconds(tree(actions_pid))
 
@@ -81,7 +82,7 @@ async def measure(url: str, turns: int, clients: int, duration: float, rasa_pid:
         for n in range(5):
             await turn(client, f"warm-{n}", QUESTIONS[n])
         questions = itertools.cycle(QUESTIONS)
-        print(line("NLU parse, one at a time", [await parse(client, next(questions))
+        print(line("NLU parse, one at a time", [await parse(client, next(questions), token)
                                                for _ in range(turns)]), flush=True)
         before = cpu()
         print(line("turn, one at a time", [await turn(client, f"one-{n}", next(questions))
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                   f" s; {os.cpu_count()} CPUs", flush=True)
             asyncio.run(measure(stack.rasa_url, args.turns, args.clients, args.duration,
                                 stack.processes["rasa"].pid, stack.processes["actions"].pid,
-                                args.profile))
+                                args.profile, stack.rasa_params))
             servers = [pid for process in stack.processes.values() for pid in tree(process.pid)]
             print(f"resident memory now: {rss(servers) / 2**20:.0f} MB (Rasa and actions)")
     return 0
