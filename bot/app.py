@@ -96,8 +96,9 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
                         give_up_after=dt.timedelta(minutes=settings.pending_give_up_minutes))
     eraser = Eraser(db, rasa, tracker, training.root, clock)
     acknowledger = Acknowledger(app.bot, rasa, after=settings.rasa_ack_seconds)
-    processor.on_queued = acknowledger.queued  # every slot taken: told at arrival
+    processor.on_waiting = acknowledger.waited  # RASA_ACK_SECONDS unanswered: told
     processor.on_caught_up = acknowledger.caught_up  # answered: a later wait is told again
+    processor.ack_after = settings.rasa_ack_seconds
     conversation = Conversation(app.bot, rasa, buttons, handoff, kept, eraser=eraser,
                                 tracker=tracker, recorder=recorder,
                                 patience=settings.rasa_patience_seconds, outbox=outbox,

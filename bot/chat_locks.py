@@ -14,10 +14,14 @@ FLOOD_WINDOW_SECONDS is told once, politely, and what it sends beyond that is dr
 the log, never its text) until the window has room again; every message within the limit waits
 for its turn and is answered.
 
-A rush: a user's message that arrives when every slot is taken will wait behind at least that
-many turns, so `on_queued(chat_id)` is called at once, before it waits (bot/acknowledge.py tells
-the user their answer is coming); a chat whose earlier message is still being answered is not
-told again until it has caught up (`on_caught_up(chat_id)`: nothing more of it waits).
+A rush: when a user's message has waited `ack_after` seconds (RASA_ACK_SECONDS) and the chat
+still waits for an answer, for a slot, for its earlier messages or for Rasa, `on_waiting(chat_id)`
+is called with whether its turn has started (bot/acknowledge.py tells the user their answer is
+coming if the wait is a queue), once per wait: the timer
+starts with the first message of a wait and a wait ends when the chat has caught up
+(`on_caught_up(chat_id)`: nothing more of it waits). A timer rather than a forecast: only those
+who really wait are told, since each notice takes a share of the bot's 30 Telegram calls a
+second, which at Telegram's rate the answers need.
 """
 
 from __future__ import annotations
@@ -137,9 +141,12 @@ class PerChatProcessor(BaseUpdateProcessor):
         self.slots = max_concurrent_updates
         self._turn_slots: asyncio.Semaphore | None = None
         self.flood: FloodLimit | None = None  # set by the composition root
-        self.on_queued: Callable[[int], Awaitable[None]] | None = None  # the same
+        self.on_waiting: Callable[[int, bool], Awaitable[None]] | None = None  # the same
         self.on_caught_up: Callable[[int], None] | None = None  # the same
+        self.ack_after = 3.0  # seconds (the composition root sets RASA_ACK_SECONDS)
         self._updates: dict[int, int] = {}  # chat id -> its updates waiting or being handled
+        self._waits: dict[int, object] = {}  # chat id -> its current wait (what a timer checks)
+        self._started: set[int] = set()  # chats whose current wait has a turn under way
         self._seen = 0
 
     def _slot(self) -> asyncio.Semaphore:
@@ -162,19 +169,27 @@ class PerChatProcessor(BaseUpdateProcessor):
                 await coroutine
             return
         earlier = self._updates.get(chat.id, 0)
-        if (flooding is not None and self.on_queued is not None and self._slot().locked()
-                and not earlier):
-            _background(self.on_queued(chat.id), "tell a queued chat")
+        if flooding is not None and self.on_waiting is not None and chat.id not in self._waits:
+            wait = self._waits[chat.id] = object()  # a user's message starts a wait
+            _background(self._tell_if_still_waiting(chat.id, wait), "tell a waiting chat")
         self._updates[chat.id] = earlier + 1
         try:
             async with self.locks.hold(chat.id), self._slot():  # the chat's turn, then a slot
+                self._started.add(chat.id)
                 await coroutine
         finally:
             self._updates[chat.id] -= 1
             if not self._updates[chat.id]:  # nothing more of this chat waits
                 del self._updates[chat.id]
+                self._waits.pop(chat.id, None)
+                self._started.discard(chat.id)
                 if self.on_caught_up is not None:
                     self.on_caught_up(chat.id)
+
+    async def _tell_if_still_waiting(self, chat_id: int, wait: object) -> None:
+        await asyncio.sleep(self.ack_after)  # a timer: what the user sees, not synchronisation
+        if self._waits.get(chat_id) is wait and self.on_waiting is not None:
+            await self.on_waiting(chat_id, chat_id in self._started)
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -128,18 +128,22 @@ class Conversation:
         asking = asyncio.ensure_future(
             self.rasa.send_text(sender, message, key=key, queued=queued) if typed
             else self.rasa.send_payload(sender, message, key=key, queued=queued))
-        # told the answer is coming: no "typing…" on top (at a rush, every waiting chat's
-        # typing would compete with the answers for the bot's 30 calls a second)
-        typing = contextlib.nullcontext() if expected.told else self._typing(chat_id)
+        # told the answer is coming, or a queue expected (a rush): no "typing…" (every waiting
+        # chat's typing would compete with the answers for the bot's 30 Telegram calls a second)
+        rush = expected.told or expected.seconds >= TYPING_AFTER
+        typing = contextlib.nullcontext() if rush else self._typing(chat_id)
         try:
             async with typing:
                 if patient and not expected.told:
                     done, _ = await asyncio.wait({asking}, timeout=self.patience)
-                    if not done:
+                    if not done and not self._told(chat_id):  # not told meanwhile either
                         await self.bot.send_message(chat_id, STILL_WORKING)
                 return await asking
         finally:
             asking.cancel()
+
+    def _told(self, chat_id: int) -> bool:
+        return self.acknowledger is not None and self.acknowledger.knows(chat_id)
 
     async def _record(self, chat_id: int, message: str, replies: list[RasaReply], *,
                       typed: bool) -> Recorded | None:
@@ -157,7 +161,7 @@ class Conversation:
 
         async def keep_typing() -> None:
             await asyncio.sleep(TYPING_AFTER)
-            while True:
+            while not self._told(chat_id):  # once told the answer is coming, that says it
                 await typing()
                 await asyncio.sleep(TYPING_EVERY)
 

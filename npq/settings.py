@@ -53,10 +53,10 @@ class Settings:
     log_level: str = "INFO"
     # The bot: patience before apologising, retrying kept messages, the action server's health.
     rasa_patience_seconds: float = 5.0
-    # Overload: a turn expected to take longer than this gets "your answer is coming" first.
-    rasa_ack_seconds: float = 2.0
-    # The bot works on this many chats' turns at once; a message arriving when all are taken is
-    # told at once that its answer is coming (the rest of the chats are queued, in order).
+    # Overload: a message unanswered this long (or expected to take longer) gets "your answer is
+    # coming" (once per wait).
+    rasa_ack_seconds: float = 3.0
+    # The bot works on this many chats' turns at once (the rest of the chats wait, in order).
     bot_turn_slots: int = 64
     # The Rasa servers behind the front (ops/rasa_front.py), and the turns each works on at once.
     rasa_servers: int = 2
