@@ -17,6 +17,7 @@ length so that little is spent on padding.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import importlib.util
 from collections.abc import Callable, Sequence
@@ -93,6 +94,16 @@ def verified(path: Path, expected: str) -> Path:
     return path
 
 
+def _give_back_freed_memory() -> None:
+    """Return the C heap's free pages to the system (glibc's malloc_trim; elsewhere nothing)."""
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
+
+
 def onnx_forward(model: Path, threads: int) -> Forward:
     """One onnxruntime session for the int8 export."""
     import onnxruntime as ort
@@ -101,7 +112,13 @@ def onnx_forward(model: Path, threads: int) -> Forward:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Memory (two Rasa servers each hold a session): at load onnxruntime folds the int8 weights
+    # into fp32 ones (what makes a parse take 4 ms, not 25), leaving the int8 copies and the
+    # folding's scratch freed but still held by the C heap; without its arena and with the heap
+    # trimmed after load the session holds about 90 MB instead of 180, at the same speed.
+    options.enable_cpu_mem_arena = False
     session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    _give_back_freed_memory()
     names = {i.name for i in session.get_inputs()}
     output = session.get_outputs()[0].name  # last_hidden_state
 
