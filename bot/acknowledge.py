@@ -14,6 +14,7 @@ Without a front (RASA_URL straight to one Rasa server) nothing is expected; the 
 tells a message waiting for one of the bot's slots. Each notice takes a share of the bot's 30
 Telegram calls a second, which the answers need at a rush: only those who wait are told.
 """
+
 from __future__ import annotations
 
 import logging

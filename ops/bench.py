@@ -126,11 +126,6 @@ def by_role(pids: Sequence[int], measure: Callable[[Sequence[int]], float]) -> d
     return roles
 
 
-def cpu_by_role(pids: Sequence[int]) -> dict[str, float]:
-    """`cpu_seconds` per part of the stack (the Rasa servers together)."""
-    return by_role(pids, cpu_seconds)
-
-
 def cpu_seconds(pids: Sequence[int]) -> float:
     """The CPU time (user and system) `pids` have used so far, summed: unlike a latency, it
     does not depend on what else the machine is running."""

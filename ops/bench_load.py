@@ -49,7 +49,6 @@ from ops.bench import (
     QUESTIONS,
     PeakMemory,
     by_role,
-    cpu_by_role,
     cpu_seconds,
     database_copy,
     find,
@@ -258,7 +257,7 @@ async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], mem
         last = index == len(rates) - 1
         rasa = find(stack.pid, "rasa run") if profile and last else None
         cpu_before = cpu_seconds(tree(stack.pid))
-        roles_before = cpu_by_role(tree(stack.pid))
+        roles_before = by_role(tree(stack.pid), cpu_seconds)
         own_before = cpu_seconds([os.getpid()])
         with profiling(rasa, profile if last else None, duration):
             sent, start, end = await offer(fake, load, rate, duration, range(base, base + chats),
@@ -275,7 +274,7 @@ async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], mem
         answers = max(1, len(answered))
         print("  CPU per answer: " + ", ".join(
             f"{role} {1000 * (used - roles_before.get(role, 0.0)) / answers:.0f} ms"
-            for role, used in sorted(cpu_by_role(tree(stack.pid)).items()))
+            for role, used in sorted(by_role(tree(stack.pid), cpu_seconds).items()))
             + f"; this benchmark (the Bot API stand-in and the load, on the same cores) "
               f"{1000 * (cpu_seconds([os.getpid()]) - own_before) / answers:.0f} ms", flush=True)
         load.outstanding.clear()  # lost ones are not waited for by the next rate
