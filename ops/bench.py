@@ -111,7 +111,7 @@ def pss(pids: Sequence[int]) -> int:
 
 
 TICKS = os.sysconf("SC_CLK_TCK")
-ROLES = (("rasa run", "Rasa"), ("-m actions", "action server"), ("-m bot", "bot"),
+ROLES = (("rasa_components.serve run", "Rasa"), ("-m actions", "action server"), ("-m bot", "bot"),
          ("ops.supervisor", "supervisor and front"))
 
 

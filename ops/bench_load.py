@@ -255,7 +255,7 @@ async def _run(fake: FakeBotAPI, load: Load, stack: subprocess.Popen[bytes], mem
         memory.reset()
         base = 10_000_000 * (index + 1)
         last = index == len(rates) - 1
-        rasa = find(stack.pid, "rasa run") if profile and last else None
+        rasa = find(stack.pid, "rasa_components.serve run") if profile and last else None
         cpu_before = cpu_seconds(tree(stack.pid))
         roles_before = by_role(tree(stack.pid), cpu_seconds)
         own_before = cpu_seconds([os.getpid()])

@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 from npq.settings import Settings
 from ops.model import model_path
-from ops.paths import APP_PYTHON, RASA, ROOT
+from ops.paths import APP_PYTHON, RASA_SERVE, ROOT
 from ops.ports import HOST
 
 READY_TIMEOUT = 300.0  # loading TensorFlow and the model takes a while on two cores
@@ -188,7 +188,7 @@ class Stack:
         self.effective_endpoints.parent.mkdir(parents=True, exist_ok=True)
         self.effective_endpoints.write_text(render_endpoints(settings))
         prepare_tracker_store(settings.effective_tracker_store_url)
-        self._spawn("rasa", [str(RASA), "run", "--model", str(self.model or model_path()),
+        self._spawn("rasa", [*RASA_SERVE, "run", "--model", str(self.model or model_path()),
                              "--enable-api",
                              # one argument: a token starting with "-" is not an option
                              f"--auth-token={self.rasa_token}",
