@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from actions import clock
 from actions.support import (
+    FORM_TOPICS,
     AskInFixedWords,
     ask_next,
     end_form,
@@ -21,6 +22,7 @@ from actions.support import (
     latest_entity,
     latest_intent,
     respond,
+    say,
     text_slot,
     typed_text,
     utter,
@@ -217,7 +219,11 @@ class ActionUnsubscribe(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         """Switch every reminder off."""
         count = await in_session(unsubscribe, chat_id=tracker.sender_id, now=clock.now())
-        utter(dispatcher, unsubscribed_answer(count))
+        doing = FORM_TOPICS.get(tracker.active_loop_name or "")
+        if count == 0 and doing:  # a bare "stop" or "cancel" in the middle of a form
+            say(dispatcher, "stopped", doing=doing)
+        else:
+            utter(dispatcher, unsubscribed_answer(count))
         return end_form(tracker)
 
 

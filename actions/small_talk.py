@@ -11,11 +11,19 @@ import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, UserUtteranceReverted
+from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.programmes import reply_about_programme
-from actions.support import ask_next, end_form, latest_entity, latest_intent, say, typed_text
+from actions.support import (
+    FORM_TOPICS,
+    ask_next,
+    end_form,
+    latest_entity,
+    latest_intent,
+    say,
+    typed_text,
+)
 from npq.topics import topic_of
 
 # What each intent means to a user, for "Did you mean ...?" buttons.
@@ -68,6 +76,23 @@ class ActionGoodbye(Action):
         """Say goodbye, leaving any form."""
         say(dispatcher, "goodbye")
         return end_form(tracker)
+
+
+class ActionStop(Action):
+    def name(self) -> str:
+        return "action_stop"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        """"Never mind": drop what the assistant was asking (a form, or a question outside
+        one), say so, and offer what else it can do. Nothing the user gave is deleted."""
+        doing = FORM_TOPICS.get(tracker.active_loop_name or "")
+        if doing:
+            say(dispatcher, "stopped", doing=doing)
+        else:
+            say(dispatcher, "stop")
+        return [*end_form(tracker), *([SlotSet("pending", None)]
+                                      if tracker.get_slot("pending") is not None else [])]
 
 
 class ActionClarify(Action):

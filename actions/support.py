@@ -127,6 +127,13 @@ def latest_text(tracker: Tracker) -> str:
     return str(tracker.latest_message.get("text") or "")
 
 
+# What each form is doing, in the words of "OK, I've stopped {doing}."
+FORM_TOPICS = {"recommend_form": "looking for the NPQ that suits you",
+               "partner_fit_form": "the partner check",
+               "interest_form": "taking your details for the team",
+               "reminder_form": "setting up your reminder"}
+
+
 def end_form(tracker: Tracker) -> list[EventType]:
     """Leave whatever form is active (the user said goodbye, asked for a person, ...)."""
     if not tracker.active_loop_name:

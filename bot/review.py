@@ -45,7 +45,8 @@ TITLES = {  # what each intent means, for reviewers
     "unsubscribe": "Stop reminders", "become_partner": "Become a partner",
     "partner_requirements": "What a partner needs", "partner_benefits": "What partners get",
     "partner_fit_check": "Would we fit as a partner", "talk_to_human": "Talk to a person",
-    "forget_me": "Delete my data", "inform": "An answer (inform)", "out_of_scope": "Off topic",
+    "forget_me": "Delete my data", "stop": "Never mind, stop", "inform": "An answer (inform)",
+    "out_of_scope": "Off topic",
 }
 REASONS = {"fallback": "not understood", "out_of_scope": "found out of scope",
            "low_confidence": "the model was unsure", "unhelpful": "a user rated the answer 👎"}

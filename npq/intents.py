@@ -14,8 +14,9 @@ JOURNEYS = ("recommend_npq", "programme_info", "find_hub", "ask_deadlines", "ask
             "ask_eligibility", "how_to_apply", "register_interest", "subscribe_reminders",
             "unsubscribe", "become_partner", "partner_requirements", "partner_benefits",
             "partner_fit_check")
-# They end what the assistant was doing: a person takes over, or everything held is deleted.
-ENDINGS = ("talk_to_human", "forget_me")
+# They end what the assistant was doing: a person takes over, everything held is deleted, or the
+# user wants to stop what they started ("never mind", "forget it", "skip this").
+ENDINGS = ("talk_to_human", "forget_me", "stop")
 # Replies to what the assistant asked: yes, no, or the information asked for.
 ANSWERS = ("affirm", "deny", "inform")
 OUT_OF_SCOPE = "out_of_scope"

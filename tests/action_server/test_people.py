@@ -234,6 +234,16 @@ async def test_unsubscribe_switches_every_reminder_off_and_leaves_the_form(
     assert back.text.startswith("Welcome back: your NPQH deadline reminders are on again.")
 
 
+async def test_a_bare_stop_inside_a_form_with_no_reminders_stops_the_form(
+        database: sessionmaker[Session]) -> None:
+    outcome = await run(ActionUnsubscribe(), tracker(
+        "cancel", "unsubscribe", form="partner_fit_form", requested_slot="partner_area",
+        sender="chat-11"))
+    assert outcome.text == ("OK, I've stopped the partner check. Ask me again whenever you like. "
+                            "What else can I help with?")
+    assert outcome.events == LEFT_FORM
+
+
 # --- forget me ----------------------------------------------------------------------------------
 
 async def test_forget_me_asks_first_and_leaves_any_form() -> None:

@@ -8,6 +8,7 @@ from actions.small_talk import (
     ActionDefaultFallback,
     ActionGoodbye,
     ActionSmallTalk,
+    ActionStop,
 )
 from tests.action_server.conftest import entity, run, tracker
 
@@ -47,6 +48,25 @@ async def test_goodbye_leaves_the_form() -> None:
     assert outcome.text == ("Goodbye, and good luck! Message me any time you have more "
                             "questions about NPQs.")
     assert {"event": "active_loop", "name": None, "timestamp": None} in outcome.events
+
+
+async def test_never_mind_inside_a_form_stops_it_and_says_so() -> None:
+    outcome = await run(ActionStop(), tracker("never mind, forget the partner thing", "stop",
+                                              form="partner_fit_form",
+                                              requested_slot="partner_area"))
+    assert outcome.text == ("OK, I've stopped the partner check. Ask me again whenever you like. "
+                            "What else can I help with?")
+    assert [b["payload"] for b in outcome.buttons] == ["/help", "/talk_to_human"]
+    assert {"event": "active_loop", "name": None, "timestamp": None} in outcome.events
+    assert outcome.slots["requested_slot"] is None
+
+
+async def test_never_mind_outside_a_form_drops_the_pending_question() -> None:
+    outcome = await run(ActionStop(), tracker("forget it", "stop",
+                                              slots={"pending": {"kind": "partner_enquiry"}}))
+    assert outcome.text == "No problem. What else can I help with?"
+    assert "pending" in outcome.slots and outcome.slots["pending"] is None
+    assert not [e for e in outcome.events if e.get("event") == "active_loop"]
 
 
 async def test_a_low_confidence_message_offers_the_likeliest_meanings() -> None:

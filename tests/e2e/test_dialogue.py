@@ -160,6 +160,16 @@ def test_the_fit_check_asks_with_answer_buttons_and_offers_a_shared_location(cha
     assert chat.buttons == ["Yes", "No"]
 
 
+def test_never_mind_leaves_a_form_and_the_next_question_is_answered_alone(chat: Chat) -> None:
+    assert "What kind of organisation are you?" in chat.say("are we a good fit to be a partner?")
+    assert chat.say("never mind") == ("OK, I've stopped the partner check. Ask me again whenever "
+                                      "you like. What else can I help with?")
+    deadlines = chat.say("when is the deadline for NPQH?")
+    assert "NPQH" in deadlines and "What kind of organisation" not in deadlines
+    assert "What would you like to do" not in deadlines
+    assert chat.say("forget it") == "No problem. What else can I help with?"  # deletes nothing
+
+
 def test_register_interest_validates_the_email_and_keeps_consent(chat: Chat, db: Session) -> None:
     assert "What's your name?" in chat.say("can someone contact me about NPQH?")
     assert chat.say("Sam Patel") == "Thanks. What email address should we use?"
