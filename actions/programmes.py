@@ -10,15 +10,19 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
-from actions.support import in_session, latest_entity, respond, typed_text
+from actions.support import in_session, latest_entity, respond, text_slot, typed_text
 from npq.course import programme_info_answer
+from npq.programmes import refers_back
 
 
 async def reply_about_programme(dispatcher: CollectingDispatcher, tracker: Tracker,
                                 named: str | None) -> list[EventType]:
+    others = list(dict.fromkeys(v for v in tracker.get_latest_entity_values("npq")
+                                if isinstance(v, str) and v != named))
     answer, code = await in_session(
         programme_info_answer, today=clock.today(), named=named, question=typed_text(tracker),
-        place_text=latest_entity(tracker, "postcode") or latest_entity(tracker, "location"))
+        place_text=latest_entity(tracker, "postcode") or latest_entity(tracker, "location"),
+        also_named=others)
     return respond(dispatcher, tracker, answer, *([SlotSet("npq", code)] if code else []))
 
 
@@ -28,5 +32,9 @@ class ActionProgrammeInfo(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        """Answer about the NPQ the user named (this message only), or about them all."""
-        return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))
+        """Answer about the NPQ the user named, or the one the conversation is about when the
+        question points back to it ("how long does it take?"), or about them all."""
+        named = latest_entity(tracker, "npq")
+        if named is None and refers_back(typed_text(tracker)):
+            named = text_slot(tracker, "npq")
+        return await reply_about_programme(dispatcher, tracker, named)

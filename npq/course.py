@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -20,7 +21,13 @@ from npq.applying import provider_answer
 from npq.db.models import Cohort, Hub, Programme
 from npq.deadlines import deadlines_answer
 from npq.network import load_network
-from npq.programmes import catalogue_answer, current_programmes, find_programme, programme_answer
+from npq.programmes import (
+    catalogue_answer,
+    comparison_answer,
+    current_programmes,
+    find_programme,
+    programme_answer,
+)
 from npq.topics import topic_of
 
 TOPICS = frozenset({"assessment", "qualification", "track_record", "sessions", "provider",
@@ -31,13 +38,19 @@ SCHOOL_DAY = re.compile(r"\b(school day|daytime|in the day)\b", re.IGNORECASE)
 
 
 def programme_info_answer(session: Session, *, today: dt.date, named: str | None,
-                          question: str | None = None,
-                          place_text: str | None = None) -> tuple[Answer, str | None]:
+                          question: str | None = None, place_text: str | None = None,
+                          also_named: Sequence[str] = ()) -> tuple[Answer, str | None]:
     """The answer to a question about a programme (or all of them), and the programme it is
-    about (None when no programme was named)."""
+    about (None when no programme was named). With `also_named` (the other programmes the
+    message names), a general question compares them."""
     programme = find_programme(session, named[:200] if named else None)
     code = programme.code if programme else None
     topic = topic_of(question, TOPICS)
+    others = [p for p in (find_programme(session, text[:200]) for text in also_named[:2])
+              if p is not None and not p.is_legacy and programme is not None
+              and p.code != programme.code]
+    if others and topic is None and programme is not None and not programme.is_legacy:
+        return comparison_answer([programme, *others]), code
     if topic == "places":
         return places_answer(session, programme, today=today, place_text=place_text), code
     if topic == "assessment":

@@ -77,6 +77,29 @@ def programme_answer(programme: Programme) -> Answer:
     ))
 
 
+def comparison_answer(programmes: list[Programme]) -> Answer:
+    """Two or three programmes side by side ("what's the difference between NPQSL and NPQH?"):
+    each one's summary, who it is for and its length, then a button for each one's full card."""
+    sections = [f"{p.code}: {p.name}\n{p.summary}\nWho it's for: {p.audience}\n"
+                f"Length: about {p.length_months} months." for p in programmes]
+    return Answer("\n\n".join(sections), tuple(
+        Button(f"About {p.code}", "programme_info", {"npq": p.code}) for p in programmes))
+
+
+# "How long does it take?", "is the course online?": a question about the programme the
+# conversation is already about. Not "which NPQs are there?" or "what other NPQs do you do?".
+REFERS_BACK = re.compile(r"\b(it|its|this|that|the course|the programme|the qualification|"
+                         r"this one|that one|the npq)\b")
+ASKS_FOR_ALL = re.compile(r"\b(npqs|all|which ones|list|other|others|options|are there|"
+                          r"available|do you (do|offer|run))\b")
+
+
+def refers_back(question: str | None) -> bool:
+    """Whether a question names no programme because it means the one already being discussed."""
+    words = _key(question or "")[:500]
+    return bool(REFERS_BACK.search(words)) and not ASKS_FOR_ALL.search(words)
+
+
 def choose_programme_answer(session: Session, question: str, *, extra: Button,
                             first: str | None = None) -> Answer:
     """A question answered by picking a current programme (each an `inform` button), the one

@@ -83,6 +83,29 @@ async def test_programme_info_without_a_programme_lists_them_all() -> None:
     assert events == []
 
 
+async def test_a_question_pointing_back_is_about_the_programme_already_discussed() -> None:
+    messages, events = await run(ActionProgrammeInfo(), tracker(
+        "how long does the course take", "programme_info", slots={"npq": "NPQH"}))
+    assert messages[0]["text"].startswith("NPQH: NPQ for Headship")
+    assert "Length: about 18 months." in messages[0]["text"]
+    assert events == [SlotSet("npq", "NPQH")]
+    messages, _ = await run(ActionProgrammeInfo(), tracker(
+        "what other ones are there", "programme_info", slots={"npq": "NPQH"}))
+    assert messages[0]["text"].startswith("There are 10 National Professional Qualifications")
+
+
+async def test_two_programmes_named_are_compared() -> None:
+    messages, events = await run(ActionProgrammeInfo(), tracker(
+        "whats the difference between npqsl and npqh", "programme_info",
+        [entity("npq", "NPQSL"), entity("npq", "NPQH")]))
+    text = messages[0]["text"]
+    assert text.startswith("NPQSL: NPQ for Senior Leadership\n")
+    assert "\n\nNPQH: NPQ for Headship\n" in text
+    assert text.count("Who it's for:") == 2 and text.count("Length: about") == 2
+    assert [b["title"] for b in messages[0]["buttons"]] == ["About NPQSL", "About NPQH"]
+    assert events == [SlotSet("npq", "NPQSL")]
+
+
 async def test_programme_info_for_npqml_explains_what_replaced_it() -> None:
     messages, _ = await run(ActionProgrammeInfo(), tracker(
         "what happened to npqml", "programme_info", [entity("npq", "NPQML")]))
