@@ -91,7 +91,7 @@ def test_the_actions_say_exactly_the_fixed_replies_there_are() -> None:
 
     said = {"help", *REPLIED_BY_NAME}  # action_small_talk: the intent's reply, else help
     for path in (ROOT / "actions").glob("*.py"):
-        said.update(re.findall(r"say\(dispatcher, \"(\w+)\"\)", path.read_text()))
+        said.update(re.findall(r"say\(dispatcher, \"(\w+)\"[,)]", path.read_text()))
     said.update(cls().name().removeprefix("action_") for cls in action_classes()
                 if issubclass(cls, AskInFixedWords))
     assert said == set(replies())
