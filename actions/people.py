@@ -154,10 +154,14 @@ class ValidateReminderForm(FormValidationAction):
         named = latest_entity(tracker, "npq")
         if latest_entity(tracker, "answer") == ANY_PROGRAMME:
             return {"reminder_programme": ANY_PROGRAMME}
+        asked = tracker.get_slot("requested_slot") == "reminder_programme"
         if named and (latest_intent(tracker) == "subscribe_reminders" or (
-                tracker.get_slot("requested_slot") == "reminder_programme"
-                and is_answer(tracker))):
+                asked and is_answer(tracker))):
             return {"reminder_programme": named}
+        discussed = text_slot(tracker, "npq")
+        if asked and discussed and not named and (latest_intent(tracker) == "affirm" or (
+                is_answer(tracker) and parse_yes_no(typed_text(tracker)))):
+            return {"reminder_programme": discussed}  # "yes please" to "... NPQH's deadline?"
         return _typed_answer(tracker, "reminder_programme")
 
     async def validate_reminder_programme(self, value: Any, dispatcher: CollectingDispatcher,
@@ -178,12 +182,15 @@ class ActionAskReminderProgramme(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        """Which programme's deadlines? The one we were talking about comes first."""
+        """Which programme's deadlines? The one we were talking about comes first, and a yes
+        chooses it."""
+        discussed = text_slot(tracker, "npq")
+        question = (f"Shall I remind you before the {discussed} deadline? Say yes, or pick "
+                    "another programme." if discussed else
+                    "Which programme should I remind you about before its deadline?")
         utter(dispatcher, await in_session(
-            choose_programme_answer,
-            question="Which programme should I remind you about before its deadline?",
-            extra=Button("Any NPQ", "inform", {"answer": ANY_PROGRAMME}),
-            first=text_slot(tracker, "npq")))
+            choose_programme_answer, question=question,
+            extra=Button("Any NPQ", "inform", {"answer": ANY_PROGRAMME}), first=discussed))
         return []
 
 

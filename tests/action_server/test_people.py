@@ -173,11 +173,23 @@ async def test_a_question_naming_a_programme_mid_form_is_not_taken_as_the_answer
 async def test_the_reminder_question_puts_the_programme_in_question_first() -> None:
     outcome = await run(ActionAskReminderProgramme(), tracker(
         "remind me", "subscribe_reminders", slots={"npq": "NPQSL"}, form="reminder_form"))
-    assert outcome.text == "Which programme should I remind you about before its deadline?"
+    assert outcome.text == ("Shall I remind you before the NPQSL deadline? Say yes, or pick "
+                            "another programme.")
     assert outcome.buttons[0] == {"title": "NPQSL", "payload": '/inform{"npq": "NPQSL"}'}
     assert outcome.buttons[-1] == {"title": "Any NPQ", "payload": '/inform{"answer": "any"}'}
     assert len(outcome.buttons) == 12
     assert outcome.events == []
+
+
+async def test_yes_to_the_reminder_question_chooses_the_programme_discussed() -> None:
+    for text, intent in (("yes please", "affirm"), ("yep", "inform")):
+        outcome = await validate(ValidateReminderForm(), tracker(
+            text, intent, slots={"npq": "NPQLPM"}, form="reminder_form",
+            requested_slot="reminder_programme"))
+        assert outcome.slots == {"reminder_programme": "NPQLPM"}, text
+    unasked = await run(ActionAskReminderProgramme(), tracker(
+        "remind me", "subscribe_reminders", form="reminder_form"))
+    assert unasked.text == "Which programme should I remind you about before its deadline?"
 
 
 async def test_subscribing_twice_is_one_subscription_and_any_is_every_programme(
