@@ -29,6 +29,7 @@ from actions.support import (
 )
 from npq import geo
 from npq.answers import Answer, Button
+from npq.intents import PARTNERSHIP
 from npq.partners import (
     ORGANISATION_TYPES,
     FitAnswers,
@@ -94,6 +95,9 @@ class ValidatePartnerFitForm(FormValidationAction):
         if tracker.get_slot("organisation_type") or not _readable(tracker, "organisation_type"):
             return {}
         kind = parse_organisation_type(typed_text(tracker))
+        if kind is None and _starting(tracker):  # "we're a primary school ..." said earlier
+            kind = next(filter(None, (parse_organisation_type(str(message.get("text") or ""))
+                                      for message in _earlier_partner_messages(tracker))), None)
         return {"organisation_type": kind} if kind else {}
 
     async def extract_partner_area(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -107,6 +111,9 @@ class ValidatePartnerFitForm(FormValidationAction):
         place = latest_entity(tracker, "postcode") or latest_entity(tracker, "location")
         if not (is_answer(tracker) or latest_intent(tracker) == "partner_fit_check"):
             return {}  # "is there a hub near Leeds?" is a question of its own
+        if place is None and _starting(tracker):  # "... a school in Keighley" said earlier
+            place = next(filter(None, (_named_place(message)
+                                       for message in _earlier_partner_messages(tracker))), None)
         if not (place or _requested(tracker, "partner_area")):
             return {}
         return {"partner_area": place or typed_text(tracker)}
@@ -188,6 +195,37 @@ def _requested(tracker: Tracker, slot: str) -> bool:
 def _readable(tracker: Tracker, slot: str) -> bool:
     """This slot was asked for, or the message started the form."""
     return _requested(tracker, slot) or latest_intent(tracker) == "partner_fit_check"
+
+
+EARLIER_MESSAGES = 10
+
+
+def _starting(tracker: Tracker) -> bool:
+    """The fit check starts with this message (nothing has been asked yet)."""
+    return tracker.get_slot("requested_slot") is None and \
+        latest_intent(tracker) == "partner_fit_check"
+
+
+def _earlier_partner_messages(tracker: Tracker) -> list[dict[str, Any]]:
+    """The parse data of this session's earlier messages about partnership, latest first."""
+    found: list[dict[str, Any]] = []
+    users = [e for e in tracker.events if e.get("event") in ("user", "session_started")]
+    for event in reversed(users[:-1]):  # the last is the message being handled
+        if event.get("event") == "session_started" or len(found) == EARLIER_MESSAGES:
+            break
+        parsed = event.get("parse_data") or {}
+        if (parsed.get("intent") or {}).get("name") in PARTNERSHIP:
+            found.append({**parsed, "text": event.get("text")})
+    return found
+
+
+def _named_place(parsed: dict[str, Any]) -> str | None:
+    for kind in ("postcode", "location"):
+        value = next((e.get("value") for e in parsed.get("entities") or []
+                      if e.get("entity") == kind), None)
+        if isinstance(value, str) and value.strip():
+            return value
+    return None
 
 
 def _yes_no(tracker: Tracker, slot: str) -> dict[str, Any]:

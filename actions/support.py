@@ -123,6 +123,17 @@ def is_answer(tracker: Tracker, *, unless: frozenset[str] = ASKS_SOMETHING_ELSE)
     return latest_intent(tracker) not in unless
 
 
+def earlier_intents(tracker: Tracker, count: int) -> list[str]:
+    """The intents of this session's last `count` messages before the latest, latest first."""
+    found: list[str] = []
+    events = [e for e in tracker.events if e.get("event") in ("user", "session_started")]
+    for event in reversed(events[:-1]):
+        if event.get("event") == "session_started" or len(found) == count:
+            break
+        found.append(str(((event.get("parse_data") or {}).get("intent") or {}).get("name")))
+    return found
+
+
 def latest_text(tracker: Tracker) -> str:
     return str(tracker.latest_message.get("text") or "")
 

@@ -14,6 +14,10 @@ JOURNEYS = ("recommend_npq", "programme_info", "find_hub", "ask_deadlines", "ask
             "ask_eligibility", "how_to_apply", "register_interest", "subscribe_reminders",
             "unsubscribe", "become_partner", "partner_requirements", "partner_benefits",
             "partner_fit_check")
+# The journeys of schools asking about partnership: what they say of themselves there is about
+# the school, and "how do we apply?" after them means applying to become a partner.
+PARTNERSHIP = frozenset({"become_partner", "partner_requirements", "partner_benefits",
+                         "partner_fit_check"})
 # They end what the assistant was doing: a person takes over, everything held is deleted, or the
 # user wants to stop what they started ("never mind", "forget it", "skip this").
 ENDINGS = ("talk_to_human", "forget_me", "stop")

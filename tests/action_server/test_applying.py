@@ -29,6 +29,31 @@ async def test_how_to_apply_in_general() -> None:
     assert outcome.events == []
 
 
+def asked_earlier(text: str, intent: str) -> list[dict[str, Any]]:
+    return [{"event": "user", "text": text,
+             "parse_data": {"text": text, "intent": {"name": intent}, "entities": []}},
+            {"event": "action", "name": "action_listen"}]
+
+
+async def test_how_do_we_apply_after_partnership_questions_is_about_becoming_a_partner() -> None:
+    earlier = asked_earlier("what do partners get?", "partner_benefits")
+    outcome = await run(ActionHowToApply(), tracker("ok how do we apply", "how_to_apply",
+                                                    events=earlier))
+    assert outcome.text.startswith("To become a delivery partner, you don't fill in a form: it "
+                                   "starts with a conversation with our partnerships team.")
+    assert "Becoming a delivery partner, step by step:" in outcome.text
+    assert "Register with the DfE" not in outcome.text
+    assert outcome.buttons[-1] == {"title": "Applying for an NPQ yourself?",
+                                   "payload": '/how_to_apply{"answer": "candidate"}'}
+    pressed = await run(ActionHowToApply(), tracker(
+        '/how_to_apply{"answer": "candidate"}', "how_to_apply", [entity("answer", "candidate")],
+        events=earlier))
+    assert pressed.text.startswith("Applying for an NPQ takes two steps:")
+    named = await run(ActionHowToApply(), tracker(
+        "how do I apply for NPQH", "how_to_apply", [entity("npq", "NPQH")], events=earlier))
+    assert "Register with the DfE" in named.text
+
+
 @pytest.mark.parametrize("entities, slots", [
     ([entity("npq", "NPQH")], {}),
     ([], {"npq": "NPQH"}),

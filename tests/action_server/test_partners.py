@@ -101,6 +101,39 @@ async def test_the_fit_check_reads_each_answer(
     assert outcome.messages == []
 
 
+def said(text: str, intent: str, entities: list[dict[str, Any]] | None = None
+         ) -> list[dict[str, Any]]:
+    """An earlier turn of the conversation: the user's message and the answer's action."""
+    return [{"event": "user", "text": text, "parse_data": {
+                "text": text, "intent": {"name": intent, "confidence": 0.99},
+                "entities": entities or []}},
+            {"event": "action", "name": "action_become_partner"},
+            {"event": "action", "name": "action_listen"}]
+
+
+async def test_the_fit_check_remembers_what_the_school_said_about_itself_earlier() -> None:
+    earlier = said("hello, we're a primary school in Keighley thinking of becoming a delivery "
+                   "partner. what's involved?", "become_partner", [entity("location", "Keighley")])
+    outcome = await validate(ValidatePartnerFitForm(), tracker(
+        "is there a gap near us?", "partner_fit_check", events=earlier))
+    assert outcome.slots["organisation_type"] == "single_school"
+    assert outcome.slots["partner_area"]["name"] == "Keighley"
+    assert outcome.slots["partner_area"]["country"] == "England"
+
+
+async def test_the_fit_check_does_not_take_a_place_from_a_candidates_question() -> None:
+    earlier = [*said("is there a hub near Leeds", "find_hub", [entity("location", "Leeds")]),
+               {"event": "session_started"},
+               *said("we're a trust in york", "become_partner", [entity("location", "York")])]
+    outcome = await validate(ValidatePartnerFitForm(), tracker(
+        "would we make a good partner", "partner_fit_check", events=earlier[:3]))
+    assert outcome.slots == {}  # a candidate's hub search says nothing about a partner's area
+    later = await validate(ValidatePartnerFitForm(), tracker(
+        "would we make a good partner", "partner_fit_check", events=earlier))
+    assert later.slots["organisation_type"] == "trust"
+    assert later.slots["partner_area"]["name"] == "York"
+
+
 async def test_an_unknown_first_programme_is_explained_and_asked_again() -> None:
     outcome = await validate(ValidatePartnerFitForm(), tracker(
         "basket weaving", "inform", **asked("first_programme")))
