@@ -105,7 +105,7 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
                                 spool=spool, acknowledger=acknowledger)
     reminders = ReminderSender(app.bot, db, buttons, clock, days=settings.reminder_days,
                                from_hour=settings.reminder_hour)
-    keeper = ModelKeeper(app.bot, db, training, rasa_url=settings.rasa_url,
+    keeper = ModelKeeper(app.bot, db, training, outbox, rasa_url=settings.rasa_url,
                          tolerance=settings.retrain_tolerance, clock=clock)
     # Attached at build time: post_init does not run when tests drive the application.
     app.bot_data[SERVICES] = Services(settings, rasa, db, buttons, clock, handoff, conversation,

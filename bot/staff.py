@@ -27,6 +27,7 @@ from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.context import BotContext
+from bot.outbox import Item
 from npq.stats import Stats, chart_png, collect_stats, format_stats
 from npq.uploads import MAX_UPLOAD_BYTES, UploadResult, format_upload, import_upload
 
@@ -139,4 +140,6 @@ async def upload(update: Update, context: BotContext) -> None:
         result = await context.services.db.run(import_upload, name=name, data=data)
         log.info("catalogue upload %s by %s: %s", result.name, staff_id(update),
                  "imported" if result.ok else f"{len(result.problems)} problem(s)")
-    await message.reply_text(format_upload(result))
+    # what was imported, or what to fix: through the outbox, so a 429 only delays it
+    await context.services.outbox.send(message.chat_id, [Item(format_upload(result),
+                                                              reply_to=message.message_id)])
