@@ -27,7 +27,6 @@ from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.context import BotContext
-from bot.outbox import Item
 from npq.stats import Stats, chart_png, collect_stats, format_stats
 from npq.uploads import MAX_UPLOAD_BYTES, UploadResult, format_upload, import_upload
 
@@ -141,5 +140,4 @@ async def upload(update: Update, context: BotContext) -> None:
         log.info("catalogue upload %s by %s: %s", result.name, staff_id(update),
                  "imported" if result.ok else f"{len(result.problems)} problem(s)")
     # what was imported, or what to fix: through the outbox, so a 429 only delays it
-    await context.services.outbox.send(message.chat_id, [Item(format_upload(result),
-                                                              reply_to=message.message_id)])
+    await context.services.outbox.say(message.chat_id, format_upload(result))

@@ -12,11 +12,19 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.chat_locks import ChatLocks
 from bot.pending import KeptMessages
-from bot.render import DB_DOWN, FLOODED, LATE_ANSWER, UNAVAILABLE
+from bot.render import (
+    DB_DOWN,
+    FLOODED,
+    LATE_ANSWER,
+    UNAVAILABLE,
+    UNKNOWN_COMMAND,
+    WELCOME_BACK,
+)
 from npq.db.models import OutboxMessage, PendingMessage
 from tests.support.bot_harness import FakeRasa, Harness, running_bot
 from tests.support.updates import DEFAULT_USER_ID, text_update
@@ -194,3 +202,22 @@ async def test_messages_sent_while_the_database_is_unreachable_are_kept_and_answ
             LATE_ANSWER.format(what="“hub near leeds”"), "answer to hub near leeds",
             LATE_ANSWER.format(what="“is NPQH funded?”"), "answer to is NPQH funded?"]
         assert count(bot, PendingMessage) == 0
+
+
+@pytest.mark.parametrize(("command", "expected"), [
+    ("/start", WELCOME_BACK.format(name="Sam")),
+    ("/frobnicate", UNKNOWN_COMMAND),
+    ("/done", "You're not chatting with anyone from our team right now. Ask me anything, or "
+              "send /help."),
+], ids=["welcome back", "unknown command", "done"])
+async def test_a_command_answered_without_rasa_waits_out_a_429(database: str, command: str,
+                                                               expected: str) -> None:
+    rasa = FakeRasa(answer=echo, history={str(DEFAULT_USER_ID)})  # a returning user
+    async with running_bot(database, rasa=rasa, **FAST_RETRY) as bot:
+        bot.fake.fail_next("sendMessage", error_code=429, description="Too Many Requests",
+                           retry_after=1, times=4)  # the first try and the limiter's 3 retries
+        mark = bot.mark()
+        bot.fake.push_update(text_update(command))
+        await _accepted(bot, expected, 20)
+        await bot.chat_idle()
+        assert answers(bot, DEFAULT_USER_ID, mark) == [expected]  # once, and no apology
