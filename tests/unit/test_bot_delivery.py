@@ -221,3 +221,40 @@ async def test_a_command_answered_without_rasa_waits_out_a_429(database: str, co
         await _accepted(bot, expected, 20)
         await bot.chat_idle()
         assert answers(bot, DEFAULT_USER_ID, mark) == [expected]  # once, and no apology
+
+
+class HeldDatabase:
+    """The bot's database, each unit of work held until `go` is set (a slow write)."""
+
+    def __init__(self, db: Any) -> None:
+        self.db, self.go, self.waiting = db, asyncio.Event(), asyncio.Event()
+
+    async def run(self, work: Any, /, *args: Any, **kwargs: Any) -> Any:
+        self.waiting.set()
+        await self.go.wait()
+        return await self.db.run(work, *args, **kwargs)
+
+
+async def test_spooled_messages_are_answered_once_even_when_two_drains_meet(
+        database: str) -> None:
+    """The retry job and a chat's turn both move the file into the database, while a message
+    from another chat is added to it: every message is answered, once."""
+    async with running_bot(database, rasa=FakeRasa(answer=echo)) as bot:
+        spool = bot.services.spool
+        spool.add(FLOODER, "hub near leeds", typed=True, key="k1")
+        held = spool.db = HeldDatabase(bot.services.db)
+        first = asyncio.ensure_future(spool.drain())
+        second = asyncio.ensure_future(spool.drain())
+        await held.waiting.wait()  # one drain is writing; the database is slow
+        spool.add(OTHER, "is NPQH funded?", typed=True, key="k2")  # ... and down for OTHER
+        held.go.set()
+        assert await first and await second
+        mark = bot.mark()
+        await bot.app.job_queue.get_jobs_by_name("retry kept messages")[0].run(bot.app)
+        for chat in (FLOODER, OTHER):
+            await bot.chat_idle(chat)
+        assert answers(bot, FLOODER, mark) == [LATE_ANSWER.format(what="“hub near leeds”"),
+                                               "answer to hub near leeds"]
+        assert answers(bot, OTHER, mark) == [LATE_ANSWER.format(what="“is NPQH funded?”"),
+                                             "answer to is NPQH funded?"]
+        assert count(bot, PendingMessage) == 0 and spool.empty
