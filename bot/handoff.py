@@ -127,7 +127,8 @@ class Handoff:
         """Forward the requests a turn created (all waiting ones when `chat_id` is None)."""
         statuses = ("open", "queued") if self.staff_chat_id is not None else ("open",)
         waiting = await self.db.run(_waiting, None if chat_id is None else str(chat_id),
-                                    statuses)
+                                    statuses,
+                                    self.clock() if self.staff_chat_id is not None else None)
         for request in waiting:
             await self._forward(request, name)
 
@@ -140,8 +141,8 @@ class Handoff:
             if await self.db.run(_queue, request.id, promise, self.clock()):
                 await self.outbox.flush(user)
             return
-        if not await self.db.run(handoffs.take, request.id, status=request.status,
-                                 to="forwarding"):
+        if not await self.db.run(handoffs.start_forwarding, request.id, status=request.status,
+                                 now=self.clock()):
             return  # another replica has it
         close = InlineKeyboardMarkup([[InlineKeyboardButton(
             "Close request", callback_data=self.buttons.local(CLOSE_HANDOFF, request.id))]])
@@ -151,7 +152,8 @@ class Handoff:
         except TelegramError as error:  # the retry job forwards it later
             log.error("could not post request %s to the staff chat: %s", request.id,
                       type(error).__name__)
-            await self.db.run(handoffs.take, request.id, status="forwarding", to=request.status)
+            await self.db.run(handoffs.take, request.id, status="forwarding",
+                              to="open" if request.status == "forwarding" else request.status)
             return
         await self.db.run(_forwarded, request.id, self.staff_chat_id, sent.message_id,
                           promise, self.clock())
@@ -265,8 +267,9 @@ class Handoff:
                 log.debug("could not tidy the card of request %s", request.id)
 
 
-def _waiting(session: Session, chat_id: str | None, statuses: tuple[str, ...]) -> list[Request]:
-    rows = handoffs.requests_to_forward(session, chat_id, statuses)
+def _waiting(session: Session, chat_id: str | None, statuses: tuple[str, ...],
+             now: dt.datetime | None) -> list[Request]:
+    rows = handoffs.requests_to_forward(session, chat_id, statuses, now)
     return [r for r in (_view(row) for row in rows) if r is not None]
 
 

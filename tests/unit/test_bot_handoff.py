@@ -417,3 +417,28 @@ async def test_a_photo_is_copied_to_staff_and_a_reply_to_the_copy_reaches_the_us
         await answered_by_alex(bot, last_message(bot.fake, STAFF), "Thanks, got it.")
         assert received(bot, DEFAULT_USER_ID, mark) == [
             "💬 <b>Alex</b> (NPQ team):\nThanks, got it."]
+
+
+async def test_a_request_left_half_posted_by_a_stopped_bot_is_posted_again(
+        database: str) -> None:
+    clock = Clock()
+    engine = make_engine(database)
+    with session_scope(make_session_factory(engine)) as session:
+        for reason, taken in (("call me", clock.now - dt.timedelta(minutes=11)),  # it stopped
+                              ("busy now", clock.now - dt.timedelta(seconds=5))):  # posting
+            record_handoff(session, chat_id=str(DEFAULT_USER_ID), reason=reason, context=[],
+                           now=taken).status = "forwarding"
+        session.flush()
+        for request in session.scalars(select(HandoffRequest)):
+            request.forwarded_at = request.created_at
+    engine.dispose()
+    async with running_bot(database, clock=clock, staff_chat_id=STAFF,
+                           pending_retry_seconds=0.2) as bot:
+        staff_card = await bot.fake.wait_for("sendMessage", lambda p: p["chat_id"] == STAFF)
+        assert "“call me”" in staff_card.params["text"]
+        await bot.fake.wait_for("sendMessage", lambda p: p["chat_id"] == DEFAULT_USER_ID)
+        await bot.app.job_queue.get_jobs_by_name("retry kept messages")[0].run(bot.app)
+        assert [p["text"] for p in bot.sent(chat_id=STAFF)] == [staff_card.params["text"]]
+        with bot.session() as session:
+            assert {(r.reason, r.status) for r in session.scalars(select(HandoffRequest))} == {
+                ("call me", "forwarded"), ("busy now", "forwarding")}
