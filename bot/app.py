@@ -83,7 +83,7 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
     outbox = Outbox(app.bot, db, locks, backoff_seconds=telegram_backoff_seconds * 2)
     spool = Spool(settings.spool_file, db, clock)
     buttons = ButtonCodec(settings.telegram_bot_token, db)
-    handoff = Handoff(app.bot, db, buttons, clock, staff_chat_id=settings.staff_chat_id,
+    handoff = Handoff(app.bot, db, buttons, clock, outbox, staff_chat_id=settings.staff_chat_id,
                       office_hours=settings.office_hours,
                       staff_user_ids=settings.staff_user_ids)
     if settings.staff_chat_id is not None and not settings.staff_user_ids:
@@ -105,7 +105,7 @@ def build_application(settings: Settings, rasa: RasaClient | None = None,
                                 spool=spool, acknowledger=acknowledger)
     reminders = ReminderSender(app.bot, db, buttons, clock, days=settings.reminder_days,
                                from_hour=settings.reminder_hour)
-    keeper = ModelKeeper(app.bot, db, training, rasa_url=settings.rasa_url,
+    keeper = ModelKeeper(app.bot, db, training, outbox, rasa_url=settings.rasa_url,
                          tolerance=settings.retrain_tolerance, clock=clock)
     # Attached at build time: post_init does not run when tests drive the application.
     app.bot_data[SERVICES] = Services(settings, rasa, db, buttons, clock, handoff, conversation,

@@ -93,15 +93,16 @@ async def start(update: Update, context: BotContext) -> None:
         return
     keyboard = await context.services.buttons.keyboard(
         [RasaButton(title, payload) for title, payload in RETURNING_BUTTONS])
-    await context.bot.send_message(chat.id, WELCOME_BACK.format(name=name or "there"),
-                                   reply_markup=keyboard)
+    await context.services.outbox.send(chat.id, [(WELCOME_BACK.format(name=name or "there"),
+                                                  keyboard)])
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     """/help: what the assistant can do (and, for staff, the staff commands)."""
     if update.effective_message:
         staff = is_staff(update, context.services.settings.staff_user_ids)
-        await update.effective_message.reply_text(HELP_TEXT + (STAFF_HELP if staff else ""))
+        await context.services.outbox.say(update.effective_message.chat_id,
+                                          HELP_TEXT + (STAFF_HELP if staff else ""))
 
 
 async def journey(update: Update, context: BotContext) -> None:
@@ -122,8 +123,9 @@ async def done(update: Update, context: BotContext) -> None:
     """/done: end a chat with the team."""
     chat = update.effective_chat
     if chat is not None and not await context.services.handoff.end_for_user(chat.id):
-        await context.bot.send_message(chat.id, "You're not chatting with anyone from our team "
-                                                "right now. Ask me anything, or send /help.")
+        await context.services.outbox.say(chat.id, "You're not chatting with anyone from our "
+                                                   "team right now. Ask me anything, or send "
+                                                   "/help.")
 
 
 def _name(update: Update) -> str | None:

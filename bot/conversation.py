@@ -32,6 +32,7 @@ from bot.feedback import PROMPT, thumbs, with_thumbs
 from bot.handoff import Handoff
 from bot.location_keyboard import LocationKeyboard, Outgoing
 from bot.outbox import Outbox
+from bot.outbox import forget_chat as forget_waiting
 from bot.pending import KeptMessages, actions_down
 from bot.rasa_client import RasaClient, RasaReply, RasaUnavailable, wants_erasure
 from bot.render import DB_DOWN, NO_ANSWER, STILL_WORKING, UNAVAILABLE, sender_id, split_text
@@ -199,6 +200,8 @@ class Conversation:
                 outgoing.append((PROMPT, InlineKeyboardMarkup([row])))
         if preface is not None:
             outgoing.insert(0, (preface, None))
+        if wants_erasure(replies):  # what still waits to be sent to them goes; this reply stays
+            settle = _forgetting(sender_id(chat_id), settle)
         await self.outbox.send(chat_id, outgoing, settle=settle)
         if wants_erasure(replies):  # forget me: the rest, and the person told how it went
             await self.eraser.finish(chat_id, self.say)
@@ -220,3 +223,14 @@ class Conversation:
             await self.rasa.start_session(sender)
         except RasaUnavailable as failure:
             log.warning("could not start a new Rasa session: %s", failure)
+
+
+def _forgetting(sender: str, settle: Callable[[Session], None] | None
+                ) -> Callable[[Session], None]:
+    """`settle`, then the person's messages still waiting in the outbox deleted, in the
+    transaction that queues the reply saying they are forgotten."""
+    def both(session: Session) -> None:
+        if settle is not None:
+            settle(session)
+        forget_waiting(session, sender)
+    return both

@@ -12,6 +12,10 @@ Labelled messages are removed from reviewed.yml at once (rather than marked for 
 retrain to drop): the file is what staff commit and what every retrain reads, so once the
 person is told, their words are in neither. A model already trained on them is replaced by the
 next retrain.
+
+What still waits in the outbox for them is deleted when the forget_me reply is queued, in the
+same transaction (bot/conversation.py), not here: what is sent to them after it must go out.
+Their messages waiting for the staff group go with their handoff requests (a foreign key).
 """
 
 from __future__ import annotations

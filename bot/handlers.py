@@ -36,7 +36,7 @@ async def text(update: Update, context: BotContext) -> None:
     if message is None or message.text is None:
         return
     if is_command(message.text):
-        await message.reply_text(UNKNOWN_COMMAND)
+        await context.services.outbox.say(message.chat_id, UNKNOWN_COMMAND)
         return
     log.debug("chat %s typed %r", message.chat_id, message.text)
     await context.conversation.turn(message.chat_id, message.text, typed=True,
@@ -75,7 +75,7 @@ async def button(update: Update, context: BotContext) -> None:
     if query.message is not None and pressed is not None and pressed.kind == PAYLOAD:
         await _show_choice(update)
     if pressed is None:
-        await context.bot.send_message(chat.id, EXPIRED_BUTTON)
+        await context.services.outbox.say(chat.id, EXPIRED_BUTTON)
     elif pressed.kind == PAYLOAD:
         await context.conversation.turn(chat.id, pressed.body, typed=False,
                                         name=_first_name(update))
@@ -125,7 +125,8 @@ async def not_text(update: Update, context: BotContext) -> None:
     if message is None:
         return
     kind = next((k for k in NOT_TEXT_OPENING if getattr(message, k, None)), None)
-    await message.reply_text(NOT_TEXT_OPENING.get(kind or "", "") + NOT_TEXT)
+    await context.services.outbox.say(message.chat_id,
+                                      NOT_TEXT_OPENING.get(kind or "", "") + NOT_TEXT)
 
 
 async def live_location(update: Update, context: BotContext) -> None:
@@ -136,7 +137,7 @@ async def live_location(update: Update, context: BotContext) -> None:
 async def edited(update: Update, context: BotContext) -> None:
     """An edited message: the answer to the original stands; ask for a new message."""
     if update.edited_message is not None:
-        await update.edited_message.reply_text(EDITED)
+        await context.services.outbox.say(update.edited_message.chat_id, EDITED)
 
 
 async def group(update: Update, context: BotContext) -> None:

@@ -6,26 +6,31 @@ recent conversation, and tells the user how and when they will hear back (office
 staff member answers by replying to the card: their reply reaches the user, and the user's next
 messages reach the staff group (mentioning them) until either side sends /done or presses the
 button. Without a staff chat the request is kept ("queued") for staff to read.
+
+Every relay and notice goes through the outbox (bot/outbox.py): persisted, then sent in order
+per chat, waiting out Telegram's 429s and outages and a restart, so none is lost. The card is
+the exception: staff reply to it, so its message id must be known before the request counts as
+forwarded; the request row is its record instead (a card Telegram refused is posted again by
+the retry job). A relay to the staff group is linked to its request once sent, however late.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ExtBot
 
 from bot.buttons import CLOSE_HANDOFF, END_HANDOFF, ButtonCodec
 from bot.db import Database
+from bot.outbox import Item, Outbox, enqueue
 from bot.render import MESSAGE_LIMIT, escape, split_text
 from npq import handoffs
 from npq.db.models import HandoffRequest
@@ -111,9 +116,10 @@ def card(request: Request, name: str | None) -> str:
 
 class Handoff:
     def __init__(self, bot: ExtBot[Any], db: Database, buttons: ButtonCodec,
-                 clock: Callable[[], dt.datetime], *, staff_chat_id: int | None,
+                 clock: Callable[[], dt.datetime], outbox: Outbox, *, staff_chat_id: int | None,
                  office_hours: str | None, staff_user_ids: frozenset[int] = frozenset()) -> None:
         self.bot, self.db, self.buttons, self.clock = bot, db, buttons, clock
+        self.outbox = outbox
         self.staff_chat_id, self.office_hours = staff_chat_id, office_hours
         self.staff_user_ids = staff_user_ids  # only they answer and close requests
 
@@ -121,7 +127,8 @@ class Handoff:
         """Forward the requests a turn created (all waiting ones when `chat_id` is None)."""
         statuses = ("open", "queued") if self.staff_chat_id is not None else ("open",)
         waiting = await self.db.run(_waiting, None if chat_id is None else str(chat_id),
-                                    statuses)
+                                    statuses,
+                                    self.clock() if self.staff_chat_id is not None else None)
         for request in waiting:
             await self._forward(request, name)
 
@@ -129,12 +136,13 @@ class Handoff:
         hours, contact = await self.db.run(_office, self.office_hours)
         promise = handoffs.contact_promise(hours, self.clock(), office_contact=contact,
                                            staff_chat=self.staff_chat_id is not None)
+        user = int(request.chat_id)
         if self.staff_chat_id is None:
-            if await self.db.run(handoffs.take, request.id, status="open", to="queued"):
-                await self.bot.send_message(int(request.chat_id), promise)
+            if await self.db.run(_queue, request.id, promise, self.clock()):
+                await self.outbox.flush(user)
             return
-        if not await self.db.run(handoffs.take, request.id, status=request.status,
-                                 to="forwarding"):
+        if not await self.db.run(handoffs.start_forwarding, request.id, status=request.status,
+                                 now=self.clock()):
             return  # another replica has it
         close = InlineKeyboardMarkup([[InlineKeyboardButton(
             "Close request", callback_data=self.buttons.local(CLOSE_HANDOFF, request.id))]])
@@ -144,14 +152,12 @@ class Handoff:
         except TelegramError as error:  # the retry job forwards it later
             log.error("could not post request %s to the staff chat: %s", request.id,
                       type(error).__name__)
-            await self.db.run(handoffs.take, request.id, status="forwarding", to=request.status)
+            await self.db.run(handoffs.take, request.id, status="forwarding",
+                              to="open" if request.status == "forwarding" else request.status)
             return
-        await self.db.run(handoffs.forwarded, request.id, staff_chat_id=self.staff_chat_id,
-                          message_id=sent.message_id, now=self.clock())
-        try:
-            await self.bot.send_message(int(request.chat_id), promise)
-        except Forbidden:
-            log.info("request %s: the user has blocked the bot", request.id)
+        await self.db.run(_forwarded, request.id, self.staff_chat_id, sent.message_id,
+                          promise, self.clock())
+        await self.outbox.flush(user)  # the promise, after the assistant's reply
 
     async def from_staff(self, message: Message) -> None:
         """A message in the staff group: a reply to one of a request's messages is relayed."""
@@ -180,31 +186,28 @@ class Handoff:
         user = int(request.chat_id)
         end = InlineKeyboardMarkup([[InlineKeyboardButton(
             "End chat with the team", callback_data=self.buttons.local(END_HANDOFF, request.id))]])
-        try:
-            if first:
-                await self.bot.send_message(
-                    user, f"You're now chatting with {staff.first_name} from our team. Your "
-                          "messages go to them until one of you ends the chat (/done).")
-            if message.text:
-                who = f"💬 <b>{escape(staff.first_name)}</b> (NPQ team)"
-                pieces = with_headers(f"{who}:\n", f"{who}, continued:\n", message.text)
-                for i, piece in enumerate(pieces):
-                    await self.bot.send_message(user, piece, parse_mode=ParseMode.HTML,
-                                                reply_markup=end if i == len(pieces) - 1
-                                                else None)
-            else:
-                await self.bot.copy_message(user, self.staff_chat_id, message.message_id,
-                                            reply_markup=end)
-        except Forbidden:
+        items = [Item(f"You're now chatting with {staff.first_name} from our team. Your "
+                      "messages go to them until one of you ends the chat (/done).")] \
+            if first else []
+        if message.text:
+            who = f"💬 <b>{escape(staff.first_name)}</b> (NPQ team)"
+            pieces = with_headers(f"{who}:\n", f"{who}, continued:\n", message.text)
+            items += [Item(piece, end if i == len(pieces) - 1 else None, ParseMode.HTML)
+                      for i, piece in enumerate(pieces)]
+        else:
+            items.append(Item("", end, copy_from=self.staff_chat_id,
+                              copy_of=message.message_id))
+        delivery = await self.outbox.send(user, items)
+        if isinstance(delivery.refused, Forbidden):
             await message.reply_text("Not delivered: they have blocked the bot or deleted the "
                                      "chat. The request is closed.")
             await self.db.run(handoffs.close, request.id, self.clock())
-        except TelegramError as error:
+        elif delivery.refused is not None:
             log.error("request %s: a staff reply was not delivered: %s", request.id,
-                      type(error).__name__)
+                      type(delivery.refused).__name__)
             await message.reply_text(f"Not delivered to #{request.id}: Telegram refused it "
-                                     f"({type(error).__name__}). Please try again, perhaps "
-                                     "shorter.")
+                                     f"({type(delivery.refused).__name__}). Please try again, "
+                                     "perhaps shorter.")
 
     async def from_user(self, message: Message) -> bool:
         """Relay a user's message to the staff member answering them; False if nobody is. Once
@@ -218,35 +221,23 @@ class Handoff:
         staff = f'<a href="tg://user?id={request.staff_user_id}">' \
                 f"{escape(request.staff_name or 'staff')}</a>"
         name = escape(message.from_user.first_name) if message.from_user else "They"
-        where = ReplyParameters(request.staff_message_id or 0, allow_sending_without_reply=True)
-        try:
-            if message.text:
-                message_ids = []
-                for piece in with_headers(f"{staff}: <b>{name}</b> (#{request.id}) wrote:\n",
-                                          f"{staff}: <b>{name}</b> (#{request.id}, continued):\n",
-                                          message.text):
-                    sent = await self.bot.send_message(self.staff_chat_id, piece,
-                                                       parse_mode=ParseMode.HTML,
-                                                       reply_parameters=where)
-                    message_ids.append(sent.message_id)
-            else:
-                copied = await self.bot.copy_message(self.staff_chat_id, message.chat_id,
-                                                     message.message_id, reply_parameters=where)
-                message_ids = [copied.message_id]
-        except TelegramError as error:  # the user is told; it never goes to the assistant
+        reply_to = request.staff_message_id
+        if message.text:
+            items = [Item(piece, None, ParseMode.HTML, reply_to, handoff_id=request.id)
+                     for piece in with_headers(
+                         f"{staff}: <b>{name}</b> (#{request.id}) wrote:\n",
+                         f"{staff}: <b>{name}</b> (#{request.id}, continued):\n", message.text)]
+        else:
+            items = [Item("", None, reply_to=reply_to, copy_from=message.chat_id,
+                          copy_of=message.message_id, handoff_id=request.id)]
+        # persisted, then sent: a 429 or an outage only delays it (linked to the request once
+        # sent, so staff replies to it reach this user); it never goes to the assistant
+        delivery = await self.outbox.send(self.staff_chat_id, items)
+        if delivery.refused is not None:  # the user is told
             log.error("request %s: a message could not be relayed to the staff chat: %s",
-                      request.id, type(error).__name__)
-            with contextlib.suppress(TelegramError):
-                await self.bot.send_message(message.chat_id, NOT_RELAYED.format(
-                    staff=request.staff_name or "our team"))
-            return True
-        try:  # so staff replies to them reach this user; the message itself got through
-            for message_id in message_ids:
-                await self.db.run(handoffs.link_message, request.id,
-                                  staff_chat_id=self.staff_chat_id, message_id=message_id)
-        except SQLAlchemyError as error:
-            log.error("request %s: a relayed message was not linked: %s", request.id,
-                      type(error).__name__)
+                      request.id, type(delivery.refused).__name__)
+            await self.outbox.say(message.chat_id, NOT_RELAYED.format(
+                staff=request.staff_name or "our team"))
         return True
 
     async def end_for_user(self, chat_id: int) -> bool:
@@ -262,16 +253,13 @@ class Handoff:
         request = await self.db.run(_close, request_id, self.clock())
         if request is None:
             return
-        await self.bot.send_message(int(request.chat_id),
-                                    "This chat with our team has ended. I'm back: ask me "
-                                    "anything, or send /help.")
+        await self.outbox.say(int(request.chat_id), "This chat with our team has ended. I'm "
+                                                    "back: ask me anything, or send /help.")
         if self.staff_chat_id is not None and request.staff_message_id:
             who = f"by {escape(by)}" if by else "by the user"
-            await self.bot.send_message(
-                self.staff_chat_id, f"✅ Request #{request.id} closed {who}.",
-                parse_mode=ParseMode.HTML,
-                reply_parameters=ReplyParameters(request.staff_message_id,
-                                                 allow_sending_without_reply=True))
+            await self.outbox.send(self.staff_chat_id, [Item(
+                f"✅ Request #{request.id} closed {who}.", None, ParseMode.HTML,
+                request.staff_message_id, handoff_id=request.id)])
             try:
                 await self.bot.edit_message_reply_markup(self.staff_chat_id,
                                                          request.staff_message_id)
@@ -279,9 +267,27 @@ class Handoff:
                 log.debug("could not tidy the card of request %s", request.id)
 
 
-def _waiting(session: Session, chat_id: str | None, statuses: tuple[str, ...]) -> list[Request]:
-    rows = handoffs.requests_to_forward(session, chat_id, statuses)
+def _waiting(session: Session, chat_id: str | None, statuses: tuple[str, ...],
+             now: dt.datetime | None) -> list[Request]:
+    rows = handoffs.requests_to_forward(session, chat_id, statuses, now)
     return [r for r in (_view(row) for row in rows) if r is not None]
+
+
+def _queue(session: Session, request_id: int, promise: str, now: dt.datetime) -> bool:
+    """No staff chat: the request kept for staff, and its promise queued, in one transaction."""
+    if not handoffs.take(session, request_id, status="open", to="queued"):
+        return False  # another replica has it
+    request = session.get_one(HandoffRequest, request_id)
+    enqueue(session, request.chat_id, [Item(promise)], now)
+    return True
+
+
+def _forwarded(session: Session, request_id: int, staff_chat_id: int, message_id: int,
+               promise: str, now: dt.datetime) -> None:
+    """The card is posted: the request forwarded, and its promise queued, in one transaction."""
+    handoffs.forwarded(session, request_id, staff_chat_id=staff_chat_id, message_id=message_id,
+                       now=now)
+    enqueue(session, session.get_one(HandoffRequest, request_id).chat_id, [Item(promise)], now)
 
 
 def _office(session: Session, configured: str | None) -> tuple[handoffs.OfficeHours, str]:

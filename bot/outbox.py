@@ -12,6 +12,12 @@ A replica sending a chat's messages claims them (a token and a time, renewed whi
 bot/claims.py), so two replicas never send the same message. The one gap left is Telegram's:
 a send whose answer is lost after Telegram accepted it is sent again.
 
+Handoff relays (bot/handoff.py) go the same way: a message may be HTML, reply to a message in
+its chat, or copy a user's photo or file (`Item`); one to the staff group names its request and
+is linked to it once sent, so a staff reply to it reaches the user, however late it went out.
+`send` says how the first attempt went (`Delivery`), so the sender can tell someone a message
+Telegram refused for good (a user who blocked the bot).
+
 When the database itself is unreachable the messages are sent directly (the rate limiter's
 retries only), and logged as such.
 """
@@ -28,7 +34,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
@@ -36,6 +42,7 @@ from bot.chat_locks import ChatLocks
 from bot.claims import CLAIM, Heartbeat, new_token
 from bot.db import Database, utcnow
 from bot.render import sender_id
+from npq import handoffs
 from npq.db.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -61,11 +68,40 @@ def decode(raw: str | None) -> Markup:
 
 
 @dataclass(frozen=True)
+class Item:
+    """One message to send: `text` (or a copy of message `copy_of` in chat `copy_from`), its
+    keyboard, `parse_mode`, the message it replies to, and the handoff it relays for."""
+
+    text: str
+    markup: Markup = None
+    parse_mode: str | None = None
+    reply_to: int | None = None
+    copy_from: int | None = None
+    copy_of: int | None = None
+    handoff_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How sending a batch went at once: `refused`, the error of the first message Telegram
+    refused for good (400, 403: dropped); `waiting`, whether some wait in the outbox (sent
+    later, in order)."""
+
+    refused: TelegramError | None = None
+    waiting: bool = False
+
+
+@dataclass(frozen=True)
 class Queued:
     id: int
     text: str
     markup: str | None
     attempts: int
+    parse_mode: str | None = None
+    reply_to: int | None = None
+    copy_from: str | None = None
+    copy_of: int | None = None
+    handoff_id: int | None = None
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -78,14 +114,31 @@ def _free(now: dt.datetime) -> ColumnElement[bool]:
     return or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
 
 
-def enqueue(session: Session, chat_id: str, items: Sequence[tuple[str, str | None]],
-            now: dt.datetime, settle: Callable[[Session], None] | None = None) -> None:
-    """Queue a turn's messages; `settle` runs in the same transaction (a kept message marked
-    answered, say), so the answer is queued if and only if that happened."""
+def enqueue(session: Session, chat_id: str, items: Sequence[tuple[str, str | None] | Item],
+            now: dt.datetime, settle: Callable[[Session], None] | None = None) -> list[int]:
+    """Queue a turn's messages (`Item`s, or (text, encoded markup)); `settle` runs in the same
+    transaction (a kept message marked answered, say), so the answer is queued if and only if
+    that happened. The new rows' ids."""
     if settle is not None:
         settle(session)
-    session.add_all(OutboxMessage(chat_id=chat_id, text=text, markup=markup, attempts=0,
-                                  created_at=now) for text, markup in items)
+    rows = [OutboxMessage(chat_id=chat_id, text=item[0], markup=item[1], attempts=0,
+                          created_at=now) if isinstance(item, tuple) else
+            OutboxMessage(chat_id=chat_id, text=item.text, markup=encode(item.markup),
+                          parse_mode=item.parse_mode, reply_to=item.reply_to,
+                          copy_from=None if item.copy_from is None else str(item.copy_from),
+                          copy_of=item.copy_of, handoff_id=item.handoff_id, attempts=0,
+                          created_at=now)
+            for item in items]
+    session.add_all(rows)
+    session.flush()
+    return [row.id for row in rows]
+
+
+def forget_chat(session: Session, chat_id: str) -> int:
+    """The person asked to be forgotten: what still waits to be sent to their chat goes (what
+    waits for the staff group about them goes with their handoff requests)."""
+    result = session.execute(delete(OutboxMessage).where(OutboxMessage.chat_id == chat_id))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def claim(session: Session, chat_id: str, now: dt.datetime, token: str) -> list[Queued]:
@@ -107,7 +160,8 @@ def claim(session: Session, chat_id: str, now: dt.datetime, token: str) -> list[
     mine = session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids),
                                                        OutboxMessage.claimed_by == token)
                            .order_by(OutboxMessage.id)).all()
-    return [Queued(row.id, row.text, row.markup, row.attempts) for row in mine]
+    return [Queued(row.id, row.text, row.markup, row.attempts, row.parse_mode, row.reply_to,
+                   row.copy_from, row.copy_of, row.handoff_id) for row in mine]
 
 
 def renew(session: Session, token: str, now: dt.datetime) -> int:
@@ -117,8 +171,14 @@ def renew(session: Session, token: str, now: dt.datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def sent(session: Session, message_id: int) -> None:
-    session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
+def sent(session: Session, message_id: int, *, link: tuple[int, int, int] | None = None) -> None:
+    """Done with a message; `link` (request, staff chat, Telegram's message id): a relay to
+    the staff group, remembered so that a reply to it reaches the user."""
+    gone = session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
+    if link is not None and gone.rowcount:  # type: ignore[attr-defined]
+        request, staff_chat_id, telegram_id = link
+        handoffs.link_message(session, request, staff_chat_id=staff_chat_id,
+                              message_id=telegram_id)
 
 
 def postpone(session: Session, token: str, not_before: dt.datetime, first: int) -> None:
@@ -156,29 +216,53 @@ class Outbox:
         self.bot, self.db, self.locks, self.clock = bot, db, locks, clock
         self.backoff_seconds = backoff_seconds
 
-    async def send(self, chat_id: int, items: Sequence[tuple[str, Markup]], *,
-                   settle: Callable[[Session], None] | None = None) -> None:
-        """Deliver a turn's messages in order: persisted first, then sent (the caller holds
-        the chat's lock). `settle`: see `enqueue`."""
+    async def send(self, chat_id: int, items: Sequence[tuple[str, Markup] | Item], *,
+                   settle: Callable[[Session], None] | None = None) -> Delivery:
+        """Deliver messages in order: persisted first, then sent (a turn's replies: the caller
+        holds the chat's lock; a sender that does not is safe too, see `flush`). `settle`: see
+        `enqueue`."""
+        batch = [item if isinstance(item, Item) else Item(item[0], item[1]) for item in items]
         try:
-            await self.db.run(enqueue, sender_id(chat_id),
-                              [(text, encode(markup)) for text, markup in items], self.clock(),
-                              settle)
+            ids = await self.db.run(enqueue, sender_id(chat_id), batch, self.clock(), settle)
         except SQLAlchemyError as error:
             if settle is not None:
                 raise  # nothing was settled: the message is answered later
             log.error("outbox unavailable (%s): sending directly", type(error).__name__)
-            for text, markup in items:
-                await self.bot.send_message(chat_id, text, reply_markup=markup)
-            return
-        await self.flush(chat_id)
+            for item in batch:
+                try:
+                    await self._send(chat_id, item)
+                except (BadRequest, Forbidden) as refused:
+                    return Delivery(refused=refused)
+            return Delivery()
+        outcomes: dict[int, TelegramError | None] = {}
+        await self.flush(chat_id, outcomes)
+        errors = [outcomes[i] for i in ids if outcomes.get(i) is not None]
+        return Delivery(refused=errors[0] if errors else None,
+                        waiting=any(i not in outcomes for i in ids))
 
     async def say(self, chat_id: int, text: str) -> None:
         await self.send(chat_id, [(text, None)])
 
-    async def flush(self, chat_id: int) -> bool:
+    async def _send(self, chat_id: int, item: Item | Queued) -> int:
+        """One message to Telegram; its message id."""
+        markup = item.markup if isinstance(item, Item) else decode(item.markup)
+        reply = None if item.reply_to is None else ReplyParameters(
+            item.reply_to, allow_sending_without_reply=True)
+        if item.copy_of is not None and item.copy_from is not None:
+            copied = await self.bot.copy_message(chat_id, int(item.copy_from), item.copy_of,
+                                                 reply_markup=markup, reply_parameters=reply)
+            return copied.message_id
+        message = await self.bot.send_message(chat_id, item.text, parse_mode=item.parse_mode,
+                                               reply_markup=markup, reply_parameters=reply)
+        return message.message_id
+
+    async def flush(self, chat_id: int,
+                    outcomes: dict[int, TelegramError | None] | None = None) -> bool:
         """Send the chat's waiting messages in order; False if some must wait (retried by the
-        job)."""
+        job). `outcomes` gets each message sent (None) or refused for good (the error).
+
+        Without the chat's lock, another flush may hold the chat's messages: then this one
+        sends nothing, and what it would have sent goes with the job's next round."""
         token = new_token()
         queued = await self.db.run(claim, sender_id(chat_id), self.clock(), token)
         if not queued:
@@ -188,8 +272,7 @@ class Outbox:
                 if not heartbeat.holding:
                     return False  # the claim was lost: another replica sends the rest
                 try:
-                    await self.bot.send_message(chat_id, message.text,
-                                                reply_markup=decode(message.markup))
+                    telegram_id = await self._send(chat_id, message)
                 except RetryAfter as error:
                     wait = dt.timedelta(seconds=_seconds(error.retry_after))
                     log.warning("Telegram asked to wait %.0f s: a reply waits in the outbox",
@@ -199,6 +282,8 @@ class Outbox:
                 except (BadRequest, Forbidden) as error:
                     log.error("Telegram refused a reply (%s): dropped", type(error).__name__)
                     await self.db.run(sent, message.id)
+                    if outcomes is not None:
+                        outcomes[message.id] = error
                     continue
                 except (NetworkError, TelegramError) as error:
                     wait = min(MAX_BACKOFF, dt.timedelta(
@@ -207,7 +292,11 @@ class Outbox:
                                 type(error).__name__, wait.total_seconds())
                     await self.db.run(postpone, token, self.clock() + wait, message.id)
                     return False
-                await self.db.run(sent, message.id)
+                link = None if message.handoff_id is None else (
+                    message.handoff_id, chat_id, telegram_id)
+                await self.db.run(sent, message.id, link=link)
+                if outcomes is not None:
+                    outcomes[message.id] = None
         return True
 
     async def drain(self) -> None:

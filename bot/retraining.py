@@ -25,6 +25,7 @@ from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.db import Database
+from bot.outbox import Outbox
 from npq.model_history import model_actions
 from ops import retrain as ops_retrain
 from ops.evaluation import HELDOUT
@@ -86,9 +87,10 @@ class Progress:
 
 
 class ModelKeeper:
-    def __init__(self, bot: ExtBot[Any], db: Database, training: Training, *, rasa_url: str,
-                 tolerance: float, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, bot: ExtBot[Any], db: Database, training: Training, outbox: Outbox, *,
+                 rasa_url: str, tolerance: float, clock: Callable[[], dt.datetime]) -> None:
         self.bot, self.db, self.training, self.clock = bot, db, training, clock
+        self.outbox = outbox  # the outcome, minutes of work, is delivered however Telegram is
         self.rasa_url, self.tolerance = rasa_url, tolerance
         self.running: str | None = None  # what runs in this process, and for whom
 
@@ -112,7 +114,7 @@ class ModelKeeper:
         finally:  # also on an unexpected error (the error handler apologises)
             await progress.close()
             self.running = None  # before the summary: once it is read, a new one may start
-        await self.bot.send_message(chat_id, text)
+        await self.outbox.say(chat_id, text)
 
     def _work(self, what: str, staff: str, progress: Progress) -> Outcome:
         common: dict[str, Any] = dict(rasa_url=self.rasa_url, staff_id=staff, progress=progress,

@@ -205,7 +205,7 @@ async def _edit(update: Update, *, note: str) -> None:
 
 async def _finish(chat_id: int, context: BotContext, reviewer: str) -> None:
     """Write the labels into the training data and say how it went."""
-    send = context.bot.send_message
+    send = context.services.outbox.say  # the outcome of the reviewer's work: never lost
     await send(chat_id, "Writing the labelled messages to the training data and checking it "
                         "with Rasa…")
     try:

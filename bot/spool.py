@@ -12,6 +12,7 @@ One file per bot process: replicas each have their own (set SPOOL_FILE per repli
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -36,14 +37,17 @@ class Spool:
         self.path, self.db, self.clock = Path(path), db, clock
         self._chats: set[int] = {int(item["chat_id"]) for item in self._read()}
         self._told: set[int] = set()
+        self._draining = asyncio.Lock()
 
-    def _read(self) -> list[dict[str, Any]]:
+    def _lines(self) -> list[str]:
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            return self.path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return []
+
+    def _read(self, lines: list[str] | None = None) -> list[dict[str, Any]]:
         items = []
-        for line in lines:
+        for line in self._lines() if lines is None else lines:
             try:
                 items.append(json.loads(line))
             except ValueError:  # a line cut short by a crash: nothing to keep in it
@@ -75,21 +79,39 @@ class Spool:
         return first
 
     async def drain(self) -> bool:
-        """Move the file's messages into the database, in order; False if it still fails."""
-        items = self._read()
-        if not items:
-            self._chats.clear()
+        """Move the file's messages into the database, in order; False if it still fails.
+        One drain at a time (the retry job and a chat's turn may both ask), and a message
+        added while the database writes is left in the file for the next drain."""
+        async with self._draining:
+            lines = self._lines()
+            items = self._read(lines)
+            if items:
+                try:
+                    await self.db.run(_keep_all, items)
+                except SQLAlchemyError as error:
+                    log.warning("spool not drained yet: %s", type(error).__name__)
+                    return False
+                log.info("database back: %d spooled message(s) kept for answering",
+                         len(items))
+            self._drop(len(lines))
             return True
-        try:
-            await self.db.run(_keep_all, items)
-        except SQLAlchemyError as error:
-            log.warning("spool not drained yet: %s", type(error).__name__)
-            return False
-        self.path.unlink(missing_ok=True)
-        self._chats.clear()
-        self._told.clear()
-        log.info("database back: %d spooled message(s) kept for answering", len(items))
-        return True
+
+    def _drop(self, count: int) -> None:
+        """Remove the first `count` lines (drained), keeping any added since."""
+        rest = self._lines()[count:]
+        if rest:
+            temporary = self.path.with_name(self.path.name + ".tmp")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, ("\n".join(rest) + "\n").encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temporary, self.path)
+        else:
+            self.path.unlink(missing_ok=True)
+        self._chats = {int(item["chat_id"]) for item in self._read(rest)}
+        self._told &= self._chats
 
 
 def _keep_all(session: Session, items: list[dict[str, Any]]) -> None:

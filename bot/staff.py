@@ -139,4 +139,5 @@ async def upload(update: Update, context: BotContext) -> None:
         result = await context.services.db.run(import_upload, name=name, data=data)
         log.info("catalogue upload %s by %s: %s", result.name, staff_id(update),
                  "imported" if result.ok else f"{len(result.problems)} problem(s)")
-    await message.reply_text(format_upload(result))
+    # what was imported, or what to fix: through the outbox, so a 429 only delays it
+    await context.services.outbox.say(message.chat_id, format_upload(result))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from npq.answers import Answer, Button
@@ -26,6 +26,7 @@ from npq.db.models import HandoffMessage, HandoffRequest
 
 LONDON = ZoneInfo("Europe/London")
 DEFAULT_HOURS = "Monday to Friday, 9am to 5pm"
+STALE_FORWARDING = dt.timedelta(minutes=10)  # posting a card takes seconds; longer: it stopped
 MAX_CONTEXT_ITEMS = 20  # messages of recent conversation kept with a request
 MAX_TEXT = 1000
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -133,10 +134,17 @@ def record_handoff(session: Session, *, chat_id: str | int, reason: str | None,
 
 
 def requests_to_forward(session: Session, chat_id: str | None = None,
-                        statuses: tuple[str, ...] = ("open",)) -> list[HandoffRequest]:
+                        statuses: tuple[str, ...] = ("open",),
+                        now: dt.datetime | None = None) -> list[HandoffRequest]:
     """Requests waiting for staff from Telegram chats (numeric ids; the terminal chat cannot
-    be answered): "open" as the action stored them, "queued" when no staff chat was set."""
-    query = select(HandoffRequest).where(HandoffRequest.status.in_(statuses))
+    be answered): "open" as the action stored them, "queued" when no staff chat was set, and
+    (given `now`) "forwarding" for longer than STALE_FORWARDING: a sender stopped mid-post."""
+    waiting: ColumnElement[bool] = HandoffRequest.status.in_(statuses)
+    if now is not None:
+        waiting = or_(waiting, and_(HandoffRequest.status == "forwarding", or_(
+            HandoffRequest.forwarded_at.is_(None),
+            HandoffRequest.forwarded_at < now - STALE_FORWARDING)))
+    query = select(HandoffRequest).where(waiting)
     if chat_id is not None:
         query = query.where(HandoffRequest.chat_id == chat_id)
     rows = session.scalars(query.order_by(HandoffRequest.id)).all()
@@ -149,6 +157,20 @@ def take(session: Session, request_id: int, *, status: str, to: str) -> bool:
                              .where(HandoffRequest.id == request_id,
                                     HandoffRequest.status == status)
                              .values(status=to).execution_options(synchronize_session=False))
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def start_forwarding(session: Session, request_id: int, *, status: str,
+                     now: dt.datetime) -> bool:
+    """Take a request to post it to staff (from `status`; a "forwarding" one only once stale),
+    noting when, so one whose sender stopped mid-post is taken again later."""
+    taking = [HandoffRequest.id == request_id, HandoffRequest.status == status]
+    if status == "forwarding":
+        taking.append(or_(HandoffRequest.forwarded_at.is_(None),
+                          HandoffRequest.forwarded_at < now - STALE_FORWARDING))
+    result = session.execute(update(HandoffRequest).where(*taking)
+                             .values(status="forwarding", forwarded_at=now)
+                             .execution_options(synchronize_session=False))
     return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 

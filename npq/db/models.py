@@ -364,7 +364,10 @@ class PendingMessage(Base):
 
 class OutboxMessage(Base):
     """A message the assistant decided to send and Telegram has not yet accepted (a 429 or a
-    5xx came first, or the bot stopped): sent in order per chat, then deleted."""
+    5xx came first, or the bot stopped): sent in order per chat, then deleted. A message of a
+    handoff (relayed between a user and the staff group) names its request: a staff-group
+    message is linked to the request once sent, so replies to it reach the user, and it goes
+    with the request (the person asked to be forgotten, or the retention purge)."""
 
     __tablename__ = "outbox"
 
@@ -372,6 +375,12 @@ class OutboxMessage(Base):
     chat_id: Mapped[str] = mapped_column(String(64), index=True)
     text: Mapped[str] = mapped_column(Text)
     markup: Mapped[str | None] = mapped_column(Text)  # the keyboard, as JSON (bot/outbox.py)
+    parse_mode: Mapped[str | None] = mapped_column(String(16))
+    reply_to: Mapped[int | None] = mapped_column(BigInteger)  # a message id in the chat
+    copy_from: Mapped[str | None] = mapped_column(String(64))  # copy this chat's message ...
+    copy_of: Mapped[int | None] = mapped_column(BigInteger)  # ... with this id, not `text`
+    handoff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("handoff_requests.id", ondelete="CASCADE"), index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     not_before: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

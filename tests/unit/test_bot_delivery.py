@@ -12,11 +12,19 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.chat_locks import ChatLocks
 from bot.pending import KeptMessages
-from bot.render import DB_DOWN, FLOODED, LATE_ANSWER, UNAVAILABLE
+from bot.render import (
+    DB_DOWN,
+    FLOODED,
+    LATE_ANSWER,
+    UNAVAILABLE,
+    UNKNOWN_COMMAND,
+    WELCOME_BACK,
+)
 from npq.db.models import OutboxMessage, PendingMessage
 from tests.support.bot_harness import FakeRasa, Harness, running_bot
 from tests.support.updates import DEFAULT_USER_ID, text_update
@@ -194,3 +202,59 @@ async def test_messages_sent_while_the_database_is_unreachable_are_kept_and_answ
             LATE_ANSWER.format(what="“hub near leeds”"), "answer to hub near leeds",
             LATE_ANSWER.format(what="“is NPQH funded?”"), "answer to is NPQH funded?"]
         assert count(bot, PendingMessage) == 0
+
+
+@pytest.mark.parametrize(("command", "expected"), [
+    ("/start", WELCOME_BACK.format(name="Sam")),
+    ("/frobnicate", UNKNOWN_COMMAND),
+    ("/done", "You're not chatting with anyone from our team right now. Ask me anything, or "
+              "send /help."),
+], ids=["welcome back", "unknown command", "done"])
+async def test_a_command_answered_without_rasa_waits_out_a_429(database: str, command: str,
+                                                               expected: str) -> None:
+    rasa = FakeRasa(answer=echo, history={str(DEFAULT_USER_ID)})  # a returning user
+    async with running_bot(database, rasa=rasa, **FAST_RETRY) as bot:
+        bot.fake.fail_next("sendMessage", error_code=429, description="Too Many Requests",
+                           retry_after=1, times=4)  # the first try and the limiter's 3 retries
+        mark = bot.mark()
+        bot.fake.push_update(text_update(command))
+        await _accepted(bot, expected, 20)
+        await bot.chat_idle()
+        assert answers(bot, DEFAULT_USER_ID, mark) == [expected]  # once, and no apology
+
+
+class HeldDatabase:
+    """The bot's database, each unit of work held until `go` is set (a slow write)."""
+
+    def __init__(self, db: Any) -> None:
+        self.db, self.go, self.waiting = db, asyncio.Event(), asyncio.Event()
+
+    async def run(self, work: Any, /, *args: Any, **kwargs: Any) -> Any:
+        self.waiting.set()
+        await self.go.wait()
+        return await self.db.run(work, *args, **kwargs)
+
+
+async def test_spooled_messages_are_answered_once_even_when_two_drains_meet(
+        database: str) -> None:
+    """The retry job and a chat's turn both move the file into the database, while a message
+    from another chat is added to it: every message is answered, once."""
+    async with running_bot(database, rasa=FakeRasa(answer=echo)) as bot:
+        spool = bot.services.spool
+        spool.add(FLOODER, "hub near leeds", typed=True, key="k1")
+        held = spool.db = HeldDatabase(bot.services.db)
+        first = asyncio.ensure_future(spool.drain())
+        second = asyncio.ensure_future(spool.drain())
+        await held.waiting.wait()  # one drain is writing; the database is slow
+        spool.add(OTHER, "is NPQH funded?", typed=True, key="k2")  # ... and down for OTHER
+        held.go.set()
+        assert await first and await second
+        mark = bot.mark()
+        await bot.app.job_queue.get_jobs_by_name("retry kept messages")[0].run(bot.app)
+        for chat in (FLOODER, OTHER):
+            await bot.chat_idle(chat)
+        assert answers(bot, FLOODER, mark) == [LATE_ANSWER.format(what="“hub near leeds”"),
+                                               "answer to hub near leeds"]
+        assert answers(bot, OTHER, mark) == [LATE_ANSWER.format(what="“is NPQH funded?”"),
+                                             "answer to is NPQH funded?"]
+        assert count(bot, PendingMessage) == 0 and spool.empty

@@ -5,6 +5,7 @@ and the person is told only what is true, through the real PTB HTTP path."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from sqlalchemy import func, select
 
 from bot.erasure import CONVERSATION, TRAINING_DATA, Outcome
 from npq.db import make_engine, make_session_factory, session_scope
-from npq.db.models import MessageLog, PendingErasure
+from npq.db.models import MessageLog, OutboxMessage, PendingErasure, PendingMessage
+from npq.handoffs import record_handoff
 from npq.people import forget, forgotten_answer
 from ops.retrain import exclusive
 from ops.training_data import REVIEWED, read_reviewed, render_reviewed
@@ -157,3 +159,63 @@ def test_forget_records_what_is_left_to_erase(database: str) -> None:
         [erasure] = session.scalars(select(PendingErasure)).all()
         assert (erasure.chat_id, erasure.examples, erasure.attempts) == ("42", [MINE], 0)
     engine.dispose()
+
+
+# --- what waits to be sent, or to be answered --------------------------------------------------
+
+STAFF = -100555
+WAITING = "Thank you, Sam. Our team will email you at sam@example.org."
+
+
+def outbox(bot: Harness) -> list[str]:
+    with bot.session() as session:
+        return [m.text for m in session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+
+
+async def test_forgetting_drops_the_replies_still_waiting_to_be_sent_to_them(
+        database: str, training: Any) -> None:
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)  # Telegram said wait
+    async with running_bot(database, rasa=assistant(database), training=training) as bot:
+        with bot.session() as session:
+            session.add_all([
+                OutboxMessage(chat_id=str(DEFAULT_USER_ID), text=WAITING, not_before=later),
+                OutboxMessage(chat_id="4343", text="someone else's answer", not_before=later)])
+        said = await forget_me(bot)  # at once: not held up behind what was waiting
+        assert said == [
+            "I didn't hold any other details about you. Now deleting our conversation…",
+            "Done: our conversation is deleted too."]
+        assert outbox(bot) == ["someone else's answer"]
+        assert not any(WAITING in str(c.params) for c in bot.fake.calls)
+
+
+async def test_forgetting_drops_their_messages_waiting_for_the_staff_group(
+        database: str, training: Any) -> None:
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
+    async with running_bot(database, rasa=assistant(database), training=training,
+                           staff_chat_id=STAFF) as bot:
+        with bot.session() as session:
+            request = record_handoff(session, chat_id=str(DEFAULT_USER_ID), reason="call me",
+                                     context=[], now=bot.clock())
+            request.status = "closed"
+            session.add(OutboxMessage(chat_id=str(STAFF), text="Sam wrote: call 07700 900123",
+                                      handoff_id=request.id, not_before=later))
+        said = await forget_me(bot)
+        assert said[0].startswith("I've deleted the details I held about you (1 request to "
+                                  "talk to a person)")
+        assert outbox(bot) == []
+        assert not any("07700" in str(c.params) for c in bot.fake.calls)
+
+
+async def test_messages_kept_in_the_spool_are_answered_then_forgotten_with_the_rest(
+        database: str, training: Any) -> None:
+    spool = Path(database.removeprefix("sqlite:///")).with_name("spool.jsonl")
+    spool.write_text(json.dumps({"chat_id": DEFAULT_USER_ID, "message": MINE, "typed": True,
+                                 "key": "k1", "at": "2027-02-08T09:59:00+00:00"}) + "\n")
+    async with running_bot(database, rasa=assistant(database), training=training) as bot:
+        said = await forget_me(bot)
+        assert said[1] == f"answer to {MINE}"  # kept while the database was down: answered
+        assert said[-1] == "Done: our conversation is deleted too."
+        assert not spool.exists()
+        with bot.session() as session:
+            for model in (PendingMessage, MessageLog, OutboxMessage):
+                assert session.scalar(select(func.count()).select_from(model)) == 0

@@ -29,6 +29,7 @@ from tests.support.updates import (
     DEFAULT_USER_ID,
     callback_update,
     group_text_update,
+    photo_update,
     text_update,
 )
 
@@ -303,3 +304,141 @@ async def test_a_staff_chat_that_cannot_be_reached_is_tried_again_later(database
         assert forwarded.ok and forwarded.params["text"].startswith("🙋 <b>Request #1</b>")
         assert [p["text"] for p in bot.sent(mark, DEFAULT_USER_ID)][0] == HANDED_OVER
         assert ERROR not in [p["text"] for p in bot.sent(mark, DEFAULT_USER_ID)]
+
+
+# --- nothing lost: relays and notices go through the outbox ----------------------------------
+
+TOO_MANY = {"error_code": 429, "description": "Too Many Requests: retry after 1",
+            "retry_after": 1, "times": 4}  # the first try and the rate limiter's three retries
+
+
+async def accepted(bot: Harness, predicate: Any, after: int, timeout: float = 20.0) -> Any:
+    """The first sendMessage matching `predicate` that Telegram accepted (refusals skipped)."""
+    while True:
+        call = await bot.fake.wait_for("sendMessage", predicate, after=after, timeout=timeout)
+        if call.ok:
+            return call
+        after = bot.index(call) + 1
+
+
+def received(bot: Harness, chat_id: int, after: int = 0) -> list[str]:
+    """What a chat really got, in order: accepted sends and copies."""
+    return [c.params.get("text", "(copy)") for c in bot.fake.calls[after:]
+            if c.method in ("sendMessage", "copyMessage") and c.ok
+            and c.params["chat_id"] == chat_id]
+
+
+async def answered_by_alex(bot: Harness, posted: dict[str, Any], text: str) -> None:
+    mark = bot.mark()
+    bot.fake.push_update(group_text_update(text, chat_id=STAFF, user_id=ALEX,
+                                           first_name="Alex", reply_to=posted))
+    await accepted(bot, lambda p: p["text"].endswith(text), after=mark)
+    await bot.chat_idle(STAFF)
+
+
+async def test_the_promise_to_the_user_waits_out_telegrams_429(database: str) -> None:
+    async with running_bot(database, rasa=assistant(database), staff_chat_id=STAFF,
+                           staff_user_ids=frozenset({ALEX}), outbox_retry_seconds=0.1) as bot:
+        promised = "Someone from our team will reply here in this chat"
+        bot.fake.fail_next("sendMessage", **TOO_MANY,
+                           when=lambda p: str(p["text"]).startswith(promised))
+        mark = bot.mark()
+        bot.fake.push_update(text_update("can I talk to a person?"))
+        await accepted(bot, lambda p: p["text"].startswith(promised), after=mark)
+        await bot.chat_idle()
+        user_sees = received(bot, DEFAULT_USER_ID, mark)
+        assert len(user_sees) == 2 and user_sees[0] == HANDED_OVER
+        assert user_sees[1].startswith(promised)  # once, after the assistant's reply
+        assert ERROR not in user_sees
+
+
+async def test_a_staff_reply_telegram_holds_back_reaches_the_user_later_in_order(
+        database: str) -> None:
+    async with running_bot(database, rasa=assistant(database), staff_chat_id=STAFF,
+                           staff_user_ids=frozenset({ALEX}), outbox_retry_seconds=0.1) as bot:
+        posted = await ask_for_a_person(bot)
+        bot.fake.fail_next("sendMessage", **TOO_MANY,
+                           when=lambda p: p["chat_id"] == DEFAULT_USER_ID)
+        mark = bot.mark()
+        bot.fake.push_update(group_text_update("Hi Sam", chat_id=STAFF, user_id=ALEX,
+                                               first_name="Alex", reply_to=posted))
+        await accepted(bot, lambda p: "💬" in p["text"], after=mark)
+        await bot.chat_idle(STAFF)
+        assert received(bot, DEFAULT_USER_ID, mark) == [
+            "You're now chatting with Alex from our team. Your messages go to them until one "
+            "of you ends the chat (/done).",
+            "💬 <b>Alex</b> (NPQ team):\nHi Sam"]
+        assert received(bot, STAFF, mark) == []  # nobody asked to send it again
+        assert requests(bot) == [("active", ALEX)]
+
+
+async def test_a_users_message_left_unrelayed_by_a_stopped_bot_reaches_staff_and_their_reply(
+        database: str) -> None:
+    async with FakeBotAPI() as fake:
+        async with running_bot(database, fake=fake, rasa=assistant(database),
+                               staff_chat_id=STAFF, staff_user_ids=frozenset({ALEX})) as bot:
+            posted = await ask_for_a_person(bot)
+            await answered_by_alex(bot, posted, "Hi Sam")
+            fake.fail_next("sendMessage", error_code=502, description="Bad Gateway", times=4,
+                           when=lambda p: p["chat_id"] == STAFF)
+            mark, asked = bot.mark(), len(bot.rasa.received)
+            await bot.handled(fake.push_update(text_update("Is it online?")))
+            await bot.chat_idle()
+            assert received(bot, STAFF, mark) == []  # Telegram would not take it
+            assert received(bot, DEFAULT_USER_ID, mark) == []  # not "send it again"
+            assert len(bot.rasa.received) == asked  # nor answered by the assistant
+        async with running_bot(database, fake=fake, rasa=assistant(database),
+                               staff_chat_id=STAFF, staff_user_ids=frozenset({ALEX}),
+                               outbox_retry_seconds=0.1) as bot:
+            relayed = await accepted(bot, lambda p: p["chat_id"] == STAFF, after=mark)
+            assert relayed.params["text"] == (f'<a href="tg://user?id={ALEX}">Alex</a>: '
+                                              "<b>Sam</b> (#1) wrote:\nIs it online?")
+            assert relayed.params["reply_parameters"]["message_id"] == posted["message_id"]
+            await bot.chat_idle(STAFF)  # linked to the request once sent
+            await answered_by_alex(bot, last_message(fake, STAFF), "Yes, online.")
+            assert received(bot, DEFAULT_USER_ID, mark) == [
+                "💬 <b>Alex</b> (NPQ team):\nYes, online."]
+            assert bot.rasa.received == []
+
+
+async def test_a_photo_is_copied_to_staff_and_a_reply_to_the_copy_reaches_the_user(
+        database: str) -> None:
+    async with running_bot(database, rasa=assistant(database), staff_chat_id=STAFF,
+                           staff_user_ids=frozenset({ALEX})) as bot:
+        posted = await ask_for_a_person(bot)
+        await answered_by_alex(bot, posted, "Hi Sam")
+        mark = bot.mark()
+        bot.fake.push_update(photo_update(caption="my certificate"))
+        copied = await bot.fake.wait_for("copyMessage", after=mark)
+        assert (copied.params["chat_id"], copied.params["from_chat_id"]) == (STAFF,
+                                                                             DEFAULT_USER_ID)
+        assert copied.params["reply_parameters"]["message_id"] == posted["message_id"]
+        await bot.chat_idle()
+        await answered_by_alex(bot, last_message(bot.fake, STAFF), "Thanks, got it.")
+        assert received(bot, DEFAULT_USER_ID, mark) == [
+            "💬 <b>Alex</b> (NPQ team):\nThanks, got it."]
+
+
+async def test_a_request_left_half_posted_by_a_stopped_bot_is_posted_again(
+        database: str) -> None:
+    clock = Clock()
+    engine = make_engine(database)
+    with session_scope(make_session_factory(engine)) as session:
+        for reason, taken in (("call me", clock.now - dt.timedelta(minutes=11)),  # it stopped
+                              ("busy now", clock.now - dt.timedelta(seconds=5))):  # posting
+            record_handoff(session, chat_id=str(DEFAULT_USER_ID), reason=reason, context=[],
+                           now=taken).status = "forwarding"
+        session.flush()
+        for request in session.scalars(select(HandoffRequest)):
+            request.forwarded_at = request.created_at
+    engine.dispose()
+    async with running_bot(database, clock=clock, staff_chat_id=STAFF,
+                           pending_retry_seconds=0.2) as bot:
+        staff_card = await bot.fake.wait_for("sendMessage", lambda p: p["chat_id"] == STAFF)
+        assert "“call me”" in staff_card.params["text"]
+        await bot.fake.wait_for("sendMessage", lambda p: p["chat_id"] == DEFAULT_USER_ID)
+        await bot.app.job_queue.get_jobs_by_name("retry kept messages")[0].run(bot.app)
+        assert [p["text"] for p in bot.sent(chat_id=STAFF)] == [staff_card.params["text"]]
+        with bot.session() as session:
+            assert {(r.reason, r.status) for r in session.scalars(select(HandoffRequest))} == {
+                ("call me", "forwarded"), ("busy now", "forwarding")}

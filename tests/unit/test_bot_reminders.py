@@ -219,3 +219,17 @@ async def test_nothing_is_sent_before_the_morning(database: str) -> None:
         assert await bot.services.reminders.send_due() == 0
         early.now = TUESDAY
         assert await bot.services.reminders.send_due() == 1
+
+
+async def test_a_reminder_telegram_holds_back_is_not_marked_sent_and_goes_on_the_next_pass(
+        database: str) -> None:
+    with_subscription(database)
+    async with running_bot(database, clock=Clock(TUESDAY)) as bot:
+        bot.fake.fail_next("sendMessage", error_code=429, description="Too Many Requests",
+                           retry_after=1, times=4)  # the first try and the limiter's 3 retries
+        assert await bot.services.reminders.send_due() == 0
+        assert deliveries(database) == []  # released, not recorded as sent
+        assert await bot.services.reminders.send_due() == 1
+        delivered = [c for c in bot.fake.calls if c.method == "sendMessage" and c.ok]
+        assert [c.params["text"].splitlines()[0] for c in delivered] == ["⏰ Deadline reminder"]
+        assert deliveries(database) == [(3, "sent")]

@@ -421,3 +421,44 @@ async def test_the_daily_purge_removes_text_older_than_the_retention_period(
                                       MessageLog.intent).order_by(MessageLog.id)).all()
     assert rows == [(None, None, "", "find_hub"),  # the statistics still count it
                     ("recent question", "an answer", "555", "find_hub")]
+
+
+# --- outcomes Telegram holds back arrive later -----------------------------------------------
+
+async def test_a_retrains_outcome_telegram_holds_back_reaches_staff_later(
+        database: str, trainer: Trainer, project: Path) -> None:
+    trainer.outcome = Outcome("promote", CANDIDATE, CANDIDATE, BEFORE, AFTER)
+    training = training_copy(project, validate=None, retrain=trainer.retrain,
+                             rollback=trainer.rollback)
+    async with running_bot(database, training=training, staff_user_ids=frozenset({STAFF}),
+                           retrain_tolerance=0.02, outbox_retry_seconds=0.1) as bot:
+        bot.fake.fail_next("sendMessage", error_code=429, description="Too Many Requests",
+                           retry_after=1, times=4,  # the first try and the limiter's 3 retries
+                           when=lambda p: str(p["text"]).startswith(PROMOTED[0]))
+        mark = bot.mark()
+        bot.fake.push_update(staff_says("/retrain"))
+        after = mark
+        while not (done := await bot.fake.wait_for(
+                "sendMessage", lambda p: p["text"].startswith(PROMOTED[0]), after=after)).ok:
+            after = bot.index(done) + 1
+        assert done.params["text"].splitlines() == PROMOTED
+        got = [c.params["text"] for c in bot.fake.calls[mark:]
+               if c.method == "sendMessage" and c.ok]
+        assert got.count(done.params["text"]) == 1 and ERROR not in got
+
+
+async def test_an_import_report_telegram_holds_back_reaches_staff_later(
+        database: str, project: Path) -> None:
+    async with running_bot(database, training=training_copy(project),
+                           staff_user_ids=frozenset({STAFF}), outbox_retry_seconds=0.1) as bot:
+        bot.fake.fail_next("sendMessage", error_code=502, description="Bad Gateway", times=4)
+        data = edited("cohorts.csv", {2: {"places": "25"}})
+        upload = document_update(document=bot.fake.user_file(data, "cohorts.csv"),
+                                 user_id=STAFF)
+        mark = bot.mark()
+        bot.fake.push_update(upload)
+        after = mark
+        while not (report := await bot.fake.wait_for("sendMessage", after=after)).ok:
+            after = bot.index(report) + 1
+        assert report.params["text"].startswith("Imported cohorts.csv: ")
+        assert (report.params["chat_id"], len(bot.sent(mark))) == (STAFF, 5)  # 4 refused, 1 ok
