@@ -137,8 +137,12 @@ ROLE_PATTERNS: tuple[tuple[str, str], ...] = (
         r"\bhead of (key stage [1-4]|ks ?[1-4]|lower school|upper school|infants|juniors)\b")),
     ("middle_leader", r"\bmiddle (leader|leaders|leadership|manager|management)\b|\btlr\b"),
     ("early_career_teacher", r"\b(ect|ects|ect1|ect2|nqt|early career teacher|newly qualified)\b"),
-    ("classroom_teacher",
-     r"\b(classroom teacher|class teacher|main scale|teacher|teach|lecturer)\b"),
+    ("classroom_teacher", _either(
+        r"\b(classroom teacher|class teacher|main scale|teacher|teach|lecturer|practitioner|"
+        r"educator|nursery nurse)\b",
+        r"\b(early years|eyfs|nursery|pre school|preschool) (worker|assistant|officer|staff)\b",
+        r"\b(i|i ve|ive|i have) (work|worked|been working) (in|at) (a|the|our) (nursery|pre school|"
+        r"preschool|school|primary|secondary|academy)\b")),
 )
 
 PHASE_PATTERNS: tuple[tuple[str, str], ...] = (

@@ -209,6 +209,11 @@ def test_every_recommendation_and_alternative_is_a_current_programme(session: Se
     ("I look after maths in a small primary", "maths_lead"),
     ("I'm a teacher but I also look after attendance", "behaviour_lead"),
     ("I'm a deputy head and I look after behaviour", "deputy_head"),
+    # early years staff who are not (yet) leaders: asked their role again before
+    ("im an early years practitioner in a nursery, what npq is for me", "classroom_teacher"),
+    ("I work in a nursery", "classroom_teacher"),
+    ("nursery nurse", "classroom_teacher"),
+    ("EYFS practitioner", "classroom_teacher"),
 ])
 def test_parse_role(text: str, role: str) -> None:
     assert parse_role(text) == role
