@@ -9,12 +9,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
+from actions.places import place_for_answer, remember_place
 from actions.support import (
     ask_next,
     button_code,
     coordinates,
     in_session,
-    latest_entity,
     programme_mentioned,
     respond,
     typed_text,
@@ -27,13 +27,13 @@ async def reply_with_deadlines(dispatcher: CollectingDispatcher, tracker: Tracke
     """Deadlines for what this message (or the conversation) names; a bare place sent next
     shows the deadlines near it."""
     programme = programme_mentioned(tracker)
+    place = place_text or place_for_answer(tracker)
     answer = await in_session(
-        deadlines_answer, today=clock.today(), programme_code=programme,
-        place_text=place_text or latest_entity(tracker, "postcode")
-        or latest_entity(tracker, "location"),
+        deadlines_answer, today=clock.today(), programme_code=programme, place_text=place,
         message_text=typed_text(tracker), coordinates=coordinates(tracker))
     code = button_code(answer)
     return respond(dispatcher, tracker, answer, *([SlotSet("npq", code)] if code else []),
+                   *remember_place(tracker, place),
                    asked=ask_next("place", intent="ask_deadlines", npq=code))
 
 

@@ -9,22 +9,25 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
-from actions.support import coordinates, in_session, latest_entity, programme_mentioned, respond
+from actions.places import place_for_answer, remember_place
+from actions.support import coordinates, in_session, programme_mentioned, respond
 from npq.hubs import find_hub_answer
 
 
 async def reply_with_hubs(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """The nearest hubs (offering the programme in question, if any), or where to look."""
     programme = programme_mentioned(tracker)
+    place = place_for_answer(tracker)
     answer = await in_session(
         find_hub_answer,
         today=clock.today(),
-        place_text=latest_entity(tracker, "postcode") or latest_entity(tracker, "location"),
+        place_text=place,
         message_text=tracker.latest_message.get("text"),
         coordinates=coordinates(tracker),
         programme_text=programme,
     )
-    return respond(dispatcher, tracker, answer, *([SlotSet("npq", programme)] if programme else []))
+    return respond(dispatcher, tracker, answer, *([SlotSet("npq", programme)] if programme else []),
+                   *remember_place(tracker, place))
 
 
 class ActionFindHub(Action):

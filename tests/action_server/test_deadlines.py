@@ -72,7 +72,22 @@ async def test_a_programme_and_a_place_list_the_three_nearest_hubs(
                                                            "3. Leeds NPQ Hub"]
     assert outcome.buttons[0] == {"title": "Remind me about NPQH",
                                   "payload": '/subscribe_reminders{"npq": "NPQH"}'}
+    remembered = [] if near == "your location" else [SlotSet("place", near)]
+    assert outcome.events == [SlotSet("npq", "NPQH"), *remembered, pending("NPQH")]
+
+
+async def test_a_place_asked_about_before_answers_a_later_question_that_names_none() -> None:
+    outcome = await run(ActionDeadlines(), tracker(
+        "whens the closing date", "ask_deadlines", slots={"npq": "NPQH", "place": "BD21"}))
+    lines = outcome.text.split("\n")
+    assert lines[0] == "NPQH deadlines near BD21:"
+    assert lines[1].startswith("1. Keighley NPQ Hub (")
     assert outcome.events == [SlotSet("npq", "NPQH"), pending("NPQH")]
+    elsewhere = await run(ActionDeadlines(), tracker(
+        "npqh deadline in leeds", "ask_deadlines", [entity("location", "Leeds")],
+        slots={"npq": "NPQH", "place": "BD21"}))
+    assert elsewhere.text.startswith("NPQH deadlines near Leeds:")
+    assert SlotSet("place", "Leeds") in elsewhere.events
 
 
 async def test_a_named_hub_lists_every_programme_it_runs() -> None:
@@ -86,7 +101,7 @@ async def test_a_named_hub_lists_every_programme_it_runs() -> None:
             "2027") in lines
     assert ("• NPQSENCO: spring 2027, apply by 12 February 2027 (in 82 days), starts 1 March "
             "2027; 12 places left") in lines
-    assert outcome.events == [pending(None)]
+    assert outcome.events == [SlotSet("place", "Keighley"), pending(None)]
 
 
 async def test_a_hub_that_does_not_run_the_programme_says_so_and_offers_the_ones_that_do() -> None:

@@ -32,7 +32,9 @@ async def test_a_bare_place_after_a_deadlines_answer_gives_the_deadlines_there(
     assert lines[1].startswith("1. Leeds NPQ Hub (")
     assert lines[1].endswith("spring 2027, apply by 18 February 2027 (in 88 days), starts 15 "
                              "March 2027; full (ask about the waiting list)")
-    assert outcome.events == [SlotSet("npq", "NPQH"), SlotSet("pending", DEADLINES_ASKED)]
+    place = entities[0]["value"]
+    assert outcome.events == [SlotSet("npq", "NPQH"), SlotSet("place", place),
+                              SlotSet("pending", DEADLINES_ASKED)]
 
 
 @pytest.mark.parametrize("slots", [{}, {"pending": {"kind": "clarify"}}])
@@ -43,7 +45,8 @@ async def test_a_bare_place_with_no_deadlines_question_finds_the_nearest_hubs(
     assert outcome.text.startswith("The nearest hubs to Keighley:\n\n1. Keighley NPQ Hub, Keighley")
     assert [b["payload"] for b in outcome.buttons] == [
         '/ask_deadlines{"location": "Keighley"}', "/recommend_npq", "/programme_info"]
-    assert outcome.events == ([SlotSet("pending", None)] if slots else [])
+    assert outcome.events == [SlotSet("place", "Keighley"),
+                              *([SlotSet("pending", None)] if slots else [])]
 
 
 @pytest.mark.parametrize("text, entities, slots, verdict, setting", [

@@ -27,6 +27,13 @@ async def test_find_hub_names_the_nearest_hub_with_buttons() -> None:
         {"title": "Deadlines near me", "payload": '/ask_deadlines{"location": "Keighley"}'},
         {"title": "Which NPQ suits me?", "payload": "/recommend_npq"},
         {"title": "Which NPQs are there?", "payload": "/programme_info"}]
+    assert events == [SlotSet("place", "Keighley")]  # a later "where's my nearest hub?" uses it
+
+
+async def test_where_is_my_nearest_hub_uses_the_place_asked_about_before() -> None:
+    messages, events = await run(ActionFindHub(), tracker(
+        "where's my nearest hub", "find_hub", slots={"place": "Keighley"}))
+    assert "1. Keighley NPQ Hub, Keighley (" in messages[0]["text"]
     assert events == []
 
 
@@ -40,7 +47,7 @@ async def test_find_hub_with_a_programme_sets_the_slot_and_filters() -> None:
         "anywhere near BD21 doing headship", "find_hub",
         [entity("postcode", "BD21"), entity("npq", "NPQH")]))
     assert messages[0]["text"].startswith("The nearest hubs offering NPQH to BD21:")
-    assert events == [SlotSet("npq", "NPQH")]
+    assert events == [SlotSet("npq", "NPQH"), SlotSet("place", "BD21")]
     assert {"title": "About NPQH", "payload": '/programme_info{"npq": "NPQH"}'} in (
         messages[0]["buttons"])
 
