@@ -10,8 +10,8 @@ its directory is $NPQ_CACHE_DIR or var/cache) and, for postcodes, one area's CSV
 
 from __future__ import annotations
 
-from npq.geo import gazetteer as _gazetteer
 from npq.geo import counties as _counties
+from npq.geo import gazetteer as _gazetteer
 from npq.geo import places as _places
 from npq.geo import postcodes as _postcodes
 from npq.geo.counties import COUNTY_KIND, County, county_named

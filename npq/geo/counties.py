@@ -25,6 +25,7 @@ class County:
     latitude: float
     longitude: float
     towns: tuple[str, ...]  # gazetteer names, as resolve_place finds them
+    town_points: tuple[tuple[float, float], ...]  # each town's latitude and longitude
     population: int  # of the main towns together: ranks a county above small fuzzy namesakes
     country: str = "England"
 
@@ -84,6 +85,7 @@ def _build(row: CountyRow) -> County | None:
         round(sum(t.latitude for t in located) / len(located), 5),
         round(sum(t.longitude for t in located) / len(located), 5),
         tuple(t.name for t in located),
+        tuple((t.latitude, t.longitude) for t in located),
         sum(t.population for t in located),
     )
 

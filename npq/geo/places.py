@@ -138,8 +138,9 @@ def resolve_place(text: str) -> Resolution:
 
 def find_place_in_text(text: str) -> Resolution:
     """Find the place a chat message is about: a postcode first, else the longest town name in
-    it, else a county ("a school in Devon"; "Keswick, Cumbria" is Keswick) (exact names only, except that a short trailing phrase after "near", "in", "around" or
-    "close to" may be a misspelling). Ordinary words, NPQ codes and programme words are not
+    it, else a county ("a school in Devon"; "Keswick, Cumbria" is Keswick). Names must be exact,
+    except that a short trailing phrase after "near", "in", "around" or "close to" may be a
+    misspelling. Ordinary words, NPQ codes and programme words are not
     places; "reading" is the town only when capitalised mid-sentence or after "near"/"in"."""
     if not isinstance(text, str) or not text.strip():
         return NOTHING

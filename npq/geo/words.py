@@ -16,7 +16,8 @@ def _phrases(text: str) -> frozenset[str]:
 
 
 # Gazetteer places and county short forms ("Bucks", "Staffs") whose names are everyday English
-# words or phrases: matched in free text only when capitalised mid-sentence ("a hub in Reading?") or right after a locative ("in bath").
+# words or phrases: matched in free text only when capitalised mid-sentence ("a hub in
+# Reading?") or right after a locative ("in bath").
 COMMON_WORD_PLACES = _keys(
     """
     amble ash bath battle beer bow brill bugle bury callow cove crook deal dollar eye fleet
