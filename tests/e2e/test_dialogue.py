@@ -160,6 +160,20 @@ def test_the_fit_check_asks_with_answer_buttons_and_offers_a_shared_location(cha
     assert chat.buttons == ["Yes", "No"]
 
 
+def test_a_school_in_a_county_gets_the_fit_check_and_hubs_for_the_county(chat: Chat) -> None:
+    """The product bug: "a small trust in cumbria" was told the Isle of Cumbrae is in
+    Scotland."""
+    first = chat.say("we're a small trust in cumbria, would we be a good fit as a delivery "
+                     "partner?")
+    assert "Scotland" not in first and "Cumbrae" not in first
+    assert first.startswith("Do you already work with other schools beyond your own")
+    hubs = chat.say("is there an NPQ hub in Cumbria?")
+    assert hubs.startswith("The nearest hubs to Cumbria:\nDistances are from the middle of "
+                           "Cumbria.")
+    assert "1. Cumbria NPQ Hub, Carlisle (" in hubs
+    assert chat.buttons[:3] == ["Carlisle", "Kendal", "Barrow in Furness"]
+
+
 def test_register_interest_validates_the_email_and_keeps_consent(chat: Chat, db: Session) -> None:
     assert "What's your name?" in chat.say("can someone contact me about NPQH?")
     assert chat.say("Sam Patel") == "Thanks. What email address should we use?"
