@@ -147,19 +147,6 @@ def test_partner_fit_check_assesses_and_records_an_enquiry(chat: Chat, db: Sessi
     assert enquiry.answers["facilitators"] == "keen"
 
 
-def test_the_fit_check_asks_with_answer_buttons_and_offers_a_shared_location(chat: Chat) -> None:
-    """The forms' questions come from custom actions (action_ask_<slot>, actions/replies.yml)."""
-    assert "What kind of organisation are you?" in chat.say(
-        "would we make a good delivery partner?")
-    assert "Multi-academy trust" in chat.buttons
-    area = chat.say('/inform{"organisation_type": "trust"}').strip()  # + the custom message
-    assert area == ("Which town or postcode are you in? I'll check which NPQs our hubs already "
-                    "offer near you. (The first half of your postcode, like BD21, is enough.)")
-    assert wants_location(parse_replies(chat.last))  # the bot offers "share my location"
-    assert chat.say("Bradford").startswith("Do you already work with other schools")
-    assert chat.buttons == ["Yes", "No"]
-
-
 def test_a_school_in_a_county_gets_the_fit_check_and_hubs_for_the_county(chat: Chat) -> None:
     """The product bug: "a small trust in cumbria" was told the Isle of Cumbrae is in
     Scotland."""
@@ -172,6 +159,19 @@ def test_a_school_in_a_county_gets_the_fit_check_and_hubs_for_the_county(chat: C
                            "Cumbria.")
     assert "1. Cumbria NPQ Hub, Carlisle (" in hubs
     assert chat.buttons[:3] == ["Carlisle", "Kendal", "Barrow in Furness"]
+
+
+def test_the_fit_check_asks_with_answer_buttons_and_offers_a_shared_location(chat: Chat) -> None:
+    """The forms' questions come from custom actions (action_ask_<slot>, actions/replies.yml)."""
+    assert "What kind of organisation are you?" in chat.say(
+        "would we make a good delivery partner?")
+    assert "Multi-academy trust" in chat.buttons
+    area = chat.say('/inform{"organisation_type": "trust"}').strip()  # + the custom message
+    assert area == ("Which town or postcode are you in? I'll check which NPQs our hubs already "
+                    "offer near you. (The first half of your postcode, like BD21, is enough.)")
+    assert wants_location(parse_replies(chat.last))  # the bot offers "share my location"
+    assert chat.say("Bradford").startswith("Do you already work with other schools")
+    assert chat.buttons == ["Yes", "No"]
 
 
 def test_register_interest_validates_the_email_and_keeps_consent(chat: Chat, db: Session) -> None:
