@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from npq import geo
 from npq.answers import Answer, Button, intake_label, long_date, places_left_phrase
 from npq.db.models import Cohort, Hub, Programme
-from npq.hubs import nearest_hubs
+from npq.hubs import county_note, county_town_buttons, more_precise, nearest_hubs
 from npq.programmes import current_programmes, find_programme
 
 MAX_PLACE_TEXT = 200
@@ -80,16 +80,19 @@ def deadlines_answer(session: Session, *, today: dt.date, programme_code: str | 
                             today=today, programme_code=code,
                             limit=NEARBY_HUBS if code else 1)
         return _at_hubs(session, today, programme, [(n.hub, n.miles) for n in near],
-                        near_to=resolution.place.name)
+                        near=resolution.place)
     if programme is not None:
         return _national(session, today, programme)
     return _overview(session, today)
 
 
 def _at_hubs(session: Session, today: dt.date, programme: Programme | None,
-             hubs: list[tuple[Hub, float | None]], near_to: str | None = None) -> Answer:
+             hubs: list[tuple[Hub, float | None]], near: geo.Place | None = None) -> Answer:
     code = programme.code if programme else None
     extra = {"npq": code} if code else {}
+    near_to = near.name if near else None
+    note = county_note(near) if near else []
+    towns = county_town_buttons(near, "ask_deadlines", extra) if near else ()
     if not hubs:
         return _nothing_known(code, f"near {near_to}" if near_to else "")
     where = f" near {near_to}" if near_to else ""
@@ -99,19 +102,21 @@ def _at_hubs(session: Session, today: dt.date, programme: Programme | None,
         for offered in hub.programmes:
             lines.append(f"• {offered.code}: "
                          f"{_hub_line(session, today, hub, offered.code, compact=True)}")
-        return Answer("\n".join(lines), (
+        return Answer("\n".join(lines + note), (
+            *towns,
             Button("Remind me about deadlines", "subscribe_reminders"),
             Button("Which NPQ suits me?", "recommend_npq"),
             Button("How do I apply?", "how_to_apply")))
     online = _next(session, today, code, ONLINE)
     if online is None and all(_next(session, today, code, _at_hub(h)) is None for h, _ in hubs):
         return _nothing_known(code, f"near {near_to}" if near_to else f"at {hubs[0][0].name}")
-    lines = [f"{code} deadlines{where}:"]
+    lines = [f"{code} deadlines{where}:", *note]
     for number, (hub, miles) in enumerate(hubs, start=1):
         lines.append(f"{number}. {hub.name}{_miles(miles)}: {_hub_line(session, today, hub, code)}")
     if online is not None:
         lines.append(f"Online cohort: {deadline_phrase(online, today)}")
     return Answer("\n".join(lines), (
+        *towns,
         Button(f"Remind me about {code}", "subscribe_reminders", extra),
         Button("Is it funded?", "ask_funding", extra),
         Button("How do I apply?", "how_to_apply", extra)))
@@ -246,10 +251,7 @@ def _resolve(place_text: str | None, message_text: str | None,
     resolution = geo.Resolution(None, ())
     if place_text and len(place_text) <= MAX_PLACE_TEXT:
         resolution = geo.resolve_place(place_text)
-    if resolution.place is None and message_text:
-        in_text = geo.find_place_in_text(message_text[:1000])
-        resolution = in_text if in_text.place else resolution
-    return resolution
+    return more_precise(resolution, message_text)
 
 
 def _unknown_place(resolution: geo.Resolution, place_text: str | None, code: str | None) -> Answer:

@@ -19,6 +19,7 @@ NEAREST_COUNT = 3
 DELIVERY_WORDS = {"face_to_face": "face to face", "blended": "online and face to face",
                   "online": "online"}
 MAX_PLACE_TEXT = 200  # longer "places" are sentences; find_place_in_text handles those
+COUNTY_TOWN_BUTTONS = 3
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,7 @@ def find_hub_answer(session: Session, *, today: dt.date, place_text: str | None 
     if coordinates is not None:
         resolution = geo.Resolution(geo.place_from_coordinates(*coordinates), ())
     elif place_text and len(place_text) <= MAX_PLACE_TEXT:
-        resolution = geo.resolve_place(place_text)
-        if resolution.place is None and message_text:
-            in_text = geo.find_place_in_text(message_text[:1000])
-            resolution = in_text if in_text.place else resolution
+        resolution = more_precise(geo.resolve_place(place_text), message_text)
     elif message_text:
         resolution = geo.find_place_in_text(message_text[:1000])
     else:
@@ -92,7 +90,7 @@ def _nearest_answer(place: geo.Place, nearby: list[NearbyHub], code: str | None,
                       "see all hubs?",
                       (Button("All hubs near me", "find_hub", {"location": place.name}),))
     what = f"offering {code} " if code else ""
-    lines = [f"The nearest hubs {what}to {place.name}:"]
+    lines = [f"The nearest hubs {what}to {place.name}:", *county_note(place)]
     for number, item in enumerate(nearby, start=1):
         hub = item.hub
         details = [f"{code}: {_cohort_phrase(item.next_cohort)}" if code else
@@ -101,6 +99,7 @@ def _nearest_answer(place: geo.Place, nearby: list[NearbyHub], code: str | None,
         lines.append(f"\n{number}. {hub.name}, {hub.town} ({item.miles:.1f} miles)\n"
                      + "\n".join(details))
     near = {"location": place.name}
+    towns = county_town_buttons(place, "find_hub", {"npq": code} if code else {})
     if code:
         buttons = (Button(f"About {code}", "programme_info", {"npq": code}),
                    Button("Is it funded?", "ask_funding", {"npq": code}),
@@ -109,7 +108,38 @@ def _nearest_answer(place: geo.Place, nearby: list[NearbyHub], code: str | None,
         buttons = (Button("Deadlines near me", "ask_deadlines", near),
                    Button("Which NPQ suits me?", "recommend_npq"),
                    Button("Which NPQs are there?", "programme_info"))
-    return Answer("\n".join(lines) + online_line, buttons)
+    return Answer("\n".join(lines) + online_line, towns + buttons)
+
+
+def more_precise(resolution: geo.Resolution, message_text: str | None) -> geo.Resolution:
+    """The place named or, when there is none or it is a county, a nearer one the message gives
+    ("do any hubs cover Cumbria? I'm in Kendal" is Kendal)."""
+    named = resolution.place
+    if not message_text or (named is not None and named.kind != geo.COUNTY_KIND):
+        return resolution
+    in_text = geo.find_place_in_text(message_text[:1000])
+    if in_text.place is None or (named is not None and in_text.place.kind == geo.COUNTY_KIND):
+        return resolution
+    return in_text
+
+
+def county_note(place: geo.Place) -> list[str]:
+    """For a county, a line saying where distances are measured from and how to get them from
+    the user's own town; nothing for any other place."""
+    if place.kind != geo.COUNTY_KIND:
+        return []
+    return [f"Distances are from the middle of {place.name}. For distances from you, send "
+            "your town or postcode, or pick a town below."]
+
+
+def county_town_buttons(place: geo.Place, intent: str,
+                        extra: dict[str, str]) -> tuple[Button, ...]:
+    """For a county, its first main towns as buttons asking `intent` there."""
+    county = geo.county_named(place.name) if place.kind == geo.COUNTY_KIND else None
+    if county is None:
+        return ()
+    return tuple(Button(town, intent, {"location": town, **extra})
+                 for town in county.towns[:COUNTY_TOWN_BUTTONS])
 
 
 def _cohort_phrase(cohort: Cohort | None) -> str:

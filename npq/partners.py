@@ -64,6 +64,7 @@ class Coverage:
     code: str
     hub: str | None  # the nearest hub offering it
     miles: float | None
+    near: str | None = None  # for a county: the main town the hub is nearest to
 
     @property
     def under_served(self) -> bool:
@@ -138,14 +139,20 @@ def area_from_slot(value: object) -> geo.Place | None:
 
 
 def area_coverage(session: Session, place: geo.Place) -> list[Coverage]:
-    """For each current programme, the nearest hub offering it and how far away it is."""
+    """For each current programme, the nearest hub offering it and how far away it is: from the
+    place, or for a county from the nearest of its main towns (a hub near any of them serves
+    the county; its middle may be hills)."""
     hubs = list(session.scalars(select(Hub).options(selectinload(Hub.programmes))))
+    county = _county(place)
+    points = (list(zip(county.towns, county.town_points, strict=True)) if county else
+              [(None, (place.latitude, place.longitude))])
     coverage = []
     for programme in current_programmes(session):
-        offering = [(geo.distance_miles(place.latitude, place.longitude, h.latitude, h.longitude),
-                     h) for h in hubs if any(p.code == programme.code for p in h.programmes)]
-        miles, hub = min(offering, key=lambda pair: pair[0], default=(None, None))
-        coverage.append(Coverage(programme.code, hub.name if hub else None, miles))
+        offering = [(geo.distance_miles(*point, h.latitude, h.longitude), town, h)
+                    for h in hubs if any(p.code == programme.code for p in h.programmes)
+                    for town, point in points]
+        miles, town, hub = min(offering, key=lambda found: found[0], default=(None, None, None))
+        coverage.append(Coverage(programme.code, hub.name if hub else None, miles, town))
     return coverage
 
 
@@ -250,13 +257,15 @@ def _area(answers: FitAnswers, coverage: list[Coverage] | None) -> CriterionResu
     if place.country != "England" or coverage is None:
         return CriterionResult("know_your_area", "not_yet", "NPQs are delivered in England.")
     gaps = [c.code for c in coverage if c.under_served]
-    near = f"within {UNDER_SERVED_MILES} miles of {place.name}"
+    towns = "'s main towns" if _county(place) else ""  # measured from each of them
+    near = f"within {UNDER_SERVED_MILES} miles of {place.name}{towns}"
     chosen = next((c for c in coverage if c.code == answers.programme_code), None)
     if chosen is not None and not chosen.under_served:
         rest = f" None of our hubs offers {', '.join(gaps)} {near}." if gaps else ""
+        where = _distance(chosen.miles, chosen.near)
         return CriterionResult("know_your_area", "partly" if gaps else "not_yet",
                                f"Our {chosen.hub} already offers {chosen.code} "
-                               f"{_distance(chosen.miles)}.{rest} {OTHER_PROVIDERS}")
+                               f"{where}.{rest} {OTHER_PROVIDERS}")
     if gaps and len(gaps) == len(coverage):
         return CriterionResult("know_your_area", "to_check", f"None of our hubs offers any NPQ "
                                f"{near}. {OTHER_PROVIDERS}")
@@ -267,8 +276,16 @@ def _area(answers: FitAnswers, coverage: list[Coverage] | None) -> CriterionResu
                            f"{near}, so a new hub would overlap with them.")
 
 
-def _distance(miles: float | None) -> str:
-    return "less than a mile away" if miles is not None and miles < 1 else f"{miles:.0f} miles away"
+def _distance(miles: float | None, town: str | None = None) -> str:
+    """'12 miles away', or from a county's main `town`: 'in Carlisle', '12 miles from Kendal'."""
+    close = miles is not None and miles < 1
+    if town:
+        return f"in {town}" if close else f"{miles:.0f} miles from {town}"
+    return "less than a mile away" if close else f"{miles:.0f} miles away"
+
+
+def _county(place: geo.Place) -> geo.County | None:
+    return geo.county_named(place.name) if place.kind == geo.COUNTY_KIND else None
 
 
 def _set_up(kind: str | None) -> CriterionResult:

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Place:
-    """A located place: a town, a postcode (or part of one) or a user's shared location."""
+    """A located place: a town, a county, a postcode (or part of one) or a user's shared
+    location. A county's point is the mean of its main towns (see counties.csv)."""
 
-    name: str  # display name: "Keighley", "BD21", "BD21 1AA", "your location"
+    name: str  # display name: "Keighley", "Cumbria", "BD21", "BD21 1AA", "your location"
     latitude: float
     longitude: float
     country: str  # "England", "Scotland", "Wales", "Northern Ireland"
-    kind: str  # "town", "postcode", "outcode", "coordinates"
+    kind: str  # "town", "county", "postcode", "outcode", "coordinates"
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from functools import cache
 from rapidfuzz import fuzz, process
 
 from npq.geo import words
+from npq.geo.counties import COUNTY_KIND, County, counties
 from npq.geo.gazetteer import (
     TIER_NAME,
-    Match,
     Town,
     best_town,
     gazetteer,
@@ -51,6 +51,8 @@ TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|&")
 SENTENCE_END_RE = re.compile(r"[.!?]")
 _WORDLIKE_PLACES = words.COMMON_WORD_PLACES | words.LOCATIVE_ONLY_PLACES | words.CALENDAR_PLACES
 
+Found = Town | County
+
 
 @dataclass(frozen=True)
 class _Token:
@@ -63,8 +65,17 @@ class _Token:
 class _Match:
     start: int
     length: int
-    town: Town
+    found: Found
     after_locative: bool
+
+    @property
+    def is_county(self) -> bool:
+        return isinstance(self.found, County)
+
+    def within(self, other: _Match) -> bool:
+        """Whether this name lies inside a longer one ("Durham" in "County Durham")."""
+        return (other.length > self.length and other.start <= self.start
+                and self.start + self.length <= other.start + other.length)
 
 
 def resolve_postcode(postcode: str) -> Place | None:
@@ -96,10 +107,11 @@ def place_from_coordinates(latitude: float, longitude: float) -> Place:
 
 
 def resolve_place(text: str) -> Resolution:
-    """Resolve a town, city or borough name, or a postcode, typed on its own ("Keighley",
-    "bd21", "Leeds, West Yorkshire"). Case, punctuation, hyphens, "St"/"Saint" and "upon"/"on"
-    do not matter; a misspelling resolves when one name is clearly closest, otherwise up to
-    three suggestions come back."""
+    """Resolve a town, city, borough or county name, or a postcode, typed on its own
+    ("Keighley", "bd21", "Cumbria", "Leeds, West Yorkshire": a town named with its county is
+    the town). Case, punctuation, hyphens, "St"/"Saint" and "upon"/"on" do not matter; a
+    misspelling resolves when one name is clearly closest, otherwise up to three suggestions
+    come back."""
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_NAME_CHARS:
         return NOTHING
     stripped = text.strip()
@@ -125,9 +137,10 @@ def resolve_place(text: str) -> Resolution:
 
 
 def find_place_in_text(text: str) -> Resolution:
-    """Find the place a chat message is about: a postcode first, else the longest place name in
-    it (exact names only, except that a short trailing phrase after "near", "in", "around" or
-    "close to" may be a misspelling). Ordinary words, NPQ codes and programme words are not
+    """Find the place a chat message is about: a postcode first, else the longest town name in
+    it, else a county ("a school in Devon"; "Keswick, Cumbria" is Keswick). Names must be exact,
+    except that a short trailing phrase after "near", "in", "around" or "close to" may be a
+    misspelling. Ordinary words, NPQ codes and programme words are not
     places; "reading" is the town only when capitalised mid-sentence or after "near"/"in"."""
     if not isinstance(text, str) or not text.strip():
         return NOTHING
@@ -164,13 +177,17 @@ def _resolve_name(key_words: list[str], suggest_from: float) -> Resolution:
 
 
 def _exact(key_words: list[str]) -> Resolution | None:
-    """The resolution of a name known exactly (a town, a UK nation, a place abroad), else None."""
+    """The resolution of a name known exactly (a county, a town, a UK nation, a place abroad),
+    else None. A county's names are chosen not to be towns' (Durham is the city)."""
     key = " ".join(key_words)
     if not key or key in words.UK_REGIONS:
         return NOTHING
+    county = counties().get(key)
+    if county is not None:
+        return Resolution(_place(county))
     found = gazetteer().keys.get(key)
     if found:
-        return Resolution(_town_place(best_town(found)))
+        return Resolution(_place(best_town(found)))
     return ABROAD if key in gazetteer().foreign else None
 
 
@@ -184,9 +201,9 @@ def _fuzzy(key: str, suggest_from: float) -> Resolution:
     hits = process.extract(
         key, choices, scorer=fuzz.ratio, limit=FUZZY_CANDIDATES, score_cutoff=suggest_from
     )
-    scored: dict[str, tuple[float, Town]] = {}
+    scored: dict[str, tuple[float, Found]] = {}
     for _, score, index in hits:
-        town = best_town(owners[index])
+        town = owners[index]
         if town.name not in scored or score > scored[town.name][0]:
             scored[town.name] = (score, town)
     ranked = sorted(scored.values(), key=lambda st: (-st[0], -st[1].rank))
@@ -194,12 +211,13 @@ def _fuzzy(key: str, suggest_from: float) -> Resolution:
         return NOTHING
     winner = _clear_winner(ranked)
     if winner is not None:
-        return Resolution(_town_place(winner))
+        return Resolution(_place(winner))
     return Resolution(None, tuple(t.name for _, t in ranked[:MAX_SUGGESTIONS]))
 
 
-def _clear_winner(ranked: list[tuple[float, Town]]) -> Town | None:
-    """The one town a misspelling surely means: best by far, or far bigger than its rivals."""
+def _clear_winner(ranked: list[tuple[float, Found]]) -> Found | None:
+    """The one place a misspelling surely means: best by far, or far bigger than its rivals (a
+    county counts its main towns together, so "Cumbira" is Cumbria, not the Isle of Cumbrae)."""
     best_score = ranked[0][0]
     if best_score < FUZZY_ACCEPT:
         return None
@@ -216,14 +234,21 @@ def _clear_winner(ranked: list[tuple[float, Town]]) -> Town | None:
 
 
 @cache
-def _fuzzy_choices() -> tuple[list[str], list[list[Match]]]:
-    keys = gazetteer().keys
-    names = [k for k in keys if len(k) >= MIN_FUZZY_CHARS]
-    return names, [keys[k] for k in names]
+def _fuzzy_choices() -> tuple[list[str], list[Found]]:
+    """Every name key worth fuzzy matching, with the place it stands for: the towns' and the
+    counties' (a key both have is the county's, as for exact names)."""
+    owners: dict[str, Found] = {
+        key: best_town(matches) for key, matches in gazetteer().keys.items()
+        if len(key) >= MIN_FUZZY_CHARS
+    }
+    owners.update((key, county) for key, county in counties().items()
+                  if len(key) >= MIN_FUZZY_CHARS)
+    return list(owners), list(owners.values())
 
 
-def _town_place(town: Town) -> Place:
-    return Place(town.name, town.latitude, town.longitude, town.country, "town")
+def _place(found: Found) -> Place:
+    kind = COUNTY_KIND if isinstance(found, County) else "town"
+    return Place(found.name, found.latitude, found.longitude, found.country, kind)
 
 
 def _trim(key_words: list[str]) -> list[str]:
@@ -247,25 +272,30 @@ def _tokens(text: str) -> list[_Token]:
 
 
 def _longest_name(tokens: list[_Token], in_chat: bool) -> Place | None:
-    """The longest place name among the tokens; ties go to one after "near"/"in", then to the
-    bigger place, then to the first."""
+    """The longest town name among the tokens, else the longest county name ("Keswick,
+    Cumbria" is Keswick; a town inside a county's name, as in "County Durham", is no town);
+    ties go to one after "near"/"in", then to the bigger place, then to the first."""
     matches = _name_matches(tokens, in_chat)
-    if not matches:
+    outer = [m for m in matches if not any(m.within(other) for other in matches)]
+    towns = [m for m in outer if not m.is_county]
+    candidates = towns or outer
+    if not candidates:
         return None
-    best = max(matches, key=lambda m: (m.length, m.after_locative, m.town.rank, -m.start))
-    return _town_place(best.town)
+    best = max(candidates, key=lambda m: (m.length, m.after_locative, m.found.rank, -m.start))
+    return _place(best.found)
 
 
 def _name_matches(tokens: list[_Token], in_chat: bool) -> list[_Match]:
-    keys = gazetteer().keys
+    keys, county_keys = gazetteer().keys, counties()
     matches: list[_Match] = []
     for start in range(len(tokens)):
         for length in range(min(MAX_NGRAM_WORDS, len(tokens) - start), 0, -1):
             span = tokens[start : start + length]
             key = " ".join(t.key for t in span)
             tiers = [m for m in keys.get(key, ()) if m[1] == TIER_NAME]
-            if tiers and _acceptable(key, span, tokens, start, in_chat):
-                matches.append(_Match(start, length, best_town(tiers), _locative(tokens, start)))
+            found: Found | None = county_keys.get(key) or (best_town(tiers) if tiers else None)
+            if found is not None and _acceptable(key, span, tokens, start, in_chat):
+                matches.append(_Match(start, length, found, _locative(tokens, start)))
     return matches
 
 

@@ -15,8 +15,9 @@ def _phrases(text: str) -> frozenset[str]:
     return frozenset(" ".join(p.split()) for p in text.split(","))
 
 
-# Gazetteer places whose names are everyday English words or phrases: matched in free text only
-# when capitalised mid-sentence ("a hub in Reading?") or right after a locative ("in bath").
+# Gazetteer places and county short forms ("Bucks", "Staffs") whose names are everyday English
+# words or phrases: matched in free text only when capitalised mid-sentence ("a hub in
+# Reading?") or right after a locative ("in bath").
 COMMON_WORD_PLACES = _keys(
     """
     amble ash bath battle beer bow brill bugle bury callow cove crook deal dollar eye fleet
@@ -24,6 +25,7 @@ COMMON_WORD_PLACES = _keys(
     moss over pant par pool rake reading rock rode rye sale sandy settle shaw stock stone tumble
     wall ware wells wing wool wick waterloo normandy cooling welling felling mere cults hoo wye
     cray diss crick deri pyle marks barrow shields
+    bucks beds staffs wilts
     """
 ) | _phrases(
     """

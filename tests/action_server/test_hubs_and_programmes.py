@@ -52,6 +52,29 @@ async def test_find_hub_with_a_programme_sets_the_slot_and_filters() -> None:
         messages[0]["buttons"])
 
 
+async def test_find_hub_in_a_county_measures_from_its_middle_and_offers_its_towns() -> None:
+    messages, _ = await run(ActionFindHub(), tracker(
+        "is there a hub in Cumbria?", "find_hub", [entity("location", "Cumbria")]))
+    lines = messages[0]["text"].splitlines()
+    assert lines[:3] == [
+        "The nearest hubs to Cumbria:",
+        "Distances are from the middle of Cumbria. For distances from you, send your town or "
+        "postcode, or pick a town below.", ""]
+    assert lines[3].startswith("1. Cumbria NPQ Hub, Carlisle (")
+    assert messages[0]["buttons"][:3] == [
+        {"title": "Carlisle", "payload": '/find_hub{"location": "Carlisle"}'},
+        {"title": "Kendal", "payload": '/find_hub{"location": "Kendal"}'},
+        {"title": "Barrow in Furness", "payload": '/find_hub{"location": "Barrow in Furness"}'}]
+
+
+async def test_find_hub_prefers_the_town_to_the_county_in_one_message() -> None:
+    messages, _ = await run(ActionFindHub(), tracker(
+        "do any of the hubs cover Cumbria? im in Kendal", "find_hub",
+        [entity("location", "Cumbria"), entity("location", "Kendal")]))
+    assert messages[0]["text"].startswith("The nearest hubs to Kendal:\n\n1. ")
+    assert "middle" not in messages[0]["text"]
+
+
 async def test_find_hub_from_a_shared_location() -> None:
     messages, _ = await run(ActionFindHub(), tracker(
         '/find_hub{"latitude": 53.8679, "longitude": -1.9066}', "find_hub",

@@ -166,6 +166,37 @@ async def test_an_area_outside_england_or_unknown_is_refused_and_asked_again(
     assert outcome.slots == {"partner_area": None}
 
 
+CUMBRIA = {"name": "Cumbria", "latitude": 54.53169, "longitude": -3.1332, "country": "England",
+           "kind": "county"}
+
+
+@pytest.mark.parametrize("text, intent, entities, where", [
+    ("Cumbria", "inform", [], asked("partner_area", organisation_type="trust")),
+    ("cumbira", "inform", [], asked("partner_area", organisation_type="trust")),
+    ("we're a small trust in cumbria, whats in it for us if we partner with you", "inform", [],
+     asked("partner_area", organisation_type="trust")),
+    ("we're a small trust in cumbria, whats in it for us if we partner with you",
+     "partner_fit_check", [entity("location", "cumbria")], {"form": "partner_fit_form"}),
+])
+async def test_a_county_is_accepted_as_the_area(
+        text: str, intent: str, entities: list[dict[str, Any]], where: dict[str, Any]) -> None:
+    """Regression: "Cumbria" was refused with "Isle of Cumbrae is in Scotland. Our hubs
+    deliver NPQs in England only." """
+    outcome = await validate(ValidatePartnerFitForm(), tracker(text, intent, entities, **where))
+    assert outcome.messages == []
+    assert outcome.slot("partner_area") == CUMBRIA
+
+
+async def test_the_assessment_for_a_county_checks_the_gap_around_its_main_towns() -> None:
+    answered = {**ANSWERED, "partner_area": CUMBRIA, "first_programme": "NPQH"}
+    outcome = await run(ActionPartnerFit(), tracker("NPQH", "inform", slots=answered))
+    area = outcome.text.split("\n")[1]
+    assert area.startswith("• Know your area: partly. Our Cumbria NPQ Hub already offers NPQH in "
+                           "Carlisle. None of our hubs offers EHCO, ")
+    assert area.endswith("within 25 miles of Cumbria's main towns. Other providers may cover "
+                         "your area too: check what's already there, so you don't overlap.")
+
+
 async def test_a_shared_location_answers_the_area_question() -> None:
     outcome = await validate(ValidatePartnerFitForm(), tracker(
         '/find_hub{"latitude": 53.8679, "longitude": -1.9066}', "find_hub",

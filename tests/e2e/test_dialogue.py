@@ -147,6 +147,20 @@ def test_partner_fit_check_assesses_and_records_an_enquiry(chat: Chat, db: Sessi
     assert enquiry.answers["facilitators"] == "keen"
 
 
+def test_a_school_in_a_county_gets_the_fit_check_and_hubs_for_the_county(chat: Chat) -> None:
+    """The product bug: "a small trust in cumbria" was told the Isle of Cumbrae is in
+    Scotland."""
+    first = chat.say("we're a small trust in cumbria, would we be a good fit as a delivery "
+                     "partner?")
+    assert "Scotland" not in first and "Cumbrae" not in first
+    assert first.startswith("Do you already work with other schools beyond your own")
+    hubs = chat.say("is there an NPQ hub in Cumbria?")
+    assert hubs.startswith("The nearest hubs to Cumbria:\nDistances are from the middle of "
+                           "Cumbria.")
+    assert "1. Cumbria NPQ Hub, Carlisle (" in hubs
+    assert chat.buttons[:3] == ["Carlisle", "Kendal", "Barrow in Furness"]
+
+
 def test_the_fit_check_asks_with_answer_buttons_and_offers_a_shared_location(chat: Chat) -> None:
     """The forms' questions come from custom actions (action_ask_<slot>, actions/replies.yml)."""
     assert "What kind of organisation are you?" in chat.say(

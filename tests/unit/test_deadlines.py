@@ -92,6 +92,27 @@ def test_deadlines_near_a_place_list_the_nearest_hubs_with_dates(session: Sessio
     assert_phone_sized_with_buttons(answer)
 
 
+def test_deadlines_in_a_county_say_distances_are_from_its_middle(session: Session) -> None:
+    answer = deadlines_answer(session, today=TODAY, programme_code="NPQH", place_text="Devon")
+    lines = answer.text.splitlines()
+    assert lines[:2] == [
+        "NPQH deadlines near Devon:",
+        "Distances are from the middle of Devon. For distances from you, send your town or "
+        "postcode, or pick a town below."]
+    assert lines[2].startswith("1. Exeter and East Devon NPQ Hub (")
+    assert [(b.title, b.intent, b.entities) for b in answer.buttons][:4] == [
+        ("Exeter", "ask_deadlines", {"npq": "NPQH", "location": "Exeter"}),
+        ("Plymouth", "ask_deadlines", {"npq": "NPQH", "location": "Plymouth"}),
+        ("Torquay", "ask_deadlines", {"npq": "NPQH", "location": "Torquay"}),
+        ("Remind me about NPQH", "subscribe_reminders", {"npq": "NPQH"})]
+    assert_phone_sized_with_buttons(answer)
+    everything = deadlines_answer(session, today=TODAY,
+                                  message_text="a small school in Devon, when are the deadlines?")
+    assert everything.text.startswith("Deadlines at Exeter and East Devon NPQ Hub (")
+    assert everything.text.endswith("Distances are from the middle of Devon. For distances from "
+                                    "you, send your town or postcode, or pick a town below.")
+
+
 def test_a_programme_can_be_named_informally(session: Session) -> None:
     formal = deadlines_answer(session, today=TODAY, programme_code="NPQH", place_text="Leeds")
     informal = deadlines_answer(session, today=TODAY, programme_code="headship", place_text="Leeds")

@@ -411,6 +411,131 @@ def test_unknown_full_postcode_in_text_falls_back_to_its_outward_code() -> None:
     assert found.place is not None and found.place.name == "BD21"
 
 
+# --- counties --------------------------------------------------------------------------------
+
+
+def test_cumbria_is_the_english_county_not_the_isle_of_cumbrae() -> None:
+    """Regression: "a small trust in cumbria" was told the Isle of Cumbrae is in Scotland."""
+    cumbria = place("Cumbria")
+    assert (cumbria.name, cumbria.kind, cumbria.country) == ("Cumbria", "county", "England")
+    assert miles(cumbria, place("Keswick")) < 10  # the middle of the county, in the Lakes
+    assert miles(cumbria, place("Carlisle")) < 30 and miles(cumbria, place("Kendal")) < 30
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Devon", "Devon"),
+        ("cornwall", "Cornwall"),
+        ("KENT", "Kent"),
+        ("Essex", "Essex"),
+        ("Yorkshire", "Yorkshire"),
+        ("Norfolk", "Norfolk"),
+        ("Hampshire", "Hampshire"),
+        ("Surrey", "Surrey"),  # not Sturry
+        ("Shropshire", "Shropshire"),
+        ("Wiltshire", "Wiltshire"),
+        ("Tyne and Wear", "Tyne and Wear"),
+        ("tyne & wear", "Tyne and Wear"),
+        ("Merseyside", "Merseyside"),
+        ("West Midlands", "West Midlands"),
+        ("Isle of Wight", "Isle of Wight"),  # not the Isle of Lewis
+        ("Cheshire", "Cheshire"),  # not Chelsea
+        ("Greater Manchester", "Greater Manchester"),
+        ("north yorkshire", "North Yorkshire"),
+        ("South Yorkshire", "South Yorkshire"),
+        ("East Yorkshire", "East Riding of Yorkshire"),
+        ("Sussex", "Sussex"),
+        ("West Sussex", "West Sussex"),
+        ("Herts", "Hertfordshire"),
+        ("Cumberland", "Cumberland"),
+        ("Westmorland and Furness", "Westmorland and Furness"),
+        ("in Cumbria please", "Cumbria"),
+        ("Cumbria, UK", "Cumbria"),
+    ],
+)
+def test_county_names_resolve_to_the_county(text: str, expected: str) -> None:
+    found = place(text)
+    assert (found.name, found.kind, found.country) == (expected, "county", "England")
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "kind"),
+    [
+        ("County Durham", "County Durham", "county"),
+        ("Co. Durham", "County Durham", "county"),
+        ("Durham", "Durham", "town"),
+        ("Bristol", "Bristol", "town"),
+        ("London", "London", "town"),
+        ("Manchester", "Manchester", "town"),
+        ("Keswick, Cumbria", "Keswick", "town"),  # a town with its county is the town
+        ("Keswick Cumbria", "Keswick", "town"),
+        ("Leeds, West Yorkshire", "Leeds", "town"),
+    ],
+)
+def test_county_or_town(text: str, name: str, kind: str) -> None:
+    found = place(text)
+    assert (found.name, found.kind) == (name, kind)
+
+
+@pytest.mark.parametrize(
+    ("typo", "expected"),
+    [("Cumbira", "Cumbria"), ("Devonn", "Devon"), ("Lincolnshre", "Lincolnshire"),
+     ("Northumberlnd", "Northumberland"), ("Surey", "Surrey")],
+)
+def test_misspelt_counties_resolve_to_the_county(typo: str, expected: str) -> None:
+    found = place(typo)
+    assert (found.name, found.kind) == (expected, "county")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name", "kind"),
+    [
+        ("we're a small trust in cumbria, whats in it for us if we partner with you",
+         "Cumbria", "county"),
+        ("a small school in Devon, is there a gap", "Devon", "county"),
+        ("a school in north yorkshire", "North Yorkshire", "county"),
+        ("I teach in County Durham", "County Durham", "county"),
+        ("I teach in Durham", "Durham", "town"),
+        ("any hubs in greater manchester?", "Greater Manchester", "county"),
+        ("I work in Maidstone, Kent", "Maidstone", "town"),  # the town is nearer the user
+        ("Is there a hub in Leeds, West Yorkshire?", "Leeds", "town"),
+        ("nearest hub to Cumbira", "Cumbria", "county"),
+    ],
+)
+def test_find_county_in_text(sentence: str, name: str, kind: str) -> None:
+    found = geo.find_place_in_text(sentence).place
+    assert found is not None, sentence
+    assert (found.name, found.kind) == (name, kind)
+
+
+@pytest.mark.parametrize("sentence", ["I have 10 bucks left", "our staffs are keen"])
+def test_county_short_forms_that_are_words_are_not_places(sentence: str) -> None:
+    assert geo.find_place_in_text(sentence).place is None
+
+
+def test_every_county_is_in_england_with_all_its_listed_towns() -> None:
+    """Each main town of counties.csv is the English town resolve_place finds by that name (so
+    it can be offered as a button), and the county's point is their mean."""
+    from npq.geo.counties import county_rows
+
+    rows = county_rows()
+    assert len(rows) >= 50
+    for row in rows:
+        county = geo.county_named(row.name)
+        assert county is not None and county.name == row.name
+        assert county.towns == row.towns, row.name
+        towns = [place(t) for t in row.towns]
+        assert [(t.name, t.country) for t in towns] == [(n, "England") for n in row.towns]
+        assert county.latitude == pytest.approx(sum(t.latitude for t in towns) / len(towns),
+                                                abs=1e-5)
+        assert county.longitude == pytest.approx(sum(t.longitude for t in towns) / len(towns),
+                                                 abs=1e-5)
+        assert max(miles(place(row.name), t) for t in towns) < 50, row.name
+        for alias in row.also:
+            assert place(alias).name == row.name
+
+
 # --- coordinates and distance ----------------------------------------------------------------
 
 

@@ -198,3 +198,51 @@ def test_catalogue_answer_counts_ten_npqs_and_lists_ehco_as_coaching(session: Se
     assert [b.title for b in answer.buttons] == [
         "NPQLBC", "NPQLL", "NPQLPM", "NPQLT", "NPQLTD", "NPQEL", "NPQEYL", "NPQH", "NPQSENCO",
         "NPQSL", "EHCO"]
+
+
+COUNTY_NOTE = ("Distances are from the middle of Cumbria. For distances from you, send your town "
+               "or postcode, or pick a town below.")
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"place_text": "Cumbria"},
+    {"place_text": "cumbira"},  # a misspelling: the county, not the Isle of Cumbrae
+    {"message_text": "we're a small school in cumbria, where's our nearest hub?"},
+])
+def test_a_county_gets_hubs_from_its_middle_and_its_towns_as_buttons(
+        session: Session, kwargs: dict) -> None:
+    """Regression: "Cumbria" was the Isle of Cumbrae, so the answer was that it is in
+    Scotland."""
+    answer = find_hub_answer(session, today=TODAY, **kwargs)
+    lines = answer.text.splitlines()
+    assert lines[:2] == ["The nearest hubs to Cumbria:", COUNTY_NOTE]
+    assert first_hub_line(answer.text).startswith("1. Cumbria NPQ Hub, Carlisle (")
+    assert "Scotland" not in answer.text
+    assert [(b.title, b.intent, b.entities) for b in answer.buttons] == [
+        ("Carlisle", "find_hub", {"location": "Carlisle"}),
+        ("Kendal", "find_hub", {"location": "Kendal"}),
+        ("Barrow in Furness", "find_hub", {"location": "Barrow in Furness"}),
+        ("Deadlines near me", "ask_deadlines", {"location": "Cumbria"}),
+        ("Which NPQ suits me?", "recommend_npq", {}),
+        ("Which NPQs are there?", "programme_info", {})]
+
+
+def test_a_county_town_button_gives_hubs_from_that_town(session: Session) -> None:
+    answer = find_hub_answer(session, today=TODAY, place_text="Kendal", programme_text="NPQH")
+    assert answer.text.startswith("The nearest hubs offering NPQH to Kendal:\n\n1. ")
+    assert "middle" not in answer.text
+
+
+def test_county_durham_is_the_county_and_durham_the_city(session: Session) -> None:
+    county = find_hub_answer(session, today=TODAY, place_text="County Durham",
+                             programme_text="NPQH")
+    assert county.text.splitlines()[:2] == [
+        "The nearest hubs offering NPQH to County Durham:",
+        "Distances are from the middle of County Durham. For distances from you, send your "
+        "town or postcode, or pick a town below."]
+    assert [b.entities for b in county.buttons[:3]] == [
+        {"location": "Durham", "npq": "NPQH"}, {"location": "Darlington", "npq": "NPQH"},
+        {"location": "Hartlepool", "npq": "NPQH"}]
+    city = find_hub_answer(session, today=TODAY, place_text="Durham", programme_text="NPQH")
+    assert city.text.startswith("The nearest hubs offering NPQH to Durham:\n\n1. ")
+    assert "middle" not in city.text

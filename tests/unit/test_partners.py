@@ -266,6 +266,32 @@ def test_removing_the_hubs_offering_a_programme_opens_a_gap(session: Session) ->
             "Keighley. " + OTHER_PROVIDERS) in answer.text
 
 
+def test_a_county_is_covered_by_hubs_near_any_of_its_main_towns(session: Session) -> None:
+    cumbria = read_area("we're a small trust in cumbria, whats in it for us if we partner "
+                        "with you").place
+    assert cumbria is not None and (cumbria.name, cumbria.kind) == ("Cumbria", "county")
+    npqh = next(c for c in area_coverage(session, cumbria) if c.code == "NPQH")
+    # the Carlisle hub, measured from Carlisle (not from the middle of the county, 26 miles off)
+    assert (npqh.hub, npqh.near) == ("Cumbria NPQ Hub", "Carlisle") and npqh.miles < 1
+    answer = partner_fit_answer(session, FitAnswers(organisation_type="trust", area=cumbria,
+                                                    programme_code="NPQH"))
+    area_line = answer.text.splitlines()[1]
+    assert area_line.startswith("• Know your area: partly. Our Cumbria NPQ Hub already offers "
+                                "NPQH in Carlisle. None of our hubs offers EHCO, NPQEL, ")
+    assert area_line.endswith(" within 25 miles of Cumbria's main towns. " + OTHER_PROVIDERS)
+    assert "Scotland" not in answer.text
+    assert_phone_sized_with_buttons(answer)
+
+
+def test_a_county_whose_towns_all_have_our_hubs_nearby_is_no_gap(session: Session) -> None:
+    west_yorkshire = read_area("West Yorkshire").place
+    assert west_yorkshire is not None and west_yorkshire.kind == "county"
+    answer = partner_fit_answer(session, FitAnswers(area=west_yorkshire, programme_code="NPQH"))
+    assert answer.text.splitlines()[1] == (
+        "• Know your area: not yet. Our Leeds NPQ Hub already offers NPQH in Leeds. "
+        + OTHER_PROVIDERS)
+
+
 def test_the_fit_answer_reads_each_criterion_and_offers_to_pass_it_on(session: Session) -> None:
     answers = FitAnswers(organisation_type="trust", area=TRURO, facilities=True,
                          facilitators="keen", programme_code="NPQH", works_with_others=True)
@@ -349,6 +375,8 @@ def test_read_area_of_nonsense_is_empty(text: str | None) -> None:
 
 def test_the_area_survives_a_round_trip_through_the_form_slot() -> None:
     assert area_from_slot(area_to_slot(KEIGHLEY)) == KEIGHLEY
+    cumbria = read_area("Cumbria").place
+    assert cumbria is not None and area_from_slot(area_to_slot(cumbria)) == cumbria
     partial = area_from_slot({"name": "Somewhere", "latitude": "53.8", "longitude": -1.9})
     assert partial is not None and partial.country == "England" and partial.name == "Somewhere"
 
