@@ -8,6 +8,7 @@ Messages are logged for review by the front end (bot/turns.py), which sees every
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -51,6 +52,13 @@ MIN_SUGGESTION_CONFIDENCE = 0.05
 CARRIED_ENTITIES = ("npq", "role", "phase", "location", "postcode")
 # Intents with a reply of their own name in replies.yml; other small talk gets "help".
 REPLIED_BY_NAME = ("greet", "thank", "bot_challenge", "help", "out_of_scope")
+# Off-topic messages that get a reply of their own.
+TEACHER_TRAINING = re.compile(r"\b(qts|pgce|teacher training|train(ing)? (to be a|as a) teacher|"
+                              r"train to teach|become a teacher|itt|scitt|get into teaching|"
+                              r"qualified teacher status)\b")
+FED_UP = re.compile(r"\b(useless|rubbish|stupid|crap|pointless|waste of (my )?time|"
+                    r"not (very )?helpful|unhelpful|dumb|idiot\w*|hopeless|annoying|ridiculous|"
+                    r"terrible|awful|you suck|fed up|frustrat\w*)\b")
 NOT_UNDERSTOOD_IN_FORM = "Sorry, I didn't catch that."
 COURSE_TOPICS = frozenset({"provider", "assessment", "qualification", "track_record"})
 
@@ -61,9 +69,16 @@ class ActionSmallTalk(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        """Greet, thank, say what the assistant is and can do."""
+        """Greet, thank, say what the assistant is and can do; off-topic messages get a pointer
+        for teacher training, or a person when the user is fed up."""
         intent = latest_intent(tracker)
-        say(dispatcher, intent if intent in REPLIED_BY_NAME else "help")
+        words = (typed_text(tracker) or "").lower()
+        if intent == "out_of_scope" and FED_UP.search(words):
+            say(dispatcher, "frustrated")
+        elif intent == "out_of_scope" and TEACHER_TRAINING.search(words):
+            say(dispatcher, "teacher_training")
+        else:
+            say(dispatcher, intent if intent in REPLIED_BY_NAME else "help")
         return []
 
 

@@ -42,6 +42,16 @@ async def test_out_of_scope_is_answered() -> None:
     assert [b["payload"] for b in outcome.buttons] == ["/help", "/talk_to_human"]
 
 
+async def test_off_topic_gets_the_teacher_training_pointer_only_when_it_is_about_that() -> None:
+    other = await run(ActionSmallTalk(), tracker("what is the meaning of life", "out_of_scope"))
+    assert other.text == ("Sorry, I can't help with that. I only know about the National "
+                          "Professional Qualifications (NPQs) for teachers and school leaders in "
+                          "England.")
+    fed_up = await run(ActionSmallTalk(), tracker("you're rubbish", "out_of_scope"))
+    assert fed_up.text.startswith("Sorry I haven't been more help. Someone from our team")
+    assert fed_up.buttons[0] == {"title": "Talk to a person", "payload": "/talk_to_human"}
+
+
 async def test_goodbye_leaves_the_form() -> None:
     outcome = await run(ActionGoodbye(), tracker("bye", "goodbye", form="interest_form",
                                                  requested_slot="lead_email"))
