@@ -10,9 +10,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
+from actions.places import place_for_answer
 from actions.support import in_session, latest_entity, respond, text_slot, typed_text
 from npq.course import programme_info_answer
 from npq.programmes import refers_back
+from npq.topics import topic_of
 
 
 async def reply_about_programme(dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -21,9 +23,12 @@ async def reply_about_programme(dispatcher: CollectingDispatcher, tracker: Track
                                 if isinstance(v, str) and v != named))
     answer, code = await in_session(
         programme_info_answer, today=clock.today(), named=named, question=typed_text(tracker),
-        place_text=latest_entity(tracker, "postcode") or latest_entity(tracker, "location"),
-        also_named=others)
+        place_text=place_for_answer(tracker), also_named=others)
     return respond(dispatcher, tracker, answer, *([SlotSet("npq", code)] if code else []))
+
+
+# Questions that only have an answer for one programme: with none named, the one discussed.
+ABOUT_ONE = frozenset({"places", "sessions"})
 
 
 class ActionProgrammeInfo(Action):
@@ -35,6 +40,7 @@ class ActionProgrammeInfo(Action):
         """Answer about the NPQ the user named, or the one the conversation is about when the
         question points back to it ("how long does it take?"), or about them all."""
         named = latest_entity(tracker, "npq")
-        if named is None and refers_back(typed_text(tracker)):
+        question = typed_text(tracker)
+        if named is None and (refers_back(question) or topic_of(question) in ABOUT_ONE):
             named = text_slot(tracker, "npq")
         return await reply_about_programme(dispatcher, tracker, named)

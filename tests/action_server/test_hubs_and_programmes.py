@@ -124,6 +124,13 @@ async def test_a_question_pointing_back_is_about_the_programme_already_discussed
     assert messages[0]["text"].startswith("There are 10 National Professional Qualifications")
 
 
+async def test_places_left_near_me_is_about_the_programme_and_place_discussed() -> None:
+    messages, _ = await run(ActionProgrammeInfo(), tracker(
+        "how many places are left near me", "programme_info",
+        slots={"npq": "NPQH", "place": "Keighley"}))
+    assert messages[0]["text"].startswith("NPQH deadlines near Keighley:")
+
+
 async def test_two_programmes_named_are_compared() -> None:
     messages, events = await run(ActionProgrammeInfo(), tracker(
         "whats the difference between npqsl and npqh", "programme_info",
