@@ -9,13 +9,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
-from actions.places import place_for_answer, remember_place
+from actions.places import place_for_answer
 from actions.support import (
     ask_next,
     button_code,
     coordinates,
     in_session,
     programme_mentioned,
+    remember_place,
     respond,
     typed_text,
 )

@@ -9,8 +9,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
-from actions.places import place_for_answer, remember_place
-from actions.support import coordinates, in_session, programme_mentioned, respond
+from actions.places import place_for_answer
+from actions.support import (
+    coordinates,
+    in_session,
+    programme_mentioned,
+    remember_place,
+    respond,
+)
 from npq.hubs import find_hub_answer
 
 

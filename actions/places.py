@@ -1,11 +1,11 @@
-"""The place a conversation is about: the last town or postcode the user asked about, so that
+"""The place a conversation is about: the last town, postcode or county the user named, so that
 "when's the closing date?" after "hubs near BD21" answers for BD21. Kept in the `place` slot
-(the conversation's tracker, which /forget deletes with the rest)."""
+(the conversation's tracker, which /forget deletes with the rest) by `respond`
+(actions/support.py) after any answer."""
 
 from __future__ import annotations
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
 
 from actions.support import coordinates, latest_entity, text_slot, typed_text
 from npq import geo
@@ -30,17 +30,3 @@ def place_for_answer(tracker: Tracker) -> str | None:
     if found is not None and (found.place or found.suggestions or found.outside_uk):
         return None  # the answer reads the place from the words itself
     return text_slot(tracker, "place")
-
-
-def remember_place(tracker: Tracker, place_text: str | None) -> list[EventType]:
-    """Remember the place asked about when it is a real place in England (not a misspelling
-    awaiting "did you mean", not Cardiff), by the name the user will recognise."""
-    if place_text:
-        resolved = geo.resolve_place(place_text[:MAX_TEXT]).place
-    else:
-        text = typed_text(tracker) or ""
-        resolved = geo.find_place_in_text(text[:MAX_TEXT]).place if text else None
-    if resolved is None or resolved.kind == "coordinates" or resolved.country != "England" \
-            or resolved.name == text_slot(tracker, "place"):
-        return []
-    return [SlotSet("place", resolved.name)]

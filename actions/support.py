@@ -16,12 +16,14 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session, sessionmaker
 
+from npq import geo
 from npq.answers import Answer, Button
 from npq.db import make_engine, make_session_factory, session_scope
 from npq.intents import ASKS_SOMETHING_ELSE
 from npq.settings import Settings
 
 T = TypeVar("T")
+MAX_PLACE_TEXT = 1000
 _override: sessionmaker[Session] | None = None
 
 
@@ -164,7 +166,24 @@ def respond(dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answer,
     utter(dispatcher, answer)
     if asked is None and tracker.get_slot("pending") is not None:
         asked = SlotSet("pending", None)
+    if not any(event.get("event") == "slot" and event.get("name") == "place" for event in events):
+        named = latest_entity(tracker, "postcode") or latest_entity(tracker, "location")
+        events = (*events, *remember_place(tracker, named)) if named else events
     return [*events, *([asked] if asked else [])]
+
+
+def remember_place(tracker: Tracker, place_text: str | None) -> list[EventType]:
+    """Remember the place asked about when it is a real place in England (not a misspelling
+    awaiting "did you mean", not Cardiff), by the name the user will recognise."""
+    if place_text:
+        resolved = geo.resolve_place(place_text[:MAX_PLACE_TEXT]).place
+    else:
+        text = typed_text(tracker) or ""
+        resolved = geo.find_place_in_text(text[:MAX_PLACE_TEXT]).place if text else None
+    if resolved is None or resolved.kind == "coordinates" or resolved.country != "England" \
+            or resolved.name == text_slot(tracker, "place"):
+        return []
+    return [SlotSet("place", resolved.name)]
 
 
 def programme_mentioned(tracker: Tracker) -> str | None:

@@ -183,3 +183,16 @@ async def test_where_the_message_says_the_person_works_decides_the_verdict(
     outcome = await run(ActionFunding(), tracker(text, "ask_funding", entities,
                                                  slots={"phase": "primary"}))
     assert outcome.text.startswith(opening)
+
+
+async def test_a_place_named_in_any_question_is_remembered_for_later_ones() -> None:
+    """'how much wud that cost, my school is in bradford': a later 'any places near me?' or
+    'when's the closing date?' answers for Bradford (actions/support.py, respond)."""
+    outcome = await run(ActionFunding(), tracker(
+        "how much wud that cost, my school is in bradford", "ask_funding",
+        [entity("location", "Bradford")], slots={"npq": "NPQH"}))
+    assert SlotSet("place", "Bradford") in outcome.events
+    abroad = await run(ActionFunding(), tracker(
+        "is it funded in cardiff", "ask_funding", [entity("location", "Cardiff")],
+        slots={"npq": "NPQH"}))
+    assert not [e for e in abroad.events if e.get("name") == "place"]
