@@ -8,7 +8,9 @@ A benchmark: its train_10 split, evaluated on `valid` and `test`. `cv`: ops/cali
 folds of nlu_data (every third example of each intent held out), each evaluated on its held-out
 examples ("held") and on phone-style copies of them ("held_phone": augment.phone with its own
 seed and its own list of openings, never in any training fold). AUG (augment.py) adds copies of
-the TRAINING messages only. Output: results/nlu-candidates/<name>[_AUG].pkl.
+the TRAINING messages only. Output: results/nlu-candidates/<name>[_AUG].pkl. config.yml and
+nlu_data are this checkout's, or those in the folder NLU_CANDIDATES_DATA names (to compare
+versions of the data: the output names then need telling apart by hand).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import augment  # noqa: E402
 
 from ops.evaluation import parse_annotated  # noqa: E402
 
+# where config.yml and nlu_data are read from: this checkout, or another (NLU_CANDIDATES_DATA)
+DATA = Path(os.environ.get("NLU_CANDIDATES_DATA", str(ROOT)))
 BENCHMARKS = ROOT.parent / "shared" / "benchmarks"
 OUT = ROOT / "results" / "nlu-candidates"
 DROP = {"FallbackClassifier", "EntitySynonymMapper", "RegexEntityExtractor",
@@ -40,7 +44,7 @@ DROP = {"FallbackClassifier", "EntitySynonymMapper", "RegexEntityExtractor",
 
 
 def pipeline() -> list[dict[str, Any]]:
-    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    config = yaml.safe_load((DATA / "config.yml").read_text())
     return [c for c in config["pipeline"] if c["name"] not in DROP]
 
 
@@ -51,7 +55,7 @@ def read_split(folder: Path) -> tuple[list[str], list[str]]:
 
 def nlu_items() -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
-    for path in sorted((ROOT / "nlu_data" / "nlu").glob("*.yml")):
+    for path in sorted((DATA / "nlu_data" / "nlu").glob("*.yml")):
         items += (yaml.safe_load(path.read_text()) or {}).get("nlu") or []
     return items
 
