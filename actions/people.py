@@ -46,6 +46,8 @@ from npq.programmes import choose_programme_answer, current_code
 
 LEAD_SLOTS = ("lead_name", "lead_email", "lead_consent")
 ANY_PROGRAMME = "any"
+# "No" to "Shall I remind you before the NPQH deadline?": the form ends with no reminder.
+NO_REMINDER = "none"
 ERASE_CONVERSATION = {"erase_conversation": True}  # the front end erases Rasa's copy
 
 
@@ -159,14 +161,18 @@ class ValidateReminderForm(FormValidationAction):
                 asked and is_answer(tracker))):
             return {"reminder_programme": named}
         discussed = text_slot(tracker, "npq")
-        if asked and discussed and not named and (latest_intent(tracker) == "affirm" or (
-                is_answer(tracker) and parse_yes_no(typed_text(tracker)))):
+        said = parse_yes_no(typed_text(tracker)) if is_answer(tracker) else None
+        if asked and discussed and not named and (latest_intent(tracker) == "affirm" or said):
             return {"reminder_programme": discussed}  # "yes please" to "... NPQH's deadline?"
+        if asked and not named and (latest_intent(tracker) == "deny" or said is False):
+            return {"reminder_programme": NO_REMINDER}  # "actually no"
         return _typed_answer(tracker, "reminder_programme")
 
     async def validate_reminder_programme(self, value: Any, dispatcher: CollectingDispatcher,
                                           tracker: Tracker,
                                           domain: DomainDict) -> dict[str, Any]:
+        if value == NO_REMINDER:
+            return {"reminder_programme": NO_REMINDER}
         if value == ANY_PROGRAMME or (isinstance(value, str) and value.strip().lower() in (
                 "any", "all", "any of them", "all of them", "every one", "everything")):
             return {"reminder_programme": ANY_PROGRAMME}
@@ -200,8 +206,14 @@ class ActionSubscribeReminders(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        """Store the subscription (once, however often it is asked for) and confirm."""
+        """Store the subscription (once, however often it is asked for) and confirm; a "no" to
+        the question stores nothing."""
         wanted = tracker.get_slot("reminder_programme")
+        if wanted == NO_REMINDER:
+            return respond(dispatcher, tracker, Answer(
+                "OK, no reminder. What else can I help with?",
+                (Button("Deadlines", "ask_deadlines"), Button("What can you do?", "help"))),
+                SlotSet("reminder_programme", None))
 
         def store(session: Session) -> Answer:
             code = None if wanted in (None, ANY_PROGRAMME) else current_code(

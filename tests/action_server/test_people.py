@@ -192,6 +192,20 @@ async def test_yes_to_the_reminder_question_chooses_the_programme_discussed() ->
     assert unasked.text == "Which programme should I remind you about before its deadline?"
 
 
+async def test_no_to_the_reminder_question_sets_no_reminder(
+        database: sessionmaker[Session]) -> None:
+    for text, intent in (("actually no, stop", "deny"), ("nope", "inform")):
+        outcome = await validate(ValidateReminderForm(), tracker(
+            text, intent, slots={"npq": "NPQSENCO"}, form="reminder_form",
+            requested_slot="reminder_programme"))
+        assert outcome.slots == {"reminder_programme": "none"}, text
+        assert outcome.messages == []
+    done = await run(ActionSubscribeReminders(), tracker(
+        "nope", "inform", slots={"reminder_programme": "none"}, sender="chat-12"))
+    assert done.text == "OK, no reminder. What else can I help with?"
+    assert rows(database, ReminderSubscription) == []
+
+
 async def test_subscribing_twice_is_one_subscription_and_any_is_every_programme(
         database: sessionmaker[Session]) -> None:
     def subscribe(programme: str) -> Any:
