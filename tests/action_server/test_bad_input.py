@@ -46,7 +46,7 @@ VALID: dict[str, Any] = {
     "lead_name": lambda v: isinstance(v, str) and validate_name(v) == v,
     "lead_email": lambda v: isinstance(v, str) and validate_email(v) == v,
     "lead_consent": lambda v: v in ("yes", "no"),
-    "reminder_programme": lambda v: v in CURRENT | {"any"},
+    "reminder_programme": lambda v: v in CURRENT | {"any", "none"},  # none: "no" to the question
 }
 
 
