@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -19,6 +20,7 @@ from actions.support import (
     text_slot,
     typed_text,
 )
+from npq.deadlines import deadline_aside
 from npq.funding import eligibility_answer, funding_answer
 
 QUESTIONS = {"ask_funding": funding_answer, "ask_eligibility": eligibility_answer}
@@ -36,6 +38,11 @@ async def reply_about_funding(dispatcher: CollectingDispatcher, tracker: Tracker
         role=latest_entity(tracker, "role") or text_slot(tracker, "role"),
         question=typed_text(tracker))
     code = button_code(answer)
+    aside = await in_session(deadline_aside, today=clock.today(),
+                             programme_code=code or programme_mentioned(tracker),
+                             question=typed_text(tracker))
+    if aside:  # "is NPQH funded and when do I need to apply by?": both get an answer
+        answer = replace(answer, text=f"{answer.text}\n\n{aside}")
     asks_setting = any("setting" in b.entities for b in answer.buttons)
     events = [SlotSet("npq", code)] if code else []
     if setting:

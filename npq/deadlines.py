@@ -287,3 +287,29 @@ def _legacy(programme: Programme) -> Answer:
 
 def _miles(miles: float | None) -> str:
     return f" ({miles:.1f} miles)" if miles is not None else ""
+
+
+# "...and when do I need to apply by?" inside another question (funding, eligibility).
+ALSO_ASKS_DEADLINE = re.compile(r"\b(deadlines?|closing dates?|cut ?offs?|apply by|applications? "
+                                r"close|when (do|does|can|should|must) (i|we|you) (need to )?apply|"
+                                r"when (is|are) (it|the) (due|closing)|last day to apply)\b")
+
+
+def deadline_aside(session: Session, *, today: dt.date, programme_code: str | None,
+                   question: str | None) -> str | None:
+    """One line on the first deadline of `programme_code` when `question` also asks when to
+    apply ("is NPQH funded and when do I apply by?"); None when it does not, or nothing is
+    open."""
+    words = " ".join(re.sub(r"[^a-z0-9]+", " ", (question or "")[:500].lower()).split())
+    if not programme_code or not ALSO_ASKS_DEADLINE.search(words):
+        return None
+    earliest = session.scalar(
+        select(Cohort.applications_close)
+        .where(Cohort.programme_code == programme_code, Cohort.applications_close >= today)
+        .order_by(Cohort.applications_close).limit(1))
+    if earliest is None:
+        return None
+    return (f"And the deadline: the first {programme_code} deadline is {long_date(earliest)} "
+            f"({days_phrase(earliest, today)}); each hub sets its own, so tap Deadlines for "
+            "yours.")
+

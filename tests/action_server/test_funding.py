@@ -196,3 +196,16 @@ async def test_a_place_named_in_any_question_is_remembered_for_later_ones() -> N
         "is it funded in cardiff", "ask_funding", [entity("location", "Cardiff")],
         slots={"npq": "NPQH"}))
     assert not [e for e in abroad.events if e.get("name") == "place"]
+
+
+async def test_a_funding_question_that_also_asks_when_to_apply_gets_both() -> None:
+    outcome = await run(ActionFunding(), tracker(
+        "is npqh funded and when do i need to apply by?", "ask_funding",
+        [entity("npq", "NPQH")], slots={"setting": "state_school"}))
+    assert outcome.text.endswith("And the deadline: the first NPQH deadline is 15 January 2027 "
+                                 "(in 54 days); each hub sets its own, so tap Deadlines for "
+                                 "yours.")
+    alone = await run(ActionFunding(), tracker(
+        "is npqh funded", "ask_funding", [entity("npq", "NPQH")],
+        slots={"setting": "state_school"}))
+    assert "deadline" not in alone.text.lower()
