@@ -17,6 +17,7 @@ from actions.support import (
     AskInFixedWords,
     ask_next,
     coordinates,
+    earlier_messages,
     in_session,
     is_answer,
     latest_entity,
@@ -207,16 +208,9 @@ def _starting(tracker: Tracker) -> bool:
 
 
 def _earlier_partner_messages(tracker: Tracker) -> list[dict[str, Any]]:
-    """The parse data of this session's earlier messages about partnership, latest first."""
-    found: list[dict[str, Any]] = []
-    users = [e for e in tracker.events if e.get("event") in ("user", "session_started")]
-    for event in reversed(users[:-1]):  # the last is the message being handled
-        if event.get("event") == "session_started" or len(found) == EARLIER_MESSAGES:
-            break
-        parsed = event.get("parse_data") or {}
-        if (parsed.get("intent") or {}).get("name") in PARTNERSHIP:
-            found.append({**parsed, "text": event.get("text")})
-    return found
+    """The parse data of this session's recent messages about partnership, latest first."""
+    return [message for message in earlier_messages(tracker, EARLIER_MESSAGES)
+            if (message.get("intent") or {}).get("name") in PARTNERSHIP]
 
 
 def _named_place(parsed: dict[str, Any]) -> str | None:

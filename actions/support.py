@@ -125,15 +125,22 @@ def is_answer(tracker: Tracker, *, unless: frozenset[str] = ASKS_SOMETHING_ELSE)
     return latest_intent(tracker) not in unless
 
 
-def earlier_intents(tracker: Tracker, count: int) -> list[str]:
-    """The intents of this session's last `count` messages before the latest, latest first."""
-    found: list[str] = []
+def earlier_messages(tracker: Tracker, count: int) -> list[dict[str, Any]]:
+    """This session's last `count` user messages before the latest, latest first: each one's
+    parse data (intent, entities) with its text."""
+    found: list[dict[str, Any]] = []
     events = [e for e in tracker.events if e.get("event") in ("user", "session_started")]
-    for event in reversed(events[:-1]):
+    for event in reversed(events[:-1]):  # the last is the message being handled
         if event.get("event") == "session_started" or len(found) == count:
             break
-        found.append(str(((event.get("parse_data") or {}).get("intent") or {}).get("name")))
+        found.append({**(event.get("parse_data") or {}), "text": event.get("text")})
     return found
+
+
+def earlier_intents(tracker: Tracker, count: int) -> list[str]:
+    """The intents of this session's last `count` messages before the latest, latest first."""
+    return [str((message.get("intent") or {}).get("name"))
+            for message in earlier_messages(tracker, count)]
 
 
 def latest_text(tracker: Tracker) -> str:
