@@ -1,21 +1,14 @@
 """The place a conversation is about: the last town, postcode or county the user named, so that
 "when's the closing date?" after "hubs near BD21" answers for BD21. Kept in the `place` slot
-(the conversation's tracker, which /forget deletes with the rest) by `respond`
-(actions/support.py) after any answer."""
+(the conversation's tracker, which /forget deletes with the rest) by `remember_place` in
+actions/support.py, which `respond` calls after any answer naming a place."""
 
 from __future__ import annotations
 
 from rasa_sdk import Tracker
 
-from actions.support import coordinates, latest_entity, text_slot, typed_text
+from actions.support import MAX_PLACE_TEXT, coordinates, named_place, text_slot, typed_text
 from npq import geo
-
-MAX_TEXT = 1000
-
-
-def named_place(tracker: Tracker) -> str | None:
-    """The place this message names as an entity (a postcode before a town)."""
-    return latest_entity(tracker, "postcode") or latest_entity(tracker, "location")
 
 
 def place_for_answer(tracker: Tracker) -> str | None:
@@ -26,7 +19,7 @@ def place_for_answer(tracker: Tracker) -> str | None:
     if named or coordinates(tracker):
         return named
     text = typed_text(tracker) or ""
-    found = geo.find_place_in_text(text[:MAX_TEXT]) if text else None
+    found = geo.find_place_in_text(text[:MAX_PLACE_TEXT]) if text else None
     if found is not None and (found.place or found.suggestions or found.outside_uk):
         return None  # the answer reads the place from the words itself
     return text_slot(tracker, "place")

@@ -174,9 +174,14 @@ def respond(dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answer,
     if asked is None and tracker.get_slot("pending") is not None:
         asked = SlotSet("pending", None)
     if not any(event.get("event") == "slot" and event.get("name") == "place" for event in events):
-        named = latest_entity(tracker, "postcode") or latest_entity(tracker, "location")
+        named = named_place(tracker)
         events = (*events, *remember_place(tracker, named)) if named else events
     return [*events, *([asked] if asked else [])]
+
+
+def named_place(tracker: Tracker) -> str | None:
+    """The place this message names as an entity (a postcode before a town)."""
+    return latest_entity(tracker, "postcode") or latest_entity(tracker, "location")
 
 
 def remember_place(tracker: Tracker, place_text: str | None) -> list[EventType]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from npq.answers import Answer, Button, long_date
-from npq.db.models import Cohort, Programme
+from npq.db.models import Programme
+from npq.deadlines import first_deadline
 from npq.network import Network, load_network, office_contact
 from npq.programmes import find_programme
 from npq.topics import topic_of
@@ -116,10 +116,7 @@ def _programme_lines(session: Session, today: dt.date, programme: Programme) -> 
     lines = []
     if programme.prerequisite:
         lines.append(f"Before you apply: {programme.prerequisite}")
-    earliest = session.scalar(
-        select(Cohort.applications_close)
-        .where(Cohort.programme_code == programme.code, Cohort.applications_close >= today)
-        .order_by(Cohort.applications_close).limit(1))
+    earliest = first_deadline(session, programme.code, today)
     if earliest is None:
         lines.append(f"No {programme.code} intake is open yet: I can remind you when one is.")
     else:

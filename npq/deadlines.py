@@ -289,6 +289,14 @@ def _miles(miles: float | None) -> str:
     return f" ({miles:.1f} miles)" if miles is not None else ""
 
 
+def first_deadline(session: Session, programme_code: str, today: dt.date) -> dt.date | None:
+    """The earliest deadline still open for a programme, at any hub."""
+    return session.scalar(
+        select(Cohort.applications_close)
+        .where(Cohort.programme_code == programme_code, Cohort.applications_close >= today)
+        .order_by(Cohort.applications_close).limit(1))
+
+
 # "...and when do I need to apply by?" inside another question (funding, eligibility).
 ALSO_ASKS_DEADLINE = re.compile(r"\b(deadlines?|closing dates?|cut ?offs?|apply by|applications? "
                                 r"close|when (do|does|can|should|must) (i|we|you) (need to )?apply|"
@@ -303,10 +311,7 @@ def deadline_aside(session: Session, *, today: dt.date, programme_code: str | No
     words = " ".join(re.sub(r"[^a-z0-9]+", " ", (question or "")[:500].lower()).split())
     if not programme_code or not ALSO_ASKS_DEADLINE.search(words):
         return None
-    earliest = session.scalar(
-        select(Cohort.applications_close)
-        .where(Cohort.programme_code == programme_code, Cohort.applications_close >= today)
-        .order_by(Cohort.applications_close).limit(1))
+    earliest = first_deadline(session, programme_code, today)
     if earliest is None:
         return None
     return (f"And the deadline: the first {programme_code} deadline is {long_date(earliest)} "
