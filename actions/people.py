@@ -21,6 +21,7 @@ from actions.support import (
     is_answer,
     latest_entity,
     latest_intent,
+    reminder_days,
     respond,
     say,
     text_slot,
@@ -224,7 +225,8 @@ class ActionSubscribeReminders(Action):
                                             Button("Remind me about deadlines",
                                                    "subscribe_reminders")))
             return subscribed_answer(subscribe_reminders(
-                session, chat_id=tracker.sender_id, programme_code=code, now=clock.now()))
+                session, chat_id=tracker.sender_id, programme_code=code, now=clock.now()),
+                days=reminder_days())
 
         answer = await in_session(store)
         return respond(dispatcher, tracker, answer, SlotSet("reminder_programme", None))

@@ -15,7 +15,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.support import in_session, latest_intent, latest_text, typed_text, utter
+from actions.support import in_session, latest_intent, latest_text, respond, typed_text, utter
 from npq.intents import ANSWERS, FALLBACK
 from npq.profile import AMBITIONS, Profile, parse_ambition, parse_phase, parse_role, read_profile
 from npq.recommend import missing_facts, question_for, recommendation_answer
@@ -149,8 +149,9 @@ class ActionRecommend(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         """The recommendation. Role and phase are kept (facts about the person, used later for
-        funding and leads); the ambition is cleared, so the next "which NPQ?" asks again."""
+        funding and leads); the ambition is cleared, so the next "which NPQ?" asks again. A
+        place named in the message ("a head of year in Bradford") is kept for "nearest hub?"."""
         answer = await in_session(recommendation_answer, profile=profile_of(tracker.slots))
-        utter(dispatcher, answer)
         code = next((b.entities["npq"] for b in answer.buttons if "npq" in b.entities), None)
-        return [SlotSet("ambition", None), *([SlotSet("npq", code)] if code else [])]
+        return respond(dispatcher, tracker, answer, SlotSet("ambition", None),
+                       *([SlotSet("npq", code)] if code else []))

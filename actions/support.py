@@ -32,6 +32,11 @@ def _default_factory() -> sessionmaker[Session]:
     return make_session_factory(make_engine(Settings.from_env().database_url))
 
 
+def reminder_days() -> tuple[int, ...]:
+    """REMINDER_DAYS: how many days before a deadline the bot sends reminders (npq.settings)."""
+    return Settings.from_env().reminder_days
+
+
 def use_session_factory(factory: sessionmaker[Session] | None) -> None:
     """Point every action at another database (tests); None restores DATABASE_URL."""
     global _override

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, delete, select
@@ -197,14 +198,26 @@ def no_consent_answer() -> Answer:
                                 Button("Find my nearest hub", "find_hub")))
 
 
-def subscribed_answer(subscription: Subscription) -> Answer:
+def days_before_phrase(days: Sequence[int]) -> str:
+    """(14, 3, 1) -> "14, 3 and 1 days before"; (1,) -> "1 day before"."""
+    ordered = [str(d) for d in sorted(set(days), reverse=True)]
+    listed = ordered[0] if len(ordered) == 1 else f"{', '.join(ordered[:-1])} and {ordered[-1]}"
+    return f"{listed} day{'' if ordered == ['1'] else 's'} before"
+
+
+def subscribed_answer(subscription: Subscription, days: Sequence[int] = (14, 3, 1)) -> Answer:
+    """The confirmation, saying when the reminders come (`days`: REMINDER_DAYS), so "remind me
+    a week before" learns the schedule instead of assuming its own."""
     row = subscription.row
     what = row.programme_code or "NPQ"
     when = f" for {intake_label(row.intake)}" if row.intake else ""
-    text = {"created": f"Done: I'll remind you here before {what} deadlines{when}.",
+    before = days_before_phrase(days) if days else "before"
+    text = {"created": f"Done: I'll remind you here {before} {what} deadlines{when}.",
             "reactivated": f"Welcome back: your {what} deadline reminders{when} are on again.",
             "unchanged": f"You're already signed up for {what} deadline reminders{when}."
             }[subscription.change]
+    if subscription.change != "created" and days:
+        text += f" Reminders come {days_before_phrase(days)} each deadline."
     extra = {"npq": row.programme_code} if row.programme_code else {}
     return Answer(f"{text} Say \"stop reminders\" at any time.",
                   (Button("See deadlines", "ask_deadlines", extra),

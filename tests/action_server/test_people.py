@@ -213,10 +213,12 @@ async def test_subscribing_twice_is_one_subscription_and_any_is_every_programme(
             programme, "inform", slots={"reminder_programme": programme}, sender="chat-2"))
 
     first, again, every = await subscribe("NPQH"), await subscribe("NPQH"), await subscribe("any")
-    assert first.text == ("Done: I'll remind you here before NPQH deadlines. Say \"stop "
-                          "reminders\" at any time.")
-    assert again.text.startswith("You're already signed up for NPQH deadline reminders.")
-    assert every.text.startswith("Done: I'll remind you here before NPQ deadlines.")
+    assert first.text == ("Done: I'll remind you here 14, 3 and 1 days before NPQH deadlines. "
+                          "Say \"stop reminders\" at any time.")
+    assert again.text.startswith("You're already signed up for NPQH deadline reminders. "
+                                 "Reminders come 14, 3 and 1 days before each deadline.")
+    assert every.text.startswith("Done: I'll remind you here 14, 3 and 1 days before NPQ "
+                                 "deadlines.")
     assert first.buttons == [
         {"title": "See deadlines", "payload": '/ask_deadlines{"npq": "NPQH"}'},
         {"title": "Stop reminders", "payload": "/unsubscribe"}]
@@ -369,3 +371,13 @@ async def test_nasty_text_is_stored_as_text(database: sessionmaker[Session], tex
     [request] = rows(database, HandoffRequest)
     assert request.reason == (None if text.startswith("/") else text[:1000])
     assert len(rows(database, HandoffRequest)) == 1  # and every table is still there
+
+
+async def test_the_confirmation_gives_the_reminder_days_the_bot_is_configured_with(
+        database: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
+    """'remind me a week before': the answer says when reminders really come (REMINDER_DAYS)."""
+    monkeypatch.setenv("REMINDER_DAYS", "7,2")
+    outcome = await run(ActionSubscribeReminders(), tracker(
+        "NPQSL", "inform", slots={"reminder_programme": "NPQSL"}, sender="chat-days"))
+    assert outcome.text.startswith("Done: I'll remind you here 7 and 2 days before NPQSL "
+                                   "deadlines.")

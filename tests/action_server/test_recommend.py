@@ -190,3 +190,14 @@ async def test_with_nothing_known_the_recommendation_asks_for_the_role() -> None
     outcome = await run(ActionRecommend(), tracker("which npq", "recommend_npq"))
     assert outcome.text.startswith("Happy to help you choose. What's your role at the moment?")
     assert outcome.events == [SlotSet("ambition", None)]  # no programme to remember
+
+
+async def test_a_place_in_the_message_the_recommendation_answers_is_kept_for_nearest_hub() -> None:
+    """'i'm a head of year at a secondary in Bradford, which npq?' then 'nearest hub?' must not
+    ask where again (slot `place`, read by the hub and deadline answers)."""
+    outcome = await run(ActionRecommend(), tracker(
+        "i'm a head of year at a secondary in Bradford, which npq would suit me?",
+        "recommend_npq", [entity("location", "Bradford")],
+        slots={"role": "head_of_year", "phase": "secondary"}))
+    assert outcome.text.startswith("I'd suggest NPQLBC")
+    assert SlotSet("place", "Bradford") in outcome.events

@@ -197,7 +197,7 @@ def test_register_interest_validates_the_email_and_keeps_consent(chat: Chat, db:
 
 def test_reminders_can_be_switched_on_and_off(chat: Chat, db: Session) -> None:
     assert chat.say("remind me before the NPQSENCO deadline please").startswith(
-        "Done: I'll remind you here before NPQSENCO deadlines.")
+        "Done: I'll remind you here 14, 3 and 1 days before NPQSENCO deadlines.")
     [row] = db.scalars(select(ReminderSubscription).where(
         ReminderSubscription.chat_id == chat.sender))
     assert row.active and row.programme_code == "NPQSENCO"

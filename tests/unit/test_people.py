@@ -186,7 +186,7 @@ def test_subscribing_twice_is_one_row_and_reactivates(
                                .where(ReminderSubscription.chat_id == "9")).all()
         assert len(rows) == 1 and rows[0].active
     assert answer.text.startswith("Welcome back: your NPQH deadline reminders for autumn 2027 are "
-                                  "on again.")
+                                  "on again. Reminders come 14, 3 and 1 days before each deadline.")
     assert_phone_sized_with_buttons(answer)
 
 
@@ -217,8 +217,12 @@ def test_the_first_subscription_answer(session: Session) -> None:
     result = subscribe_reminders(session, chat_id=12, programme_code="NPQEYL", now=NOW)
     assert result.change == "created"
     answer = subscribed_answer(result)
-    assert answer.text == ("Done: I'll remind you here before NPQEYL deadlines. Say \"stop "
-                           "reminders\" at any time.")
+    assert answer.text == ("Done: I'll remind you here 14, 3 and 1 days before NPQEYL deadlines. "
+                           "Say \"stop reminders\" at any time.")
+    assert subscribed_answer(result, days=(7,)).text.startswith(
+        "Done: I'll remind you here 7 days before NPQEYL deadlines.")
+    assert subscribed_answer(result, days=(1,)).text.startswith(
+        "Done: I'll remind you here 1 day before NPQEYL deadlines.")
     assert [b.intent for b in answer.buttons] == ["ask_deadlines", "unsubscribe"]
 
 
