@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from actions.small_talk import (
     ActionClarify,
+    ActionContinueForm,
     ActionDefaultFallback,
     ActionGoodbye,
     ActionSmallTalk,
@@ -108,3 +109,11 @@ async def test_rasas_core_fallback_offers_the_menu_and_a_person_and_forgets_the_
     assert outcome.text.startswith("Sorry, I'm still not sure what you mean.")
     assert [b["payload"] for b in outcome.buttons] == ["/help", "/talk_to_human"]
     assert outcome.events == [{"event": "rewind", "timestamp": None}]
+
+
+async def test_asked_for_the_running_form_it_says_so_and_leaves_the_question_to_the_form() -> None:
+    outcome = await run(ActionContinueForm(), tracker(
+        "which npq should i do", "recommend_npq", form="recommend_form"))
+    assert outcome.text == ("Yes, that's what we're doing: looking for the NPQ that suits you. "
+                            "Just this first:")
+    assert outcome.events == []

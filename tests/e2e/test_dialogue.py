@@ -174,6 +174,18 @@ def test_the_fit_check_asks_with_answer_buttons_and_offers_a_shared_location(cha
     assert chat.buttons == ["Yes", "No"]
 
 
+def test_asking_for_the_running_form_again_carries_on_with_it(chat: Chat) -> None:
+    """The product bug: "are we a good fit?" asked while the partner check waited for an answer
+    got "Sorry, I'm still not sure what you mean"."""
+    assert chat.say("we're a primary academy trust in leeds thinking of becoming a delivery "
+                    "partner, is there a gap in our area?").startswith(
+        "Do you already work with other schools beyond your own")
+    again = chat.say("are we a good fit?")
+    assert again.startswith("Yes, that's what we're doing: the partner check. Just this first:")
+    assert "Do you already work with other schools beyond your own" in again
+    assert chat.say("yes").startswith("Do you have a good training space")
+
+
 def test_never_mind_leaves_a_form_and_the_next_question_is_answered_alone(chat: Chat) -> None:
     assert "What kind of organisation are you?" in chat.say("are we a good fit to be a partner?")
     assert chat.say("never mind") == ("OK, I've stopped the partner check. Ask me again whenever "
