@@ -17,6 +17,7 @@ from npq.topics import topic_of
 
 PHONE_SIZE = 880  # optional lines are left out beyond this
 PROVIDER = frozenset({"provider"})
+ENDORSEMENT = frozenset({"endorsement"})
 
 
 def steps_text(network: Network) -> str:
@@ -52,6 +53,8 @@ def how_to_apply_answer(session: Session, *, today: dt.date, programme_code: str
     question about the provider gets the provider."""
     if topic_of(question, PROVIDER) is not None:
         return provider_answer(session)
+    if topic_of(question, ENDORSEMENT) is not None:
+        return endorsement_answer(programme_code)
     network = load_network(session)
     programme = find_programme(session, programme_code[:200]) if programme_code else None
     if programme is not None and programme.is_legacy:
@@ -77,6 +80,19 @@ def how_to_apply_answer(session: Session, *, today: dt.date, programme_code: str
         Button("Is it funded?", "ask_funding", extra),
         Button("Find my nearest hub", "find_hub", extra),
         Button("Talk to a person", "talk_to_human")))
+
+
+def endorsement_answer(programme_code: str | None = None) -> Answer:
+    """"Do I need my head's permission?": yes, the school has to be on board, and why."""
+    extra = {"npq": programme_code} if programme_code else {}
+    return Answer(
+        "Yes, talk to your headteacher (or line manager) before you apply. Your school needs to "
+        "agree because the course takes time in your working week, some providers ask your "
+        "headteacher to endorse your application, and if you're not funded your school usually "
+        "pays the fee. If you are the headteacher, check with your governors or trust.", (
+            Button("How do I apply?", "how_to_apply", extra),
+            Button("Is it funded?", "ask_funding", extra),
+            Button("Talk to a person", "talk_to_human")))
 
 
 def provider_answer(session: Session) -> Answer:

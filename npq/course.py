@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from npq.answers import Answer, Button, intake_label
-from npq.applying import provider_answer
+from npq.applying import endorsement_answer, provider_answer
 from npq.db.models import Cohort, Hub, Programme
 from npq.deadlines import deadlines_answer
 from npq.network import load_network
@@ -31,7 +31,7 @@ from npq.programmes import (
 from npq.topics import topic_of
 
 TOPICS = frozenset({"assessment", "qualification", "track_record", "sessions", "provider",
-                    "places"})
+                    "places", "endorsement"})
 AFTER_SCHOOL = re.compile(r"\b(after school|twilight|evening)", re.IGNORECASE)
 HASNT, HAVENT = "hasn't", "haven't"
 SCHOOL_DAY = re.compile(r"\b(school day|daytime|in the day)\b", re.IGNORECASE)
@@ -63,6 +63,8 @@ def programme_info_answer(session: Session, *, today: dt.date, named: str | None
         return sessions_answer(session, programme, today), code
     if topic == "provider":
         return provider_answer(session), code
+    if topic == "endorsement":
+        return endorsement_answer(code), code
     if programme is None:
         return catalogue_answer(session), None
     return programme_answer(programme), code

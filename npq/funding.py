@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from npq.answers import Answer, Button, intake_label
+from npq.applying import ENDORSEMENT, endorsement_answer
 from npq.course import assessment_answer
 from npq.db.models import FUNDING_CONDITIONS, Cohort, FundingRule, Programme
 from npq.funding_rules import (
@@ -101,7 +102,9 @@ def eligibility_answer(session: Session, *, today: dt.date, programme_code: str 
     network, role = load_network(session), _role(role)
     intake = intake if intake and INTAKE.fullmatch(intake) else None
     programme = find_programme(session, programme_code[:200]) if programme_code else None
-    topic = topic_of(question, TOPICS)
+    topic = topic_of(question, TOPICS | ENDORSEMENT)
+    if topic == "endorsement":  # "do I need my head's permission?"
+        return endorsement_answer(programme.code if programme else None)
     if topic == "small_school_grant":
         return _grant(network)
     if topic == "pupil_premium" and (programme is None or programme.is_legacy):

@@ -16,6 +16,16 @@ MAX_TEXT = 500
 # First match wins: the more specific topics come first ("is it worth it" is the track record,
 # "what is it worth as a qualification" its value).
 PATTERNS: tuple[tuple[str, str], ...] = (
+    ("endorsement", r"\b(permission|endorse\w*|sign (it )?off|signed off|(my|the|our) "
+                    r"(heads?|headteachers?|head teachers?|principals?|schools?|line managers?|"
+                    r"bosse?s?|governors)( s)? (ok|okay|agreement|blessing|consent|support|say so|"
+                    r"approv\w*|backing|says? no|(won t|doesn t|does not|will not) (let|agree|"
+                    r"support|approve)|(has|have|needs?) to (agree|say yes|support|know|ok|okay|"
+                    r"approve))|ask (my|the) (head|headteacher|head teacher|principal|school|"
+                    r"line manager|boss)|without (my|the) (head|headteacher|school|line "
+                    r"manager|boss)|"
+                    r"heads? approval|approval (from|of) (my|the) "
+                    r"(head|headteacher|school|line manager))\b"),
     ("small_school_grant", r"\b(targeted support|small schools?|grants?|supply cover|cover costs?"
                            r"|cover for supply)\b"),
     ("pupil_premium", r"\b(pupil premium|pp ?50|pp|top 50|top half|top fifty|disadvantaged)\b"),

@@ -70,6 +70,7 @@ ACTIONS = registered_actions()
 # The intent that runs each action (rules), and the form it runs in, if any.
 TRIGGER = {
     "action_small_talk": "out_of_scope", "action_goodbye": "goodbye", "action_stop": "stop",
+    "action_continue_form": "recommend_npq",
     "action_clarify": "nlu_fallback", "action_follow_up": "inform",
     "action_default_fallback": "nlu_fallback",
     "action_programme_info": "programme_info", "action_find_hub": "find_hub",

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from npq.answers import Answer, long_date
 from npq.applying import how_to_apply_answer, steps_text, what_to_have_ready_answer
+from npq.course import programme_info_answer
 from npq.db.models import Cohort, NetworkSetting, Programme
+from npq.funding import eligibility_answer
 from npq.intents import INTENTS
 from npq.network import Network, load_network, office_contact
 
@@ -190,3 +192,33 @@ def test_the_core_journeys_import_no_framework() -> None:
              " if m.split('.')[0] in ('rasa', 'rasa_sdk', 'telegram')];"
              "assert not bad, bad")
     subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+PERMISSION = "Yes, talk to your headteacher (or line manager) before you apply."
+
+
+@pytest.mark.parametrize("question", [
+    "do i need my heads permission", "does my head have to agree to it?",
+    "do I need my headteacher's approval", "will my school need to endorse my application",
+    "can i apply without my head knowing",
+])
+def test_asking_whether_the_head_must_agree_gets_that_answer_in_every_journey(
+        session: Session, question: str) -> None:
+    """'do i need my heads permission' got the funding conditions (eligibility) or the whole
+    programme description, neither of which says."""
+    answers = [how_to_apply_answer(session, today=TODAY, programme_code="NPQH", question=question),
+               eligibility_answer(session, today=TODAY, programme_code="NPQH", question=question),
+               programme_info_answer(session, today=TODAY, named="NPQH", question=question)[0]]
+    for answer in answers:
+        assert answer.text.startswith(PERMISSION)
+        assert "some providers ask your headteacher to endorse your application" in answer.text
+        assert_phone_sized_with_buttons(answer)
+        assert answer.buttons[0].entities == {"npq": "NPQH"}
+
+
+@pytest.mark.parametrize("question", ["is it approved by the DfE", "is npqh for heads",
+                                      "my school supports it, how do i apply"])
+def test_other_questions_about_heads_and_approval_are_not_taken_for_permission(
+        session: Session, question: str) -> None:
+    answer = how_to_apply_answer(session, today=TODAY, programme_code="NPQH", question=question)
+    assert not answer.text.startswith(PERMISSION)
