@@ -18,6 +18,7 @@ from npq.topics import topic_of
 PHONE_SIZE = 880  # optional lines are left out beyond this
 PROVIDER = frozenset({"provider"})
 ENDORSEMENT = frozenset({"endorsement"})
+REFERENCE_NUMBERS = frozenset({"trn", "urn"})
 
 
 def steps_text(network: Network) -> str:
@@ -56,6 +57,9 @@ def how_to_apply_answer(session: Session, *, today: dt.date, programme_code: str
     if topic_of(question, ENDORSEMENT) is not None:
         return endorsement_answer(programme_code)
     network = load_network(session)
+    number = topic_of(question, REFERENCE_NUMBERS)
+    if number is not None:
+        return reference_number_answer(network, number)
     programme = find_programme(session, programme_code[:200]) if programme_code else None
     if programme is not None and programme.is_legacy:
         return Answer(f"{programme.code} is no longer offered, so you can't apply for it. It was "
@@ -93,6 +97,28 @@ def endorsement_answer(programme_code: str | None = None) -> Answer:
             Button("How do I apply?", "how_to_apply", extra),
             Button("Is it funded?", "ask_funding", extra),
             Button("Talk to a person", "talk_to_human")))
+
+
+def reference_number_answer(network: Network, which: str) -> Answer:
+    """"What's a TRN?" / "where do I find our URN?": what the number is and where to find it."""
+    if which == "trn":
+        link = network.get("find_trn")
+        lines = ["Your TRN (teacher reference number) is the 7-digit number the DfE gives you as a "
+                 "teacher, often shown on your payslip or QTS certificate. You need it to "
+                 "register for an NPQ."]
+        if link:
+            lines.append(f"Lost it? Find it here: {link}")
+        contact = office_contact(network)
+        lines.append("Never had one (for example, you work in early years without QTS)? Ask "
+                     + (f"our office: {contact}." if contact else "your hub."))
+    else:
+        link = network.get("find_urn")
+        lines = ["Your school's URN (unique reference number) is the 6-digit number that "
+                 "identifies your school or setting. You need it to register for an NPQ."]
+        if link:
+            lines.append(f"Look it up here: {link}")
+    return Answer("\n\n".join(lines), (Button("How do I apply?", "how_to_apply"),
+                                        Button("Talk to a person", "talk_to_human")))
 
 
 def provider_answer(session: Session) -> Answer:

@@ -16,6 +16,18 @@ MAX_TEXT = 500
 # First match wins: the more specific topics come first ("is it worth it" is the track record,
 # "what is it worth as a qualification" its value).
 PATTERNS: tuple[tuple[str, str], ...] = (
+    # a question about the TRN or URN itself, not a message that merely has them ready
+    ("trn", r"\b((whats|wots|what|wot|wat)( s| is| does)? (a |an |my |the |mean by )?"
+            r"(trn|teacher reference)|"
+            r"trn (stand|mean)s?|(where|how) (do|can|would) i (find|get|look up|check) (a |my )?"
+            r"(trn|teacher reference)|(don t|dont|do not|never) (have|had|know|got) (a |my |any )?"
+            r"(trn|teacher reference)|(lost|forgot|forgotten|can t find|cant find) (my )?"
+            r"(trn|teacher reference)|no trn|^trn$)"),
+    ("urn", r"\b((whats|wots|what|wot|wat)( s| is| does)? (a |an |my |our |the )?(school s )?"
+            r"(urn|unique reference)|urn (stand|mean)s?|(where|how) (do|can|would) i "
+            r"(find|get|look up|check)"
+            r" (a |my |our |the )?(school s )?(urn|unique reference)|(don t|dont|do not) (have|"
+            r"know) (a |my |our |the )?(school s )?urn|^urn$)"),
     ("endorsement", r"\b(permission|endorse\w*|sign (it )?off|signed off|(my|the|our) "
                     r"(heads?|headteachers?|head teachers?|principals?|schools?|line managers?|"
                     r"bosse?s?|governors)( s)? (ok|okay|agreement|blessing|consent|support|say so|"

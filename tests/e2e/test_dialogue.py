@@ -130,6 +130,17 @@ def test_funding_asks_where_you_work_when_that_decides_it(chat: Chat) -> None:
     assert "Places are capped" in reply
 
 
+def test_a_funding_follow_up_about_moving_school_and_what_a_trn_is(chat: Chat) -> None:
+    """Tried as a candidate: 'what if I moved to a state school next year' read as off-topic and
+    'whats a TRN' as something to clarify."""
+    assert "not funded" in chat.say("I teach at an independent prep school, would the npq for "
+                                    "leading teaching be free for me?")
+    moved = chat.say("what if I moved to a state school next year")
+    assert moved.startswith("NPQLT in spring 2027, for a state-funded school or academy: funded")
+    assert chat.say("whats a TRN").startswith(
+        "Your TRN (teacher reference number) is the 7-digit number")
+
+
 def test_partner_fit_check_assesses_and_records_an_enquiry(chat: Chat, db: Session) -> None:
     # the first message gives the organisation type and the area: they are not asked again
     first = chat.say("We're a MAT in Bradford, would we make a good delivery partner?")

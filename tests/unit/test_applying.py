@@ -222,3 +222,27 @@ def test_other_questions_about_heads_and_approval_are_not_taken_for_permission(
         session: Session, question: str) -> None:
     answer = how_to_apply_answer(session, today=TODAY, programme_code="NPQH", question=question)
     assert not answer.text.startswith(PERMISSION)
+
+
+@pytest.mark.parametrize("question", ["whats a TRN", "what does trn stand for", "i dont have a trn",
+                                      "where do i find my teacher reference number"])
+def test_a_question_about_the_trn_gets_what_it_is_and_where_to_find_it(
+        session: Session, question: str) -> None:
+    answer = how_to_apply_answer(session, today=TODAY, question=question)
+    assert answer.text.startswith("Your TRN (teacher reference number) is the 7-digit number")
+    assert "Lost it? Find it here: https://find-a-lost-trn.education.gov.uk/start" in answer.text
+    assert_phone_sized_with_buttons(answer)
+
+
+def test_a_question_about_the_urn_gets_what_it_is_and_where_to_look_it_up(
+        session: Session) -> None:
+    answer = how_to_apply_answer(session, today=TODAY, question="where do I find our school's urn?")
+    assert answer.text.startswith("Your school's URN (unique reference number) is the 6-digit")
+    assert "https://get-information-schools.service.gov.uk/" in answer.text
+
+
+@pytest.mark.parametrize("question", ["I've got my TRN and URN ready, where do I go now",
+                                      "do I need a TRN to apply", "how do i apply"])
+def test_having_the_numbers_ready_still_gets_the_steps(session: Session, question: str) -> None:
+    answer = how_to_apply_answer(session, today=TODAY, question=question)
+    assert answer.text.startswith("Applying for an NPQ takes two steps:")
