@@ -35,7 +35,9 @@ from npq.partners import (
     ORGANISATION_TYPES,
     FitAnswers,
     area_from_slot,
+    area_line,
     area_to_slot,
+    asks_about_gap,
     become_partner_answer,
     criterion_question,
     enquiry_recorded_answer,
@@ -246,9 +248,24 @@ class AskCriterion(AskInFixedWords, ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        await answer_gap_first(dispatcher, tracker)
         question = await in_session(criterion_question, key=self.criterion)
         say(dispatcher, self.name().removeprefix("action_"), question=question or "")
         return []
+
+
+async def answer_gap_first(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """'is there a gap in our area?' with the area known (this message or an earlier one): the
+    area finding straight away, before the fit check's questions, rather than only at their
+    end."""
+    if latest_intent(tracker) != "partner_fit_check" or not asks_about_gap(typed_text(tracker)):
+        return
+    place = area_from_slot(tracker.get_slot("partner_area"))
+    if place is None:
+        return
+    line = await in_session(area_line, place=place)
+    dispatcher.utter_message(text=f"Your area first: {line}\n\nTo see whether you'd make a good "
+                                  "partner overall, a few quick questions.")
 
 
 class ActionAskOrganisationType(AskCriterion):

@@ -315,6 +315,21 @@ def _yes_no(key: str, answer: bool | None, yes: str, no: str) -> CriterionResult
     return CriterionResult(key, "met", yes) if answer else CriterionResult(key, "not_yet", no)
 
 
+GAP_QUESTION = re.compile(r"\b(gaps?|covered|coverage|provision|saturated|under ?served|demand|"
+                          r"(need|want|room for) (a|another|more|new) (npq )?hubs?|already (got |"
+                          r"have )?(a |an )?(npq )?hubs?)\b")
+
+
+def asks_about_gap(text: str | None) -> bool:
+    """'is there a gap in our area?', 'is Bradford already covered?'."""
+    return bool(text) and GAP_QUESTION.search(_words(text)[:500]) is not None
+
+
+def area_line(session: Session, place: geo.Place) -> str:
+    """The fit check's area finding on its own, for a school that asked about a gap."""
+    return _area(FitAnswers(area=place), _coverage_for(session, place)).reason
+
+
 def _coverage_for(session: Session, place: geo.Place | None) -> list[Coverage] | None:
     return area_coverage(session, place) if place and place.country == "England" else None
 

@@ -369,3 +369,22 @@ async def test_an_enquiry_with_nasty_answers_is_stored_safely(
     assert (enquiry.organisation_type, enquiry.area, enquiry.answers["facilities"]) == (
         None, None, None)
     assert enquiry.answers["facilitators"] == "🙂" * 50
+
+
+async def test_a_gap_question_with_the_area_known_gets_the_area_before_the_questions() -> None:
+    """'is there a gap in our area?' started five questions and answered the area only at
+    their end."""
+    known = {"organisation_type": "trust", "partner_area": CUMBRIA}
+    outcome = await run(ActionAskWorksWithOthers(), tracker(
+        "we're a trust in cumbria, is there a gap in our area?", "partner_fit_check",
+        [entity("location", "Cumbria")], form="partner_fit_form", slots=known))
+    area, question = outcome.messages[0]["text"], outcome.messages[1]["text"]
+    assert area.startswith("Your area first: None of our hubs offers ")
+    assert "within 25 miles of Cumbria's main towns." in area
+    assert area.endswith("To see whether you'd make a good partner overall, a few quick "
+                         "questions.")
+    assert question.startswith("Do you already work with other schools beyond your own")
+    plain = await run(ActionAskWorksWithOthers(), tracker(
+        "we're a trust in cumbria, would we be a good partner?", "partner_fit_check",
+        [entity("location", "Cumbria")], form="partner_fit_form", slots=known))
+    assert len(plain.messages) == 1 and not plain.text.startswith("Your area first")
