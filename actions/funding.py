@@ -15,13 +15,14 @@ from actions.support import (
     button_code,
     in_session,
     latest_entity,
+    place_abroad,
     programme_mentioned,
     respond,
     text_slot,
     typed_text,
 )
 from npq.deadlines import deadline_aside
-from npq.funding import eligibility_answer, funding_answer
+from npq.funding import eligibility_answer, funding_answer, outside_england_answer
 
 QUESTIONS = {"ask_funding": funding_answer, "ask_eligibility": eligibility_answer}
 
@@ -30,6 +31,9 @@ async def reply_about_funding(dispatcher: CollectingDispatcher, tracker: Tracker
                               *, setting: str | None = None) -> list[EventType]:
     """Answer `question` (ask_funding or ask_eligibility); when the answer depends on where the
     user works, it offers the settings, and a typed reply ("an academy") continues it."""
+    abroad = place_abroad(tracker)
+    if abroad is not None and not setting:
+        return respond(dispatcher, tracker, outside_england_answer(abroad.name, abroad.country))
     setting = setting or latest_entity(tracker, "setting") or text_slot(tracker, "setting")
     answer = await in_session(
         QUESTIONS[question], today=clock.today(), programme_code=programme_mentioned(tracker),

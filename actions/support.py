@@ -189,6 +189,14 @@ def named_place(tracker: Tracker) -> str | None:
     return latest_entity(tracker, "postcode") or latest_entity(tracker, "location")
 
 
+def place_abroad(tracker: Tracker) -> geo.Place | None:
+    """The place this message names, when it is outside England ("I'm in Cardiff")."""
+    named = named_place(tracker)
+    place = geo.resolve_place(named[:MAX_PLACE_TEXT]).place if named else None
+    return place if place is not None and place.kind != "coordinates" \
+        and place.country != "England" else None
+
+
 def remember_place(tracker: Tracker, place_text: str | None) -> list[EventType]:
     """Remember the place asked about when it is a real place in England (not a misspelling
     awaiting "did you mean", not Cardiff), by the name the user will recognise."""

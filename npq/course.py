@@ -31,7 +31,7 @@ from npq.programmes import (
 from npq.topics import topic_of
 
 TOPICS = frozenset({"assessment", "qualification", "track_record", "sessions", "provider",
-                    "places", "endorsement"})
+                    "places", "endorsement", "two_at_once"})
 AFTER_SCHOOL = re.compile(r"\b(after school|twilight|evening)", re.IGNORECASE)
 HASNT, HAVENT = "hasn't", "haven't"
 SCHOOL_DAY = re.compile(r"\b(school day|daytime|in the day)\b", re.IGNORECASE)
@@ -65,9 +65,22 @@ def programme_info_answer(session: Session, *, today: dt.date, named: str | None
         return provider_answer(session), code
     if topic == "endorsement":
         return endorsement_answer(code), code
+    if topic == "two_at_once":
+        return two_at_once_answer(), code
     if programme is None:
         return catalogue_answer(session), None
     return programme_answer(programme), code
+
+
+def two_at_once_answer() -> Answer:
+    """'can i do two npqs at the same time': what we know, and who decides."""
+    return Answer(
+        "Whether you can study two NPQs at the same time is up to your provider and your school, "
+        "so ask your hub before you apply. Bear in mind each one takes about 1 to 2 hours a week "
+        "for a year or more, and DfE funding is once per NPQ.",
+        (Button("Find my nearest hub", "find_hub"), Button("Which NPQ suits me?",
+                                                             "recommend_npq"),
+         Button("Talk to a person", "talk_to_human")))
 
 
 def assessment_answer(session: Session, programme: Programme | None, *,

@@ -254,6 +254,18 @@ def _setting(setting: str | None, phase: str | None, question: str | None = None
     return chosen or PHASE_SETTING.get(canonical or "")
 
 
+def outside_england_answer(place: str, country: str) -> Answer:
+    """Funding or eligibility asked from a place outside England ("im in cardiff, can i do
+    one"): say so, rather than ask which programme or where they work."""
+    return Answer(
+        f"{place} is in {country}. NPQs, and the DfE funding for them, are for teachers and "
+        f"leaders working in England. {country} has its own professional learning for school "
+        "leaders: your local authority or regional consortium can point you to it. If you work "
+        "in an English school, tell me its town and I'll check for you.",
+        (Button("Which NPQs are there?", "programme_info"), Button("Talk to a person",
+                                                                    "talk_to_human")))
+
+
 def _role(role: str | None) -> str | None:
     return role if role in ROLES else parse_role(role)
 

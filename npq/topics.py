@@ -38,6 +38,11 @@ PATTERNS: tuple[tuple[str, str], ...] = (
                     r"manager|boss)|"
                     r"heads? approval|approval (from|of) (my|the) "
                     r"(head|headteacher|school|line manager))\b"),
+    ("two_at_once", r"\b(two|2|both|more than one|multiple|several)( npqs?| courses?| programmes?|"
+                    r" qualifications?| of them| ones)?( at (the )?(same|one) time| at once|"
+                    r" simultaneously| together| in parallel| concurrently| back to back)\b|"
+                    r"\b(do|take|study|start) \w+ (and|&) (the )?\w+ (at (the )?same time(?! as)|"
+                    r"at once|simultaneously|concurrently|in parallel|together)\b"),
     ("small_school_grant", r"\b(targeted support|small schools?|grants?|supply cover|cover costs?"
                            r"|cover for supply)\b"),
     ("pupil_premium", r"\b(pupil premium|pp ?50|pp|top 50|top half|top fifty|disadvantaged)\b"),
@@ -56,7 +61,9 @@ PATTERNS: tuple[tuple[str, str], ...] = (
                    r"case study|open book|essay|word count|how many words|engagement)\b"),
     ("places", r"\b(places? (left|available|remaining|free)|spaces?|spots? left|any places|"
                r"how many places|full|fully booked|waiting list|availability)\b"),
-    ("sessions", r"\b(after school|twilight|evenings?|daytime|in the day|during the day|school "
+    ("sessions", r"\b(hours? (a|per|each) week|how many hours|time commitment|how much time|"
+                 r"workload|time consuming|how demanding|after school|twilight|evenings?|daytime|"
+                 r"in the day|during the day|school "
                  r"hours|term time|face to face|in person|online|virtual|remote|zoom|sessions?|"
                  r"venue|residentials?|how is it delivered|delivered)\b"),
 )

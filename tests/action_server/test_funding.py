@@ -209,3 +209,18 @@ async def test_a_funding_question_that_also_asks_when_to_apply_gets_both() -> No
         "is npqh funded", "ask_funding", [entity("npq", "NPQH")],
         slots={"setting": "state_school"}))
     assert "deadline" not in alone.text.lower()
+
+
+@pytest.mark.parametrize("action, text, intent", [
+    (ActionEligibility(), "im in cardiff, can i do one", "ask_eligibility"),
+    (ActionFunding(), "is npqh free if i teach in glasgow", "ask_funding"),
+])
+async def test_asked_from_a_place_outside_england_it_says_npqs_are_for_england(
+        action: Any, text: str, intent: str) -> None:
+    """'im in cardiff, can i do one' was asked 'Which NPQ are you asking about?'."""
+    place = "Cardiff" if "cardiff" in text else "Glasgow"
+    outcome = await run(action, tracker(text, intent, [entity("location", place)]))
+    country = "Wales" if place == "Cardiff" else "Scotland"
+    assert outcome.text.startswith(f"{place} is in {country}. NPQs, and the DfE funding for them, "
+                                   "are for teachers and leaders working in England.")
+    assert not [e for e in outcome.events if e.get("name") == "place"]

@@ -135,3 +135,26 @@ def test_a_qualification_answer_adds_how_the_programme_is_gained(session: Sessio
     assert answer.text.endswith("You gain NPQH by passing its final assessment: one written "
                                 "case-study assessment after the course. You must take part in "
                                 "at least 90% of the course to sit it.")
+
+
+@pytest.mark.parametrize("question", ["how many hours a week is it realistically",
+                                      "whats the time commitment", "is the workload heavy"])
+def test_a_question_about_the_time_it_takes_each_week_gets_the_hours(
+        session: Session, question: str) -> None:
+    """'how many hours a week is it realistically' got the list of all ten programmes."""
+    answer, _ = programme_info_answer(session, today=TODAY, named=None, question=question)
+    assert "about 1 to 2 hours a week" in answer.text.split("\n\n")[0]
+    named, code = programme_info_answer(session, today=TODAY, named="NPQH", question=question)
+    assert code == "NPQH" and named.text.startswith("NPQH: Blended.")
+    assert "about 1 to 2 hours a week" in named.text
+
+
+@pytest.mark.parametrize("question, named", [("can i do two npqs at the same time", None),
+                                              ("can I do NPQSL and NPQLBC at once", "NPQSL")])
+def test_asking_about_two_programmes_at_once_says_who_decides(
+        session: Session, question: str, named: str | None) -> None:
+    """'can i do two npqs at the same time' got the list of all ten programmes."""
+    answer, _ = programme_info_answer(session, today=TODAY, named=named, question=question,
+                                      also_named=["NPQLBC"] if named else [])
+    assert answer.text.startswith("Whether you can study two NPQs at the same time is up to your "
+                                  "provider and your school")
