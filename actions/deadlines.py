@@ -19,6 +19,7 @@ from actions.support import (
     remember_place,
     respond,
     typed_text,
+    with_asides,
 )
 from npq.deadlines import deadlines_answer
 
@@ -33,6 +34,8 @@ async def reply_with_deadlines(dispatcher: CollectingDispatcher, tracker: Tracke
         deadlines_answer, today=clock.today(), programme_code=programme, place_text=place,
         message_text=typed_text(tracker), coordinates=coordinates(tracker))
     code = button_code(answer)
+    answer = await with_asides(tracker, answer, code or programme, today=clock.today(),
+                               deadline=False)
     return respond(dispatcher, tracker, answer, *([SlotSet("npq", code)] if code else []),
                    *remember_place(tracker, place),
                    asked=ask_next("place", intent="ask_deadlines", npq=code))

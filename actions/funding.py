@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -20,8 +19,8 @@ from actions.support import (
     respond,
     text_slot,
     typed_text,
+    with_asides,
 )
-from npq.deadlines import deadline_aside
 from npq.funding import eligibility_answer, funding_answer, outside_england_answer
 
 QUESTIONS = {"ask_funding": funding_answer, "ask_eligibility": eligibility_answer}
@@ -42,11 +41,9 @@ async def reply_about_funding(dispatcher: CollectingDispatcher, tracker: Tracker
         role=latest_entity(tracker, "role") or text_slot(tracker, "role"),
         question=typed_text(tracker))
     code = button_code(answer)
-    aside = await in_session(deadline_aside, today=clock.today(),
-                             programme_code=code or programme_mentioned(tracker),
-                             question=typed_text(tracker))
-    if aside:  # "is NPQH funded and when do I need to apply by?": both get an answer
-        answer = replace(answer, text=f"{answer.text}\n\n{aside}")
+    # "is NPQH funded and when do I need to apply by?": both get an answer
+    answer = await with_asides(tracker, answer, code or programme_mentioned(tracker),
+                               today=clock.today(), funding=False)
     asks_setting = any("setting" in b.entities for b in answer.buttons)
     events = [SlotSet("npq", code)] if code else []
     if setting:

@@ -11,7 +11,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
 from actions.places import place_for_answer
-from actions.support import in_session, latest_entity, respond, text_slot, typed_text
+from actions.support import (
+    in_session,
+    latest_entity,
+    respond,
+    text_slot,
+    typed_text,
+    with_asides,
+)
 from npq.course import programme_info_answer
 from npq.programmes import refers_back
 from npq.topics import topic_of
@@ -24,6 +31,7 @@ async def reply_about_programme(dispatcher: CollectingDispatcher, tracker: Track
     answer, code = await in_session(
         programme_info_answer, today=clock.today(), named=named, question=typed_text(tracker),
         place_text=place_for_answer(tracker), also_named=others)
+    answer = await with_asides(tracker, answer, code, today=clock.today())
     return respond(dispatcher, tracker, answer, *([SlotSet("npq", code)] if code else []))
 
 

@@ -15,7 +15,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.support import in_session, latest_intent, latest_text, respond, typed_text, utter
+from actions import clock
+from actions.support import (
+    in_session,
+    latest_intent,
+    latest_text,
+    respond,
+    typed_text,
+    utter,
+    with_asides,
+)
 from npq.intents import ANSWERS, FALLBACK
 from npq.profile import AMBITIONS, Profile, parse_ambition, parse_phase, parse_role, read_profile
 from npq.recommend import missing_facts, question_for, recommendation_answer
@@ -153,5 +162,6 @@ class ActionRecommend(Action):
         place named in the message ("a head of year in Bradford") is kept for "nearest hub?"."""
         answer = await in_session(recommendation_answer, profile=profile_of(tracker.slots))
         code = next((b.entities["npq"] for b in answer.buttons if "npq" in b.entities), None)
+        answer = await with_asides(tracker, answer, code, today=clock.today())
         return respond(dispatcher, tracker, answer, SlotSet("ambition", None),
                        *([SlotSet("npq", code)] if code else []))

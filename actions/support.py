@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from npq import geo
 from npq.answers import Answer, Button
 from npq.db import make_engine, make_session_factory, session_scope
+from npq.deadlines import deadline_aside
+from npq.funding import funding_aside
 from npq.intents import ASKS_SOMETHING_ELSE
 from npq.settings import Settings
 
@@ -187,6 +191,27 @@ def respond(dispatcher: CollectingDispatcher, tracker: Tracker, answer: Answer,
 def named_place(tracker: Tracker) -> str | None:
     """The place this message names as an entity (a postcode before a town)."""
     return latest_entity(tracker, "postcode") or latest_entity(tracker, "location")
+
+
+async def with_asides(tracker: Tracker, answer: Answer, code: str | None, *, today: dt.date,
+                      funding: bool = True, deadline: bool = True) -> Answer:
+    """The answer, plus a line for each other thing the same message asked about the programme
+    ("which npq suits me and is it free?", "what's NPQH and when do I apply by?")."""
+    if not code:
+        return answer
+    question = typed_text(tracker)
+    lines = []
+    if funding:
+        lines.append(await in_session(
+            funding_aside, today=today, programme_code=code, question=question,
+            setting=latest_entity(tracker, "setting") or text_slot(tracker, "setting"),
+            phase=latest_entity(tracker, "phase") or text_slot(tracker, "phase"),
+            role=latest_entity(tracker, "role") or text_slot(tracker, "role")))
+    if deadline:
+        lines.append(await in_session(deadline_aside, today=today, programme_code=code,
+                                      question=question))
+    extra = [line for line in lines if line]
+    return replace(answer, text="\n\n".join([answer.text, *extra])) if extra else answer
 
 
 def place_abroad(tracker: Tracker) -> geo.Place | None:

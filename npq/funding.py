@@ -254,6 +254,26 @@ def _setting(setting: str | None, phase: str | None, question: str | None = None
     return chosen or PHASE_SETTING.get(canonical or "")
 
 
+# "...and is it free?" inside another question (which NPQ, what it involves, the deadline).
+ALSO_ASKS_FUNDING = re.compile(r"\b(is it (free|funded|paid for)|free|funded|funding|costs?|"
+                               r"how much|fees?|pay for it|who pays|price|scholarship)\b")
+
+
+def funding_aside(session: Session, *, today: dt.date, programme_code: str | None,
+                  question: str | None, setting: str | None = None, phase: str | None = None,
+                  role: str | None = None) -> str | None:
+    """One line on a programme's funding when `question`, asked about something else, also asks
+    whether it is free ("which npq would suit me and is it free?"); None when it does not."""
+    words = " ".join(re.sub(r"[^a-z0-9]+", " ", (question or "")[:500].lower()).split())
+    if not programme_code or not ALSO_ASKS_FUNDING.search(words):
+        return None
+    answer = funding_answer(session, today=today, programme_code=programme_code,
+                            setting=setting, phase=phase, role=role)
+    first = answer.text.split("\n")[0]
+    more = " Tap Is it funded? to check yours." if "Where do you work?" in answer.text else ""
+    return f"And the funding: {first}{more}"
+
+
 def outside_england_answer(place: str, country: str) -> Answer:
     """Funding or eligibility asked from a place outside England ("im in cardiff, can i do
     one"): say so, rather than ask which programme or where they work."""

@@ -148,3 +148,10 @@ async def test_a_legacy_programme_offers_its_successors_without_choosing_one() -
         '/ask_deadlines{"npq": "NPQLBC"}', '/ask_deadlines{"npq": "NPQLT"}',
         '/ask_deadlines{"npq": "NPQLTD"}']
     assert outcome.events == [pending(None)]
+
+
+async def test_a_deadline_question_that_also_asks_if_it_is_free_gets_both() -> None:
+    outcome = await run(ActionDeadlines(), tracker(
+        "when do applications close for npqh and is it free?", "ask_deadlines",
+        [entity("npq", "NPQH")], slots={"setting": "state_school"}))
+    assert outcome.text.split("\n\n")[-1].startswith("And the funding: NPQH in spring 2027")

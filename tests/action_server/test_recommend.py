@@ -201,3 +201,18 @@ async def test_a_place_in_the_message_the_recommendation_answers_is_kept_for_nea
         slots={"role": "head_of_year", "phase": "secondary"}))
     assert outcome.text.startswith("I'd suggest NPQLBC")
     assert SlotSet("place", "Bradford") in outcome.events
+
+
+async def test_a_recommendation_asked_with_is_it_free_also_says_whether_it_is_funded() -> None:
+    """'which would suit me and is it free?' got the recommendation only."""
+    outcome = await run(ActionRecommend(), tracker(
+        "head of year at a secondary, which npq would suit me and is it free?", "recommend_npq",
+        slots={"role": "head_of_year", "phase": "secondary"}))
+    assert outcome.text.startswith("I'd suggest NPQLBC")
+    funding = outcome.text.split("\n\n")[-1]
+    assert funding.startswith("And the funding: NPQLBC in spring 2027, for a state-funded school "
+                              "or academy: funded")
+    alone = await run(ActionRecommend(), tracker(
+        "head of year at a secondary, which npq would suit me?", "recommend_npq",
+        slots={"role": "head_of_year", "phase": "secondary"}))
+    assert "funding" not in alone.text.lower()
