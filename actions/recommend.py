@@ -75,6 +75,10 @@ class ValidateRecommendForm(FormValidationAction):
             # "I'm a deputy head and want to become a headteacher": the model tags both roles,
             # and the slot may hold the one in the aspiration
             return {"role": read.role}
+        if value == "headteacher" and read.role == "new_headteacher":
+            # "I've just been appointed as a headteacher from September": the entity is the
+            # word, the sentence says how long
+            return {"role": read.role}
         return {"role": _known(value, ROLES, parse_role)}
 
     def validate_phase(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,

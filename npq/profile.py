@@ -75,7 +75,12 @@ ROLE_PATTERNS: tuple[tuple[str, str], ...] = (
         rf"early career) {_HEAD}\b",
         r"\bnew to headship\b",
         r"\bfirst (year|years|term) (of|in) headship\b",
-        rf"\bjust (become|became|been appointed|started as) (a |the )?{_HEAD}\b",
+        rf"\bjust (become|became|been appointed|been made|started as|got)( as)? (a |the |my "
+        rf"first )?{_HEAD}\b",
+        rf"\b(been appointed|am starting|i start|starting|start|taking up|take up|will be)( as)? "
+        rf"(a |the |my )?(first )?{_HEAD}\b(?! of\b).{{0,30}}\b(from|in|this|next) (september|"
+        r"january|april|easter|term|year)\b",
+        r"\b(my|a) first headship\b",
         rf"\b(been|as) (a |the )?{_HEAD} (for )?(only )?{_FEW} (year|years)\b",
         rf"\b(been|as) (a |the )?{_HEAD} (for )?(only )?(\d+|a few|a couple of|some) "
         r"(months|terms|weeks)\b")),

@@ -123,6 +123,21 @@ async def test_a_role_and_an_aspiration_in_one_message_keep_the_role_said() -> N
     assert "That suits you as a deputy head interested in becoming a headteacher." in answer.text
 
 
+async def test_a_headteacher_just_appointed_is_a_new_head_and_gets_early_headship_coaching(
+) -> None:
+    """'I've just been appointed as a headteacher from September. Is there any support for new
+    heads?' was recommended NPQH as a serving head, EHCO only as an alternative."""
+    text = ("I've just been appointed as a headteacher from September. Is there any support for "
+            "new heads?")
+    outcome = await validate(ValidateRecommendForm(), tracker(
+        text, "recommend_npq", [entity("role", "headteacher")], form="recommend_form",
+        mapped={"role": "headteacher"}))
+    assert outcome.slots["role"] == "new_headteacher"
+    answer = await run(ActionRecommend(), tracker(text, "recommend_npq", slots={
+        "role": outcome.slots["role"]}))
+    assert answer.text.startswith("I'd suggest EHCO")
+
+
 @pytest.mark.parametrize("text, role, code", [
     ("I manage a nursery. Is there an NPQ for someone like me?", "early_years_lead", "NPQEYL"),
     ("I'm responsible for behaviour and attendance across the whole school. Which npq?",

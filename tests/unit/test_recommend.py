@@ -146,6 +146,11 @@ def test_every_recommendation_and_alternative_is_a_current_programme(session: Se
 
 @pytest.mark.parametrize("text, role", [
     ("I'm a deputy head", "deputy_head"),
+    ("I've just been appointed as a headteacher from September", "new_headteacher"),
+    ("i start as head in january", "new_headteacher"),
+    ("just got my first headship!", "new_headteacher"),
+    ("I was a head from 2010 to 2015", "headteacher"),
+    ("I'm taking up a head of department post from september", "head_of_department"),
     ("DHT", "deputy_head"),
     ("deputy headteacher at an all-through school", "deputy_head"),
     ("Vice Principal", "deputy_head"),
