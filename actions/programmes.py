@@ -3,6 +3,7 @@ about one (its assessment, what it is worth, when sessions run, who provides it)
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -23,11 +24,21 @@ from npq.course import programme_info_answer
 from npq.programmes import refers_back
 from npq.topics import topic_of
 
+# "what's the difference between that and the leading teaching one?": one programme named, and
+# the one discussed is the other side of the comparison.
+COMPARES = re.compile(r"\b(difference|differ|different|compare|compared|comparison|versus|vs|"
+                      r"better|similar)\b", re.IGNORECASE)
+
 
 async def reply_about_programme(dispatcher: CollectingDispatcher, tracker: Tracker,
                                 named: str | None) -> list[EventType]:
     others = list(dict.fromkeys(v for v in tracker.get_latest_entity_values("npq")
                                 if isinstance(v, str) and v != named))
+    discussed = text_slot(tracker, "npq")
+    question = typed_text(tracker) or ""
+    if named and not others and discussed and discussed != named \
+            and COMPARES.search(question[:500]) and refers_back(question):
+        others = [discussed]
     answer, code = await in_session(
         programme_info_answer, today=clock.today(), named=named, question=typed_text(tracker),
         place_text=place_for_answer(tracker), also_named=others)

@@ -143,6 +143,21 @@ async def test_two_programmes_named_are_compared() -> None:
     assert events == [SlotSet("npq", "NPQSL")]
 
 
+async def test_the_one_discussed_is_compared_with_the_one_named() -> None:
+    """After a recommendation of NPQLL, 'whats the difference between that and the leading
+    teaching one' described NPQLT alone."""
+    messages, _ = await run(ActionProgrammeInfo(), tracker(
+        "whats the difference between that and the leading teaching one", "programme_info",
+        [entity("npq", "NPQLT")], slots={"npq": "NPQLL"}))
+    text = messages[0]["text"]
+    assert text.startswith("NPQLT: NPQ for Leading Teaching\n")
+    assert "\n\nNPQLL: NPQ for Leading Literacy\n" in text
+    alone, _ = await run(ActionProgrammeInfo(), tracker(
+        "tell me about the leading teaching one", "programme_info", [entity("npq", "NPQLT")],
+        slots={"npq": "NPQLL"}))
+    assert "NPQLL" not in alone[0]["text"]
+
+
 async def test_programme_info_for_npqml_explains_what_replaced_it() -> None:
     messages, _ = await run(ActionProgrammeInfo(), tracker(
         "what happened to npqml", "programme_info", [entity("npq", "NPQML")]))
