@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -58,7 +59,10 @@ TEACHER_TRAINING = re.compile(r"\b(qts|pgce|teacher training|train(ing)? (to be 
                               r"qualified teacher status)\b")
 FED_UP = re.compile(r"\b(useless|rubbish|stupid|crap|pointless|waste of (my )?time|"
                     r"not (very )?helpful|unhelpful|dumb|idiot\w*|hopeless|annoying|ridiculous|"
-                    r"terrible|awful|you suck|fed up|frustrat\w*)\b")
+                    r"terrible|awful|you suck|fed up|frustrat\w*|"
+                    # swearing at the assistant is being fed up with it, not a question
+                    r"f+u+c+k\w*|fck\w*|shit\w*|bollocks|piss\w*|bloody|wtf|crappy|"
+                    r"bullshit|arse\w*|twat|wanker|moron\w*|thick)\b")
 NOT_UNDERSTOOD_IN_FORM = "Sorry, I didn't catch that."
 COURSE_TOPICS = frozenset({"provider", "assessment", "qualification", "track_record"})
 
@@ -73,7 +77,11 @@ class ActionSmallTalk(Action):
         for teacher training, or a person when the user is fed up."""
         intent = latest_intent(tracker)
         words = (typed_text(tracker) or "").lower()
-        if intent == "out_of_scope" and FED_UP.search(words):
+        if intent == "out_of_scope" and not_latin(words):
+            say(dispatcher, "english_only")  # rasa_components/no_words.py reads it so
+        elif intent == "out_of_scope" and words and not has_words(words):
+            say(dispatcher, "no_words")  # an emoji, "?", "...": the same
+        elif intent == "out_of_scope" and FED_UP.search(words):
             say(dispatcher, "frustrated")
         elif intent == "out_of_scope" and TEACHER_TRAINING.search(words):
             say(dispatcher, "teacher_training")
@@ -124,8 +132,11 @@ class ActionClarify(Action):
         if names_a_course_topic(tracker):  # "who is your lead provider?": answer, don't guess
             return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))
         suggestions = suggested_buttons(tracker.latest_message)
-        if previous_action(tracker) == "action_clarify" or not suggestions:
-            say(dispatcher, "default")
+        if previous_action(tracker) == "action_clarify":
+            say(dispatcher, "default")  # "still not sure"
+            return []
+        if not suggestions:
+            say(dispatcher, "not_understood")
             return []
         text = "Sorry, I'm not sure I understood. Did you mean one of these?"
         buttons = [*suggestions, {"title": "Something else", "payload": "/deny"}]
@@ -146,6 +157,32 @@ class ActionDefaultFallback(Action):
         """The menu and a person; the message is then forgotten, as the built-in one does."""
         say(dispatcher, "default")
         return [UserUtteranceReverted()]
+
+
+def _letters(text: str | None) -> tuple[int, int]:
+    """How many Latin letters and digits text holds, and how many letters of other scripts."""
+    known = other = 0
+    for char in text or "":
+        if unicodedata.category(char)[0] == "N" or (
+                char.isalpha() and unicodedata.name(char, "").startswith("LATIN")):
+            known += 1
+        elif char.isalpha():
+            other += 1
+    return known, other
+
+
+def has_words(text: str | None) -> bool:
+    """Whether text holds a Latin letter or a digit (rasa_components/no_words.py reads a
+    message without one as out_of_scope: "🤔", "?", "...")."""
+    return _letters(text)[0] > 0
+
+
+def not_latin(text: str | None) -> bool:
+    """Whether text is written in another script than the Latin alphabet (Arabic, Urdu,
+    Chinese, Cyrillic...: two letters at least, more than its Latin letters and digits): the
+    model reads English only. A lone letter among symbols, as in a shrug "¯\\_(ツ)_/¯", is not."""
+    known, other = _letters(text)
+    return other >= 2 and other > known
 
 
 def names_a_course_topic(tracker: Tracker) -> bool:
