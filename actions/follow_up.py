@@ -29,7 +29,9 @@ from actions.support import (
     say,
     typed_text,
 )
+from actions.where import answer_where, place_reply
 from npq.funding import parse_setting
+from npq.people import introduced_name
 from npq.profile import read_profile
 
 
@@ -81,6 +83,11 @@ class ActionFollowUp(Action):
                       kind: str | None, asked: dict[str, Any],
                       domain: dict[str, Any]) -> list[EventType]:
         place = latest_entity(tracker, "location") or latest_entity(tracker, "postcode")
+        name = introduced_name(typed_text(tracker), place) if kind != "place" else None
+        if name and not any(latest_entity(tracker, e) for e in ("npq", "role", "phase")):
+            # "Hi, I'm Devon": the writer's name, not the county (nothing asked where)
+            say(dispatcher, "greet_named", who=name)
+            return []
         if kind == "setting":
             # a phase ("a nursery") implies the setting: the funding answer reads the phase slot
             setting = latest_entity(tracker, "setting") or parse_setting(typed_text(tracker))
@@ -91,6 +98,9 @@ class ActionFollowUp(Action):
             return await reply_with_deadlines(dispatcher, tracker, place_text=place)
         if place:
             return await reply_with_hubs(dispatcher, tracker)
+        where = place_reply(tracker)
+        if where and not latest_entity(tracker, "npq"):  # "bradfrod" after "Where should I look?"
+            return await answer_where(dispatcher, tracker, where)
         if latest_entity(tracker, "role") or latest_entity(tracker, "phase") or (
                 read_profile(typed_text(tracker)).role):
             return [SlotSet("pending", None), FollowupAction("recommend_form")]

@@ -26,6 +26,8 @@ from actions.support import (
     say,
     typed_text,
 )
+from actions.where import answer_where, place_reply
+from npq.people import contact_details_in, introduced_name
 from npq.topics import topic_of
 
 # What each intent means to a user, for "Did you mean ...?" buttons.
@@ -85,6 +87,9 @@ class ActionSmallTalk(Action):
             say(dispatcher, "frustrated")
         elif intent == "out_of_scope" and TEACHER_TRAINING.search(words):
             say(dispatcher, "teacher_training")
+        elif intent == "greet" and (name := introduced_name(
+                typed_text(tracker), latest_entity(tracker, "location"))):
+            say(dispatcher, "greet_named", who=name)  # "Hi, I'm Ashford": a name, not a place
         else:
             say(dispatcher, intent if intent in REPLIED_BY_NAME else "help")
         return []
@@ -131,6 +136,12 @@ class ActionClarify(Action):
             return []
         if names_a_course_topic(tracker):  # "who is your lead provider?": answer, don't guess
             return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))
+        where = place_reply(tracker)
+        if where:  # "keigly" after "Where should I look?": the place, misspelt
+            return await answer_where(dispatcher, tracker, where)
+        if contact_details_in(typed_text(tracker)):  # an e-mail or phone number, unasked
+            say(dispatcher, "contact_offer")
+            return []
         suggestions = suggested_buttons(tracker.latest_message)
         if previous_action(tracker) == "action_clarify":
             say(dispatcher, "default")  # "still not sure"
