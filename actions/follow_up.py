@@ -19,7 +19,7 @@ from actions.deadlines import reply_with_deadlines
 from actions.funding import reply_about_funding
 from actions.hubs import reply_with_hubs
 from actions.partners import record_enquiry
-from actions.people import erase_everything
+from actions.people import FORGET_BUTTONS, erase_everything
 from actions.programmes import reply_about_programme
 from actions.small_talk import NOT_UNDERSTOOD_IN_FORM, ActionClarify
 from actions.support import (
@@ -27,12 +27,18 @@ from actions.support import (
     latest_intent,
     pending,
     say,
+    says_yes,
     typed_text,
+    utter,
 )
 from actions.where import answer_where, place_reply
+from npq.answers import Answer
 from npq.funding import parse_setting
 from npq.people import introduced_name
 from npq.profile import read_profile
+
+NOT_CONFIRMED = ("I haven't deleted anything. To delete everything I hold about you, tap \"Yes, "
+                 "delete it all\" (or say yes); to keep it, tap \"No, keep it\".")
 
 
 class ActionFollowUp(Action):
@@ -59,6 +65,9 @@ class ActionFollowUp(Action):
             return [*await record_enquiry(dispatcher, tracker, asked.get("answers") or {}),
                     SlotSet("pending", None)]
         if kind == "forget":
+            if not says_yes(tracker):  # "i'll think about it" read as affirm
+                utter(dispatcher, Answer(NOT_CONFIRMED, FORGET_BUTTONS))
+                return []  # still asked
             return await erase_everything(dispatcher, tracker)
         say(dispatcher, "help")
         return _forget_pending(tracker)

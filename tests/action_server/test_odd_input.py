@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import pytest
 from rasa_sdk.events import SlotSet
+from sqlalchemy.orm import Session, sessionmaker
 
 from actions.follow_up import ActionFollowUp
 from actions.hubs import ActionFindHub
 from actions.small_talk import ActionClarify, ActionSmallTalk
-from tests.action_server.conftest import entity, run, tracker
+from npq.db.models import Lead, MessageLog, ReminderSubscription
+from tests.action_server.conftest import entity, rows, run, tracker
+from tests.action_server.test_people import hold_everything_about
 
 HUBS_ASKED = {"kind": "place", "intent": "find_hub", "npq": None}
 GREETING = ("Hello {}, nice to meet you! I'm the NPQ assistant. I can help you choose a National "
@@ -99,3 +102,28 @@ async def test_contact_details_nobody_asked_for_get_an_offer_of_contact(
     assert outcome.buttons[0] == {"title": "Ask the team to contact me",
                                   "payload": "/register_interest"}
     assert outcome.events == []
+
+
+@pytest.mark.parametrize("text", ["i'll think about it", "Plimbo", "hmm, what would I lose?"])
+async def test_deleting_everything_needs_a_yes_in_words(
+        database: sessionmaker[Session], text: str) -> None:
+    """The model read "i'll think about it" as affirm (0.95): it deleted everything."""
+    await hold_everything_about(database, "chat-9")
+    outcome = await run(ActionFollowUp(), tracker(text, "affirm", confidence=0.95, slots={
+        "pending": {"kind": "forget"}}, sender="chat-9"))
+    assert outcome.text.startswith("I haven't deleted anything. To delete everything I hold "
+                                   "about you, tap \"Yes, delete it all\"")
+    assert [b["title"] for b in outcome.buttons] == ["Yes, delete it all", "No, keep it"]
+    assert outcome.custom == [] and outcome.events == []  # still asked
+    for model in (Lead, ReminderSubscription, MessageLog):
+        assert rows(database, model, "chat-9"), model.__name__
+
+
+@pytest.mark.parametrize("text", ["yes", "Yes please, go ahead", "ok delete it", "/affirm"])
+async def test_a_yes_in_words_or_the_button_deletes_everything(
+        database: sessionmaker[Session], text: str) -> None:
+    await hold_everything_about(database, "chat-9")
+    outcome = await run(ActionFollowUp(), tracker(text, "affirm", slots={
+        "pending": {"kind": "forget"}}, sender="chat-9"))
+    assert outcome.text.startswith("I've deleted the details I held about you")
+    assert rows(database, Lead, "chat-9") == []
