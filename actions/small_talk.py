@@ -66,6 +66,8 @@ FED_UP = re.compile(r"\b(useless|rubbish|stupid|crap|pointless|waste of (my )?ti
                     r"f+u+c+k\w*|fck\w*|shit\w*|bollocks|piss\w*|bloody|wtf|crappy|"
                     r"bullshit|arse\w*|twat|wanker|moron\w*|thick)\b")
 NOT_UNDERSTOOD_IN_FORM = "Sorry, I didn't catch that."
+# An off-topic reply of up to this many words to "Where should I look?" is read as the place.
+MAX_WHERE_WORDS = 2
 COURSE_TOPICS = frozenset({"provider", "assessment", "qualification", "track_record"})
 
 
@@ -79,6 +81,10 @@ class ActionSmallTalk(Action):
         for teacher training, or a person when the user is fed up."""
         intent = latest_intent(tracker)
         words = (typed_text(tracker) or "").lower()
+        where = place_reply(tracker) if intent == "out_of_scope" else None
+        if where and len(where.split()) <= MAX_WHERE_WORDS and has_words(where) and not (
+                FED_UP.search(words) or not_latin(words)):
+            return await answer_where(dispatcher, tracker, where)  # "Gronk" after "where?"
         if intent == "out_of_scope" and not_latin(words):
             say(dispatcher, "english_only")  # rasa_components/no_words.py reads it so
         elif intent == "out_of_scope" and words and not has_words(words):

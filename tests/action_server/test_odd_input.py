@@ -127,3 +127,24 @@ async def test_a_yes_in_words_or_the_button_deletes_everything(
         "pending": {"kind": "forget"}}, sender="chat-9"))
     assert outcome.text.startswith("I've deleted the details I held about you")
     assert rows(database, Lead, "chat-9") == []
+
+
+@pytest.mark.parametrize("text, starts", [
+    ("Gronk", "I'm not sure which place you mean. Did you mean"),
+    ("banana", "I couldn't find a place called \"banana\""),
+    ("Kjdhf", "I couldn't find a place called \"Kjdhf\"")])
+async def test_a_short_off_topic_reply_to_where_is_tried_as_a_place(text: str, starts: str) -> None:
+    outcome = await run(ActionSmallTalk(), tracker(text, "out_of_scope",
+                                                   slots={"pending": HUBS_ASKED}))
+    assert outcome.text.startswith(starts)
+
+
+@pytest.mark.parametrize("text, starts", [
+    ("you're useless", "Sorry I haven't been more help."),
+    ("what's the weather like", "Sorry, I can't help with that."),
+    ("🤔", "What would you like to know?")])
+async def test_other_off_topic_replies_to_where_get_their_own_answer(text: str,
+                                                                    starts: str) -> None:
+    outcome = await run(ActionSmallTalk(), tracker(text, "out_of_scope",
+                                                   slots={"pending": HUBS_ASKED}))
+    assert outcome.text.startswith(starts)
