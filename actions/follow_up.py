@@ -107,14 +107,14 @@ class ActionFollowUp(Action):
             return await reply_with_deadlines(dispatcher, tracker, place_text=place)
         if place:
             return await reply_with_hubs(dispatcher, tracker)
-        where = place_reply(tracker)
-        if where and not latest_entity(tracker, "npq"):  # "bradfrod" after "Where should I look?"
-            return await answer_where(dispatcher, tracker, where)
         if latest_entity(tracker, "role") or latest_entity(tracker, "phase") or (
                 read_profile(typed_text(tracker)).role):
             return [SlotSet("pending", None), FollowupAction("recommend_form")]
         if latest_entity(tracker, "npq"):
             return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))
+        where = place_reply(tracker)
+        if where:  # "bradfrod" after "Where should I look?", with no location entity
+            return await answer_where(dispatcher, tracker, where)
         return await ActionClarify().run(dispatcher, tracker, domain)
 
 

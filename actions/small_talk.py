@@ -26,7 +26,7 @@ from actions.support import (
     say,
     typed_text,
 )
-from actions.where import answer_where, place_reply
+from actions.where import answer_where, unread_place_reply
 from npq.people import contact_details_in, introduced_name
 from npq.topics import topic_of
 
@@ -66,8 +66,6 @@ FED_UP = re.compile(r"\b(useless|rubbish|stupid|crap|pointless|waste of (my )?ti
                     r"f+u+c+k\w*|fck\w*|shit\w*|bollocks|piss\w*|bloody|wtf|crappy|"
                     r"bullshit|arse\w*|twat|wanker|moron\w*|thick)\b")
 NOT_UNDERSTOOD_IN_FORM = "Sorry, I didn't catch that."
-# An off-topic reply of up to this many words to "Where should I look?" is read as the place.
-MAX_WHERE_WORDS = 2
 COURSE_TOPICS = frozenset({"provider", "assessment", "qualification", "track_record"})
 
 
@@ -81,8 +79,8 @@ class ActionSmallTalk(Action):
         for teacher training, or a person when the user is fed up."""
         intent = latest_intent(tracker)
         words = (typed_text(tracker) or "").lower()
-        where = place_reply(tracker) if intent == "out_of_scope" else None
-        if where and len(where.split()) <= MAX_WHERE_WORDS and has_words(where) and not (
+        where = unread_place_reply(tracker) if intent == "out_of_scope" else None
+        if where and has_words(where) and not (
                 FED_UP.search(words) or not_latin(words)):
             return await answer_where(dispatcher, tracker, where)  # "Gronk" after "where?"
         if intent == "out_of_scope" and not_latin(words):
@@ -142,7 +140,7 @@ class ActionClarify(Action):
             return []
         if names_a_course_topic(tracker):  # "who is your lead provider?": answer, don't guess
             return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))
-        where = place_reply(tracker)
+        where = unread_place_reply(tracker)
         if where:  # "keigly" after "Where should I look?": the place, misspelt
             return await answer_where(dispatcher, tracker, where)
         if contact_details_in(typed_text(tracker)):  # an e-mail or phone number, unasked

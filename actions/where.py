@@ -13,8 +13,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.deadlines import reply_with_deadlines
 from actions.hubs import reply_with_hubs
 from actions.support import pending, typed_text
+from npq import geo
 
 MAX_WORDS, MAX_CHARS = 5, 60  # a place name typed on its own; longer is a sentence
+# A reply the model did not take for an answer (unsure, or off-topic) is the place only when it
+# names one, or a near miss of one, or is this short ("Kjdhf": "I couldn't find a place called").
+MAX_UNREAD_WORDS = 2
 
 
 def place_reply(tracker: Tracker) -> str | None:
@@ -27,6 +31,16 @@ def place_reply(tracker: Tracker) -> str | None:
             c.isalnum() for c in text):
         return None
     return text
+
+
+def unread_place_reply(tracker: Tracker) -> str | None:
+    """place_reply, for a message the model did not read as an answer: only a place, a near
+    miss of one, or a word or two ("how much does it cost" is a question, not a town)."""
+    text = place_reply(tracker)
+    if text is None or len(text.split()) <= MAX_UNREAD_WORDS:
+        return text
+    found = geo.resolve_place(text)
+    return text if found.place or found.suggestions or found.outside_uk else None
 
 
 async def answer_where(dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -148,3 +148,11 @@ async def test_other_off_topic_replies_to_where_get_their_own_answer(text: str,
     outcome = await run(ActionSmallTalk(), tracker(text, "out_of_scope",
                                                    slots={"pending": HUBS_ASKED}))
     assert outcome.text.startswith(starts)
+
+
+async def test_an_unsure_question_after_where_is_not_taken_for_a_place() -> None:
+    outcome = await run(ActionClarify(), tracker(
+        "how much does it cost", "nlu_fallback", confidence=0.4,
+        ranking=[("nlu_fallback", 0.5), ("ask_funding", 0.4), ("find_hub", 0.1)],
+        slots={"pending": HUBS_ASKED}))
+    assert outcome.text == "Sorry, I'm not sure I understood. Did you mean one of these?"
