@@ -66,6 +66,9 @@ FED_UP = re.compile(r"\b(useless|rubbish|stupid|crap|pointless|waste of (my )?ti
                     r"f+u+c+k\w*|fck\w*|shit\w*|bollocks|piss\w*|bloody|wtf|crappy|"
                     r"bullshit|arse\w*|twat|wanker|moron\w*|thick)\b")
 NOT_UNDERSTOOD_IN_FORM = "Sorry, I didn't catch that."
+# Below this confidence, an off-topic reading of a message naming a programme gets "Did you
+# mean...?" instead ("can you write my NPQSL case study" is off-topic, surely).
+SURE_OFF_TOPIC = 0.7
 COURSE_TOPICS = frozenset({"provider", "assessment", "qualification", "track_record"})
 
 
@@ -83,6 +86,10 @@ class ActionSmallTalk(Action):
         if where and has_words(where) and not (
                 FED_UP.search(words) or not_latin(words)):
             return await answer_where(dispatcher, tracker, where)  # "Gronk" after "where?"
+        if intent == "out_of_scope" and latest_entity(tracker, "npq") and (
+                tracker.latest_message.get("intent") or {}).get("confidence", 1) < SURE_OFF_TOPIC:
+            # "asdkjh what is npqh qwe": a programme named in junk is no off-topic message
+            return await ActionClarify().run(dispatcher, tracker, domain)
         if intent == "out_of_scope" and not_latin(words):
             say(dispatcher, "english_only")  # rasa_components/no_words.py reads it so
         elif intent == "out_of_scope" and words and not has_words(words):

@@ -17,7 +17,8 @@ from npq import geo
 
 MAX_WORDS, MAX_CHARS = 5, 60  # a place name typed on its own; longer is a sentence
 # A reply the model did not take for an answer (unsure, or off-topic) is the place only when it
-# names one, or a near miss of one, or is this short ("Kjdhf": "I couldn't find a place called").
+# names one, or a near miss of one, or is this short after "Where should I look?" ("Kjdhf": "I
+# couldn't find a place called"; after a list of deadlines, "gnorf" is no attempt at a place).
 MAX_UNREAD_WORDS = 2
 
 
@@ -35,9 +36,11 @@ def place_reply(tracker: Tracker) -> str | None:
 
 def unread_place_reply(tracker: Tracker) -> str | None:
     """place_reply, for a message the model did not read as an answer: only a place, a near
-    miss of one, or a word or two ("how much does it cost" is a question, not a town)."""
+    miss of one, or a word or two after "Where should I look?" ("how much does it cost" is a
+    question, not a town)."""
     text = place_reply(tracker)
-    if text is None or len(text.split()) <= MAX_UNREAD_WORDS:
+    asked_where = pending(tracker).get("intent") == "find_hub"  # not only deadlines shown
+    if text is None or (asked_where and len(text.split()) <= MAX_UNREAD_WORDS):
         return text
     found = geo.resolve_place(text)
     return text if found.place or found.suggestions or found.outside_uk else None

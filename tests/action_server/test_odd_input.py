@@ -156,3 +156,19 @@ async def test_an_unsure_question_after_where_is_not_taken_for_a_place() -> None
         ranking=[("nlu_fallback", 0.5), ("ask_funding", 0.4), ("find_hub", 0.1)],
         slots={"pending": HUBS_ASKED}))
     assert outcome.text == "Sorry, I'm not sure I understood. Did you mean one of these?"
+
+
+async def test_a_programme_named_among_junk_is_offered_its_meanings() -> None:
+    outcome = await run(ActionSmallTalk(), tracker(
+        "asdkjh what is npqh qwe", "out_of_scope", [entity("npq", "NPQH")], confidence=0.53,
+        ranking=[("out_of_scope", 0.53), ("programme_info", 0.3), ("ask_funding", 0.1)]))
+    assert outcome.text == "Sorry, I'm not sure I understood. Did you mean one of these?"
+    assert outcome.buttons[0] == {"title": "What an NPQ involves",
+                                  "payload": '/programme_info{"npq": "NPQH"}'}
+
+
+async def test_junk_after_a_list_of_deadlines_is_not_taken_for_a_place() -> None:
+    asked = {"kind": "place", "intent": "ask_deadlines", "npq": None}
+    outcome = await run(ActionClarify(), tracker("gnorf", "nlu_fallback", confidence=0.4,
+                                                 slots={"pending": asked}))
+    assert outcome.text.startswith("Sorry, I didn't understand that.")
