@@ -21,13 +21,16 @@ from actions.support import (
     FORM_TOPICS,
     ask_next,
     end_form,
+    in_session,
     latest_entity,
     latest_intent,
+    respond,
     say,
     typed_text,
 )
 from actions.where import answer_where, unread_place_reply
 from npq.people import contact_details_in, introduced_name
+from npq.programmes import unknown_code_answer
 from npq.topics import topic_of
 
 # What each intent means to a user, for "Did you mean ...?" buttons.
@@ -150,6 +153,9 @@ class ActionClarify(Action):
         where = unread_place_reply(tracker)
         if where:  # "keigly" after "Where should I look?": the place, misspelt
             return await answer_where(dispatcher, tracker, where)
+        unknown = await in_session(unknown_code_answer, text=typed_text(tracker))
+        if unknown is not None:  # "NPQX": no such programme
+            return respond(dispatcher, tracker, unknown)
         if contact_details_in(typed_text(tracker)):  # an e-mail or phone number, unasked
             say(dispatcher, "contact_offer")
             return []

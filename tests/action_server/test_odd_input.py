@@ -172,3 +172,20 @@ async def test_junk_after_a_list_of_deadlines_is_not_taken_for_a_place() -> None
     outcome = await run(ActionClarify(), tracker("gnorf", "nlu_fallback", confidence=0.4,
                                                  slots={"pending": asked}))
     assert outcome.text.startswith("Sorry, I didn't understand that.")
+
+
+@pytest.mark.parametrize("text", ["NPQX", "is npqabc funded"])
+async def test_a_programme_code_there_is_not_is_said_to_be_unknown(text: str) -> None:
+    outcome = await run(ActionClarify(), tracker(text, "nlu_fallback", confidence=0.4,
+                                                 ranking=UNSURE))
+    code = "NPQX" if "NPQX" in text else "NPQABC"
+    assert outcome.text.startswith(f"I don't know a programme called {code}. There are 10 "
+                                   "National Professional Qualifications")
+    assert "NPQH" in [b["title"] for b in outcome.buttons]
+
+
+@pytest.mark.parametrize("text", ["what npqs are there", "npq for heads?", "NPQH or NPQSL?"])
+async def test_npqs_and_known_codes_are_not_unknown_programmes(text: str) -> None:
+    outcome = await run(ActionClarify(), tracker(text, "nlu_fallback", confidence=0.4,
+                                                 ranking=UNSURE))
+    assert "I don't know a programme" not in outcome.text
