@@ -97,6 +97,8 @@ class ActionSmallTalk(Action):
             say(dispatcher, "english_only")  # rasa_components/no_words.py reads it so
         elif intent == "out_of_scope" and words and not has_words(words):
             say(dispatcher, "no_words")  # an emoji, "?", "...": the same
+        elif intent == "out_of_scope" and contact_details_in(words):
+            say(dispatcher, "contact_offer")  # "+44 7911 123456", unasked
         elif intent == "out_of_scope" and FED_UP.search(words):
             say(dispatcher, "frustrated")
         elif intent == "out_of_scope" and TEACHER_TRAINING.search(words):

@@ -93,7 +93,8 @@ async def test_a_where_answer_to_deadlines_gives_the_deadlines_there() -> None:
     (ActionFollowUp, "07700 900123", "inform"),
     (ActionFollowUp, "my email is sam@school.sch.uk", "inform"),
     (ActionClarify, "jo.bloggs@example.com", "nlu_fallback"),
-    (ActionClarify, "+44 7911 123456", "nlu_fallback")])
+    (ActionClarify, "+44 7911 123456", "nlu_fallback"),
+    (ActionSmallTalk, "+44 7911 123456", "out_of_scope")])
 async def test_contact_details_nobody_asked_for_get_an_offer_of_contact(
         run_as: type, text: str, intent: str) -> None:
     outcome = await run(run_as(), tracker(text, intent, confidence=0.6, ranking=UNSURE))
