@@ -19,7 +19,7 @@ from actions.deadlines import reply_with_deadlines
 from actions.funding import reply_about_funding
 from actions.hubs import reply_with_hubs
 from actions.partners import record_enquiry
-from actions.people import erase_everything
+from actions.people import FORGET_BUTTONS, erase_everything
 from actions.programmes import reply_about_programme
 from actions.small_talk import NOT_UNDERSTOOD_IN_FORM, ActionClarify
 from actions.support import (
@@ -27,10 +27,18 @@ from actions.support import (
     latest_intent,
     pending,
     say,
+    says_yes,
     typed_text,
+    utter,
 )
+from actions.where import answer_where, place_reply
+from npq.answers import Answer
 from npq.funding import parse_setting
+from npq.people import introduced_name
 from npq.profile import read_profile
+
+NOT_CONFIRMED = ("I haven't deleted anything. To delete everything I hold about you, tap \"Yes, "
+                 "delete it all\" (or say yes); to keep it, tap \"No, keep it\".")
 
 
 class ActionFollowUp(Action):
@@ -57,6 +65,9 @@ class ActionFollowUp(Action):
             return [*await record_enquiry(dispatcher, tracker, asked.get("answers") or {}),
                     SlotSet("pending", None)]
         if kind == "forget":
+            if not says_yes(tracker):  # "i'll think about it" read as affirm
+                utter(dispatcher, Answer(NOT_CONFIRMED, FORGET_BUTTONS))
+                return []  # still asked
             return await erase_everything(dispatcher, tracker)
         say(dispatcher, "help")
         return _forget_pending(tracker)
@@ -81,6 +92,11 @@ class ActionFollowUp(Action):
                       kind: str | None, asked: dict[str, Any],
                       domain: dict[str, Any]) -> list[EventType]:
         place = latest_entity(tracker, "location") or latest_entity(tracker, "postcode")
+        name = introduced_name(typed_text(tracker), place) if kind != "place" else None
+        if name and not any(latest_entity(tracker, e) for e in ("npq", "role", "phase")):
+            # "Hi, I'm Devon": the writer's name, not the county (nothing asked where)
+            say(dispatcher, "greet_named", who=name)
+            return []
         if kind == "setting":
             # a phase ("a nursery") implies the setting: the funding answer reads the phase slot
             setting = latest_entity(tracker, "setting") or parse_setting(typed_text(tracker))
@@ -96,6 +112,9 @@ class ActionFollowUp(Action):
             return [SlotSet("pending", None), FollowupAction("recommend_form")]
         if latest_entity(tracker, "npq"):
             return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))
+        where = place_reply(tracker)
+        if where:  # "bradfrod" after "Where should I look?", with no location entity
+            return await answer_where(dispatcher, tracker, where)
         return await ActionClarify().run(dispatcher, tracker, domain)
 
 

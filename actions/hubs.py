@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import clock
 from actions.places import place_for_answer
 from actions.support import (
+    ask_next,
     coordinates,
     in_session,
     programme_mentioned,
@@ -20,10 +21,11 @@ from actions.support import (
 from npq.hubs import find_hub_answer
 
 
-async def reply_with_hubs(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+async def reply_with_hubs(dispatcher: CollectingDispatcher, tracker: Tracker, *,
+                          place_text: str | None = None) -> list[EventType]:
     """The nearest hubs (offering the programme in question, if any), or where to look."""
     programme = programme_mentioned(tracker)
-    place = place_for_answer(tracker)
+    place = place_text or place_for_answer(tracker)
     answer = await in_session(
         find_hub_answer,
         today=clock.today(),
@@ -32,8 +34,10 @@ async def reply_with_hubs(dispatcher: CollectingDispatcher, tracker: Tracker) ->
         coordinates=coordinates(tracker),
         programme_text=programme,
     )
+    # asked where ("Where should I look?"): a bare reply is the place (actions/follow_up.py)
+    asked = ask_next("place", intent="find_hub", npq=programme) if answer.asks_location else None
     return respond(dispatcher, tracker, answer, *([SlotSet("npq", programme)] if programme else []),
-                   *remember_place(tracker, place))
+                   *remember_place(tracker, place), asked=asked)
 
 
 class ActionFindHub(Action):

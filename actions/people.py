@@ -24,6 +24,7 @@ from actions.support import (
     reminder_days,
     respond,
     say,
+    says_yes,
     text_slot,
     typed_text,
     utter,
@@ -76,7 +77,8 @@ class ValidateInterestForm(FormValidationAction):
         answer = latest_entity(tracker, "answer")
         if answer in ("yes", "no"):
             return {"lead_consent": answer}
-        if latest_intent(tracker) in ("affirm", "deny"):
+        if latest_intent(tracker) == "deny" or (latest_intent(tracker) == "affirm"
+                                                 and says_yes(tracker)):
             return {"lead_consent": "yes" if latest_intent(tracker) == "affirm" else "no"}
         read = parse_yes_no(typed_text(tracker))
         return {"lead_consent": "yes" if read else "no"} if read is not None else {}
@@ -248,6 +250,9 @@ class ActionUnsubscribe(Action):
         return end_form(tracker)
 
 
+FORGET_BUTTONS = (Button("Yes, delete it all", "affirm"), Button("No, keep it", "deny"))
+
+
 class ActionForgetMe(Action):
     def name(self) -> str:
         return "action_forget_me"
@@ -258,8 +263,7 @@ class ActionForgetMe(Action):
         utter(dispatcher, Answer(
             "I can delete everything I hold about you: any contact details, reminders, partner "
             "enquiries, requests to talk to someone, and this conversation. This can't be undone. "
-            "Shall I go ahead?", (Button("Yes, delete it all", "affirm"),
-                                  Button("No, keep it", "deny"))))
+            "Shall I go ahead?", FORGET_BUTTONS))
         return [*end_form(tracker), ask_next("forget")]
 
 

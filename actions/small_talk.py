@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -20,11 +21,16 @@ from actions.support import (
     FORM_TOPICS,
     ask_next,
     end_form,
+    in_session,
     latest_entity,
     latest_intent,
+    respond,
     say,
     typed_text,
 )
+from actions.where import answer_where, unread_place_reply
+from npq.people import contact_details_in, introduced_name
+from npq.programmes import unknown_code_answer
 from npq.topics import topic_of
 
 # What each intent means to a user, for "Did you mean ...?" buttons.
@@ -58,8 +64,14 @@ TEACHER_TRAINING = re.compile(r"\b(qts|pgce|teacher training|train(ing)? (to be 
                               r"qualified teacher status)\b")
 FED_UP = re.compile(r"\b(useless|rubbish|stupid|crap|pointless|waste of (my )?time|"
                     r"not (very )?helpful|unhelpful|dumb|idiot\w*|hopeless|annoying|ridiculous|"
-                    r"terrible|awful|you suck|fed up|frustrat\w*)\b")
+                    r"terrible|awful|you suck|fed up|frustrat\w*|"
+                    # swearing at the assistant is being fed up with it, not a question
+                    r"f+u+c+k\w*|fck\w*|shit\w*|bollocks|piss\w*|bloody|wtf|crappy|"
+                    r"bullshit|arse\w*|twat|wanker|moron\w*|thick)\b")
 NOT_UNDERSTOOD_IN_FORM = "Sorry, I didn't catch that."
+# Below this confidence, an off-topic reading of a message naming a programme gets "Did you
+# mean...?" instead ("can you write my NPQSL case study" is off-topic, surely).
+SURE_OFF_TOPIC = 0.7
 COURSE_TOPICS = frozenset({"provider", "assessment", "qualification", "track_record"})
 
 
@@ -73,10 +85,27 @@ class ActionSmallTalk(Action):
         for teacher training, or a person when the user is fed up."""
         intent = latest_intent(tracker)
         words = (typed_text(tracker) or "").lower()
-        if intent == "out_of_scope" and FED_UP.search(words):
+        where = unread_place_reply(tracker) if intent == "out_of_scope" else None
+        if where and has_words(where) and not (
+                FED_UP.search(words) or not_latin(words)):
+            return await answer_where(dispatcher, tracker, where)  # "Gronk" after "where?"
+        if intent == "out_of_scope" and latest_entity(tracker, "npq") and (
+                tracker.latest_message.get("intent") or {}).get("confidence", 1) < SURE_OFF_TOPIC:
+            # "asdkjh what is npqh qwe": a programme named in junk is no off-topic message
+            return await ActionClarify().run(dispatcher, tracker, domain)
+        if intent == "out_of_scope" and not_latin(words):
+            say(dispatcher, "english_only")  # rasa_components/no_words.py reads it so
+        elif intent == "out_of_scope" and words and not has_words(words):
+            say(dispatcher, "no_words")  # an emoji, "?", "...": the same
+        elif intent == "out_of_scope" and contact_details_in(words):
+            say(dispatcher, "contact_offer")  # "+44 7911 123456", unasked
+        elif intent == "out_of_scope" and FED_UP.search(words):
             say(dispatcher, "frustrated")
         elif intent == "out_of_scope" and TEACHER_TRAINING.search(words):
             say(dispatcher, "teacher_training")
+        elif intent == "greet" and (name := introduced_name(
+                typed_text(tracker), latest_entity(tracker, "location"))):
+            say(dispatcher, "greet_named", who=name)  # "Hi, I'm Ashford": a name, not a place
         else:
             say(dispatcher, intent if intent in REPLIED_BY_NAME else "help")
         return []
@@ -136,9 +165,21 @@ class ActionClarify(Action):
             return []
         if names_a_course_topic(tracker):  # "who is your lead provider?": answer, don't guess
             return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))
+        where = unread_place_reply(tracker)
+        if where:  # "keigly" after "Where should I look?": the place, misspelt
+            return await answer_where(dispatcher, tracker, where)
+        unknown = await in_session(unknown_code_answer, text=typed_text(tracker))
+        if unknown is not None:  # "NPQX": no such programme
+            return respond(dispatcher, tracker, unknown)
+        if contact_details_in(typed_text(tracker)):  # an e-mail or phone number, unasked
+            say(dispatcher, "contact_offer")
+            return []
         suggestions = suggested_buttons(tracker.latest_message)
-        if previous_action(tracker) == "action_clarify" or not suggestions:
-            say(dispatcher, "default")
+        if previous_action(tracker) == "action_clarify":
+            say(dispatcher, "default")  # "still not sure"
+            return []
+        if not suggestions:
+            say(dispatcher, "not_understood")
             return []
         text = "Sorry, I'm not sure I understood. Did you mean one of these?"
         buttons = [*suggestions, {"title": "Something else", "payload": "/deny"}]
@@ -159,6 +200,32 @@ class ActionDefaultFallback(Action):
         """The menu and a person; the message is then forgotten, as the built-in one does."""
         say(dispatcher, "default")
         return [UserUtteranceReverted()]
+
+
+def _letters(text: str | None) -> tuple[int, int]:
+    """How many Latin letters and digits text holds, and how many letters of other scripts."""
+    known = other = 0
+    for char in text or "":
+        if unicodedata.category(char)[0] == "N" or (
+                char.isalpha() and unicodedata.name(char, "").startswith("LATIN")):
+            known += 1
+        elif char.isalpha():
+            other += 1
+    return known, other
+
+
+def has_words(text: str | None) -> bool:
+    """Whether text holds a Latin letter or a digit (rasa_components/no_words.py reads a
+    message without one as out_of_scope: "🤔", "?", "...")."""
+    return _letters(text)[0] > 0
+
+
+def not_latin(text: str | None) -> bool:
+    """Whether text is written in another script than the Latin alphabet (Arabic, Urdu,
+    Chinese, Cyrillic...: two letters at least, more than its Latin letters and digits): the
+    model reads English only. A lone letter among symbols, as in a shrug "¯\\_(ツ)_/¯", is not."""
+    known, other = _letters(text)
+    return other >= 2 and other > known
 
 
 def names_a_course_topic(tracker: Tracker) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import replace
@@ -288,3 +289,17 @@ def coordinates(tracker: Tracker) -> tuple[float, float] | None:
     except ValueError:
         return None
     return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
+
+
+# Consent and deleting everything: a typed "yes" must say yes in words ("yes please", "go ahead",
+# "ok, delete it"), not only read as affirm to the model, which reads hesitation and odd words as
+# affirm too ("i'll think about it" 0.95, "Plimbo" 0.83). A button's payload is no typed text.
+YES_WORDS = re.compile(r"\b(yes|yeah|yea|yep|yup|ya|aye|y|sure|ok|okay|k|go ahead|do it|delete|"
+                       r"erase|remove|confirm\w*|please do|definitely|absolutely|of course|"
+                       r"certainly|fine|correct|agreed|happy to|that's fine|thats fine)\b")
+
+
+def says_yes(tracker: Tracker) -> bool:
+    """Whether the latest message says yes in words, or is a button's payload."""
+    typed = typed_text(tracker)
+    return typed is None or YES_WORDS.search(typed.lower()) is not None

@@ -39,6 +39,17 @@ NAME_PREFIX = re.compile(r"^(my name is|my names|i am|im|i'm|it's|its|this is|ca
 NOT_NAMES = frozenset({"yes", "no", "hi", "hello", "skip", "cancel", "stop", "none", "nope",
                        "anonymous", "test", "ok", "okay"})
 INTAKE = re.compile(r"^\d{4}[ab]$")
+# An e-mail address or a UK phone number (0 or +44, then 9 or 10 digits in up to three groups,
+# "0113 496 0000") anywhere in a message.
+EMAIL_IN_TEXT = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
+PHONE_IN_TEXT = re.compile(r"(?:\+44\s?(?:\(0\)\s?)?|\b0)\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}\b")
+# "Hi, I'm Devon", "hello my name is Chester": an optional greeting, then the person's name (one
+# to three words) and nothing more. "I'm in Devon" and "I'm Leeds based" are not introductions.
+INTRODUCTION = re.compile(
+    r"^\s*(?:(?:hi|hello|hey|hiya|morning|afternoon|evening|good (?:morning|afternoon|evening))"
+    r"(?: there| all)?[\s,.!-]+)?(?:i'm|i\u2019m|im|i am|my name is|my name's|my name\u2019s|"
+    r"my names|name's|call me)\s+(?P<name>[^\W\d_]+(?:[ '\u2019-][^\W\d_]+){0,2})[\s.!]*$",
+    re.IGNORECASE)
 FORGET_LABELS = {  # table: (one, many)
     "leads": ("contact request", "contact requests"),
     "reminder_subscriptions": ("reminder subscription", "reminder subscriptions"),
@@ -83,6 +94,26 @@ def validate_name(text: str | None) -> str | None:
     if not NAME.match(name):
         return None
     return name.title() if name.islower() or name.isupper() else name
+
+
+def contact_details_in(text: str | None) -> bool:
+    """Whether a message holds an e-mail address or a phone number."""
+    return isinstance(text, str) and bool(EMAIL_IN_TEXT.search(text) or PHONE_IN_TEXT.search(text))
+
+
+def introduced_name(text: str | None, place: str | None = None) -> str | None:
+    """The name in a message that only introduces its writer ("Hi, I'm Devon" -> "Devon"),
+    else None. The name must be capitalised as a name is ("I'm confused" is no introduction),
+    unless it is the `place` the model took it for ("hi im devon", Devon). Kept nowhere: the
+    assistant greets them by it."""
+    match = INTRODUCTION.match(text) if isinstance(text, str) and len(text) <= 100 else None
+    if match is None or parse_role(match["name"]) is not None:
+        return None
+    typed = match["name"]
+    as_a_name = all(word[0].isupper() for word in re.split(r"[ '\u2019-]", typed) if word)
+    if not as_a_name and (place is None or place.casefold() != typed.casefold()):
+        return None
+    return validate_name(typed)
 
 
 def record_lead(session: Session, *, chat_id: str | int, name: str, email: str,

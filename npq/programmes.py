@@ -133,3 +133,18 @@ def catalogue_answer(session: Session) -> Answer:
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
+
+
+# A programme code typed as one word ("NPQX"), not "NPQs" (the programmes) or "NPQ for ...".
+CODE_LIKE = re.compile(r"\b(npq(?!s\b)[a-z]{1,6})\b", re.IGNORECASE)
+
+
+def unknown_code_answer(session: Session, text: str | None) -> Answer | None:
+    """For a message naming a programme code no programme has ("NPQX", "npqabc"): say so, and
+    list the programmes there are. None when the text names no such code."""
+    match = CODE_LIKE.search(text or "")
+    if match is None or find_programme(session, match[1]) is not None:
+        return None
+    code = match[1].upper()
+    listing = catalogue_answer(session)
+    return Answer(f"I don't know a programme called {code}. {listing.text}", listing.buttons)

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
+from npq.people import EMAIL_IN_TEXT, PHONE_IN_TEXT
 from npq.review_queue import Labelled, labelled_examples
 from ops.evaluation import HELDOUT, HELDOUT_FILES, load_examples, parse_annotated
 from ops.paths import RASA, ROOT
@@ -35,9 +36,7 @@ HEADER = """version: "3.1"
 # Messages staff labelled in review (`make review`, or /review in Telegram), written by
 # ops/training_data.py: one example per line, each once across nlu_data, never a held-out message.
 """
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
-# A UK phone number: 0 or +44, then 9 or 10 digits in up to three groups ("0113 496 0000").
-PHONE = re.compile(r"(?:\+44\s?(?:\(0\)\s?)?|\b0)\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}\b")
+EMAIL, PHONE = EMAIL_IN_TEXT, PHONE_IN_TEXT  # npq/people.py
 
 
 class DataInvalid(Exception):

@@ -212,7 +212,16 @@ def _fuzzy(key: str, suggest_from: float) -> Resolution:
     winner = _clear_winner(ranked)
     if winner is not None:
         return Resolution(_place(winner))
-    return Resolution(None, tuple(t.name for _, t in ranked[:MAX_SUGGESTIONS]))
+    return Resolution(None, tuple(t.name for _, t in ranked
+                                  if _worth_suggesting(key, t, suggest_from))[:MAX_SUGGESTIONS])
+
+
+def _worth_suggesting(key: str, found: Found, suggest_from: float) -> bool:
+    """Whether a near miss makes sense to offer by its name: it starts with the letter typed (a
+    misspelling rarely changes the first letter) and is close to the name shown, not only to some
+    other form of it (GeoNames lists "ranana" for London, so "banana" scored 83 for London)."""
+    shown = name_key(found.name)
+    return key[:1] == shown[:1] and fuzz.ratio(key, shown) >= suggest_from
 
 
 def _clear_winner(ranked: list[tuple[float, Found]]) -> Found | None:

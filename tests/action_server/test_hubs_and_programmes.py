@@ -88,7 +88,8 @@ async def test_find_hub_with_an_unknown_place_asks_again(place: str) -> None:
     messages, events = await run(ActionFindHub(), tracker(
         place, "find_hub", [entity("location", place)]))
     assert "?" in messages[0]["text"] and "1. " not in messages[0]["text"]
-    assert events == []
+    # asked where: the next bare reply is the place (actions/where.py)
+    assert events == [SlotSet("pending", {"kind": "place", "intent": "find_hub", "npq": None})]
 
 
 async def test_find_hub_with_impossible_coordinates_asks_for_a_place() -> None:

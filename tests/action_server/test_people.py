@@ -58,6 +58,12 @@ INTEREST = [
     ('/inform{"answer": "no"}', "inform", [entity("answer", "no")], "lead_consent", SAM,
      {"lead_consent": "no"}, ""),
     ("hmm", "inform", [], "lead_consent", SAM, {}, ""),
+    # consent is said in words: hesitation or an odd word the model reads as affirm is not it
+    ("i'll think about it", "affirm", [], "lead_consent", SAM, {}, ""),
+    ("Plimbo", "affirm", [], "lead_consent", SAM, {}, ""),
+    ("yes please", "affirm", [], "lead_consent", SAM, {"lead_consent": "yes"}, ""),
+    ("that's fine", "affirm", [], "lead_consent", SAM, {"lead_consent": "yes"}, ""),
+    ("/affirm", "affirm", [], "lead_consent", SAM, {"lead_consent": "yes"}, ""),
     ("where's my nearest hub?", "find_hub", [], "lead_name", {}, {}, ""),
     ("what is NPQH?", "programme_info", [entity("npq", "NPQH")], "lead_email",
      {"lead_name": "Sam Patel"}, {}, ""),

@@ -3,6 +3,8 @@ logs every turn for review, bot/turns.py.)"""
 
 from __future__ import annotations
 
+import pytest
+
 from actions.small_talk import (
     ActionClarify,
     ActionContinueForm,
@@ -117,3 +119,30 @@ async def test_asked_for_the_running_form_it_says_so_and_leaves_the_question_to_
     assert outcome.text == ("Yes, that's what we're doing: looking for the NPQ that suits you. "
                             "Just this first:")
     assert outcome.events == []
+
+
+@pytest.mark.parametrize("text", ["🤔", "👍", "?", "...", "¯\\_(ツ)_/¯"])
+async def test_a_message_without_words_is_asked_what_the_user_would_like(text: str) -> None:
+    """The engine reads it as out_of_scope (rasa_components/no_words.py): not "I can't help
+    with that", which answers a question nobody asked."""
+    outcome = await run(ActionSmallTalk(), tracker(text, "out_of_scope", confidence=1.0))
+    assert outcome.text.startswith("What would you like to know? I can only read words, not "
+                                   "emoji or symbols")
+    assert [b["title"] for b in outcome.buttons] == [
+        "Which NPQ suits me?", "Nearest hub", "Deadlines", "Funding", "Talk to a person"]
+    assert outcome.events == []
+
+
+@pytest.mark.parametrize("text", ["مرحبا، كيف حالك؟", "آپ کیسے ہیں؟", "你好", "Привет"])
+async def test_a_message_in_another_script_is_told_the_assistant_reads_english(text: str) -> None:
+    outcome = await run(ActionSmallTalk(), tracker(text, "out_of_scope", confidence=1.0))
+    assert outcome.text.startswith("Sorry, I can only understand English at the moment.")
+    assert outcome.buttons[0] == {"title": "Talk to a person", "payload": "/talk_to_human"}
+
+
+@pytest.mark.parametrize("text", ["fuck off", "you're a shit bot", "this is bollocks",
+                                  "piss off", "wtf is this"])
+async def test_swearing_at_the_assistant_is_answered_as_being_fed_up(text: str) -> None:
+    outcome = await run(ActionSmallTalk(), tracker(text, "out_of_scope"))
+    assert outcome.text.startswith("Sorry I haven't been more help. Someone from our team")
+    assert outcome.buttons[0] == {"title": "Talk to a person", "payload": "/talk_to_human"}

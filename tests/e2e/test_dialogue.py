@@ -257,3 +257,38 @@ async def _erase(rasa_url: str, sender: str, token: str) -> None:
         await client.erase_conversation(sender)
     finally:
         await client.aclose()
+
+
+def test_an_emoji_or_a_hesitation_never_confirms_forget_me(chat: Chat, db: Session) -> None:
+    """With no words to read, the classifier answered its bias: "🤔" read as affirm (0.94) and
+    deleted everything; so did "i'll think about it" (0.95). Now the emoji gets "What would you
+    like to know?", a hesitation deletes nothing, and a yes still deletes."""
+    chat.say("set me a reminder before the NPQSL deadline")
+    assert "Shall I go ahead?" in chat.say("delete everything you hold on me")
+    assert chat.say("🤔").startswith("What would you like to know? I can only read words")
+    assert "haven't deleted anything" in chat.say("hmm, let me mull that over")
+    held = db.scalars(select(ReminderSubscription).where(
+        ReminderSubscription.chat_id == chat.sender)).all()
+    assert len(held) == 1
+
+
+@pytest.mark.parametrize("text", ["?", "👍👍", "...", "😂"])
+def test_a_message_without_words_asks_what_the_user_would_like(chat: Chat, text: str) -> None:
+    assert chat.say(text).startswith("What would you like to know?")
+    assert chat.buttons[:2] == ["Which NPQ suits me?", "Nearest hub"]
+
+
+def test_a_greeting_with_a_name_is_a_greeting_not_a_county(chat: Chat) -> None:
+    reply = chat.say("Hello, I'm Cornwall")
+    assert reply.startswith("Hello Cornwall, nice to meet you! I'm the NPQ assistant.")
+    assert "nearest hubs" not in reply
+
+
+def test_a_misspelt_town_after_where_finds_the_hubs_there(chat: Chat) -> None:
+    assert chat.say("where's the closest hub to me").startswith("Where should I look?")
+    assert chat.say("huddersfeild").startswith("The nearest hubs to Huddersfield:")
+
+
+def test_arabic_is_told_the_assistant_reads_english(chat: Chat) -> None:
+    assert chat.say("أريد معلومات عن الدورات").startswith(
+        "Sorry, I can only understand English at the moment.")

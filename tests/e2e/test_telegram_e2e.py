@@ -11,8 +11,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.render import STILL_WORKING, WELCOME_BACK
+from npq.db import make_engine, make_session_factory
+from npq.db.models import MessageLog
 from ops.paths import APP_PYTHON, ROOT
 from ops.stack import Stack
 from tests.support.fake_bot_api import FakeBotAPI
@@ -85,3 +88,30 @@ async def test_start_greets_a_newcomer_then_welcomes_them_back(bot: FakeBotAPI) 
     again = await bot.wait_for("sendMessage", lambda p: p["chat_id"] == user, after=mark,
                                timeout=REPLY_TIMEOUT)
     assert again.params["text"] == WELCOME_BACK.format(name="Priya")
+
+
+async def test_an_emoji_and_injected_markup_are_answered_plainly_and_logged(
+        bot: FakeBotAPI, stack_database: Path) -> None:
+    """What a user sees on Telegram for a lone emoji (it read as "yes" before) and for HTML and
+    Markdown typed at the assistant: a friendly answer, sent as plain text (no parse mode, so
+    nothing typed can become markup), and the turn logged for review with the engine's reading."""
+    mark = len(bot.calls)
+    bot.push_update(text_update("🫠"))
+    reply = await bot.wait_for("sendMessage", answered, timeout=REPLY_TIMEOUT, after=mark)
+    assert reply.params["text"].startswith("What would you like to know? I can only read words")
+    assert "parse_mode" not in reply.params
+    injected = "<b>hi</b> **there** [x](http://evil.example) <script>alert(1)</script>"
+    mark = len(bot.calls)
+    bot.push_update(text_update(injected))
+    reply = await bot.wait_for("sendMessage", answered, timeout=REPLY_TIMEOUT, after=mark)
+    assert "parse_mode" not in reply.params and "<b>" not in reply.params["text"]
+    engine = make_engine(f"sqlite:///{stack_database}")
+    try:
+        with make_session_factory(engine)() as session:
+            logged = {row.text: (row.intent, row.confidence, row.needs_review)
+                      for row in session.scalars(select(MessageLog).where(
+                          MessageLog.chat_id == str(DEFAULT_USER_ID)))}
+    finally:
+        engine.dispose()
+    assert logged["🫠"] == ("out_of_scope", 1.0, True)  # out of scope: queued for review
+    assert logged[injected][0] is not None

@@ -693,3 +693,13 @@ def test_every_uk_postcode_area_resolves_full_and_outward_postcodes() -> None:
                 unresolved.append(text)
     assert len(known_areas()) >= 121 and not unresolved
     assert geo.resolve_place("BT7").place.country == "Northern Ireland"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("typed", ["banana", "Trebnock", "Plimbo", "Tove", "Jabberwock",
+                                   "biscuits", "Zorbit"])
+def test_a_word_that_is_no_place_gets_no_far_fetched_suggestion(typed: str) -> None:
+    """These were offered as "Did you mean London?" ("ranana", a GeoNames form of London),
+    "Greenock or Brecon?", "Plymouth?", "Dover, Over or Hove?"...: a suggestion starts with the
+    letter typed and is close to the name it is shown by."""
+    resolution = geo.resolve_place(typed)
+    assert resolution.place is None and resolution.suggestions == ()
