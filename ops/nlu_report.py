@@ -4,6 +4,10 @@ phone-style tests/nlu/heldout_phone.yml).
     python -m ops.nlu_report [--check]     (make nlu-report; --check: exit 1 on a missed target)
     python -m ops.nlu_report --model FILE  measure another model file (results in a folder
                                            named after it)
+    python -m ops.nlu_report --files PATH ...
+                                           measure other annotated NLU files instead, e.g. the
+                                           tuning sets tests/nlu/dev_fresh*.yml (results under
+                                           results/nlu-report/<file stem>/)
 
 Trains the model only if its inputs changed (ops.model.ensure), starts the Rasa server alone on
 a free loopback port, sends every held-out message to POST /model/parse (what users get: every
@@ -20,6 +24,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -58,7 +63,8 @@ def format_report(report: Report, heldout: Path = HELDOUT, *, examples: bool = T
     header = f"{'':<22}{'prec':>6}{'rec':>6}{'F1':>6}{'supp':>6}"
     latency = report.parse_ms
     return "\n".join([
-        f"held-out examples: {n} ({heldout.relative_to(ROOT)})",
+        f"{'held-out examples' if heldout in HELDOUT_FILES else 'examples'}: {n} "
+        f"({os.path.relpath(heldout, ROOT)})",
         f"intent accuracy   {intents.accuracy:.3f}{target('intent_accuracy')}",
         f"macro F1          {intents.macro_f1:.3f}{target('macro_f1')}",
         f"weighted F1       {intents.weighted_f1:.3f}",
@@ -102,15 +108,16 @@ def plot_confusion_matrix(report: Report, path: Path) -> None:
     plt.close(figure)
 
 
-def evaluate_files(model_file: Path | None = None) -> dict[Path, Report]:
-    """Every held-out file's report, from one Rasa server for `model_file` (default: the current
-    model, trained if needed)."""
+def evaluate_files(model_file: Path | None = None,
+                   files: Sequence[Path] = HELDOUT_FILES) -> dict[Path, Report]:
+    """Each file's report (default: the held-out files), from one Rasa server for `model_file`
+    (default: the current model, trained if needed)."""
     model_file = model_file or model.ensure()
-    print(f"==> parsing the held-out messages with {model_file.name}")
+    print(f"==> parsing {', '.join(path.name for path in files)} with {model_file.name}")
     with Stack(rasa_port=free_port(), action_port=free_port(), model=model_file,
                log_dir=ROOT / "var" / "log" / "nlu-report") as stack:
         return {path: run_evaluation(stack.rasa_url, heldout=path, token=stack.rasa_token)
-                for path in HELDOUT_FILES}
+                for path in files}
 
 
 def run_evaluation(rasa_url: str | None = None, model_file: Path | None = None,
@@ -119,7 +126,7 @@ def run_evaluation(rasa_url: str | None = None, model_file: Path | None = None,
     `model_file`, or for the current model, trained if needed) and return the report, with the
     parse latency (one message at a time) as seen from here."""
     if rasa_url is None:
-        return evaluate_files(model_file)[heldout]
+        return evaluate_files(model_file, (heldout,))[heldout]
     examples = load_examples(heldout.read_text())
     parses, seconds = [], []
     with httpx.Client(base_url=rasa_url, timeout=60.0,
@@ -142,8 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path,
                         help="measure this model file (e.g. one trained with another config) "
                              "instead of the current one; results go to a folder named after it")
+    parser.add_argument("--files", type=Path, nargs="+", metavar="PATH",
+                        help="annotated NLU files to measure instead of the held-out ones "
+                             "(Rasa NLU YAML; results under results/nlu-report/<file stem>/)")
     args = parser.parse_args(argv)
-    reports = evaluate_files(args.model)
+    files = tuple(path.resolve() for path in args.files) if args.files else HELDOUT_FILES
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        parser.error(f"no such file: {', '.join(missing)}")
+    reports = evaluate_files(args.model, files)
     missed = False
     for heldout, report in reports.items():
         print(format_report(report, heldout) + "\n")

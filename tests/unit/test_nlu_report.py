@@ -228,15 +228,38 @@ def test_check_exits_non_zero_only_when_a_target_is_missed(
     bad = evaluate(examples, [parse("greet", 0.9), parse("greet", 0.9, leeds)], 0.5)
     phone = evaluation.HELDOUT_PHONE
     monkeypatch.setattr(nlu_report, "evaluate_files",
-                        lambda model: {evaluation.HELDOUT: good, phone: good})
+                        lambda model, files: {evaluation.HELDOUT: good, phone: good})
     assert nlu_report.main(["--check"]) == 0
     monkeypatch.setattr(nlu_report, "evaluate_files",
-                        lambda model: {evaluation.HELDOUT: good, phone: bad})
+                        lambda model, files: {evaluation.HELDOUT: good, phone: bad})
     assert nlu_report.main([]) == 0
     assert nlu_report.main(["--check"]) == 1
     for out in (tmp_path, tmp_path / phone.stem):  # one report per held-out file
         assert (out / "confusion_matrix.png").stat().st_size > 0
         assert "intent_errors" in (out / "report.json").read_text()
+
+
+def test_files_measures_the_files_named_and_writes_each_report_under_its_stem(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    tuning = tmp_path / "my_tuning.yml"
+    tuning.write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hiya\n')
+    asked: list[tuple[Path, ...]] = []
+
+    def fake(model: Path | None, files: tuple[Path, ...]) -> dict[Path, evaluation.Report]:
+        asked.append(files)  # (the held-out files are neither read nor reported here)
+        return {path: evaluate(load_examples(path.read_text()), [parse("greet", 0.9)], 0.5)
+                for path in files if path == tuning.resolve()}
+    monkeypatch.setattr(nlu_report, "OUT_DIR", tmp_path / "out")
+    monkeypatch.setattr(nlu_report, "evaluate_files", fake)
+    assert nlu_report.main(["--files", str(tuning)]) == 0
+    assert asked == [(tuning.resolve(),)]
+    assert "intent accuracy   1.000" in capsys.readouterr().out
+    assert '"accuracy": 1.0' in (tmp_path / "out" / "my_tuning" / "report.json").read_text()
+    nlu_report.main([])  # without --files: the held-out files
+    assert asked[-1] == evaluation.HELDOUT_FILES
+    with pytest.raises(SystemExit):
+        nlu_report.main(["--files", str(tmp_path / "missing.yml")])
 
 
 # --- the held-out files themselves -------------------------------------------------------------
