@@ -27,12 +27,13 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 
 def readable(text: object) -> bool:
-    """Whether text holds Latin letters or digits, and no more letters of other scripts."""
+    """Whether text holds Latin letters, digits or currency signs ("£££?" asks the cost), and
+    no more letters of other scripts."""
     if not isinstance(text, str):
         return False
     known = other = 0
     for char in text:
-        if unicodedata.category(char)[0] == "N" or (
+        if unicodedata.category(char)[0] == "N" or unicodedata.category(char) == "Sc" or (
                 char.isalpha() and unicodedata.name(char, "").startswith("LATIN")):
             known += 1
         elif char.isalpha():

@@ -36,7 +36,7 @@ def test_a_message_without_words_it_can_read_is_out_of_scope_for_sure(text: str)
     assert read.as_dict_nlu()["intent"]["name"] == "out_of_scope"  # what Rasa's parse returns
 
 
-@pytest.mark.parametrize("text", ["ok", "42", "07700 900123", "Cześć", "Bore da", "👍 yes",
+@pytest.mark.parametrize("text", ["ok", "42", "07700 900123", "Cześć", "Bore da", "👍 yes", "£££?",
                                   "NPQH?", "<3", "NPQH? 你好"])
 def test_a_message_in_latin_letters_or_digits_is_left_to_the_model(text: str) -> None:
     assert readable(text)
