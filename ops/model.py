@@ -30,10 +30,11 @@ from pathlib import Path
 from ops.paths import RASA, ROOT
 
 MODELS = ROOT / "models"
-# rasa_components: the modules a trained model runs (bench.py, the benchmark worker, is not one)
-INPUTS = ("config.yml", "domain.yml", "nlu_data", "rasa_components/__init__.py",
-          "rasa_components/featurizer.py", "rasa_components/encoder.py",
-          "rasa_components/bert.py", "requirements/engine.txt", "requirements/encoder.txt")
+# rasa_components: every module a trained model runs (a new component changes the fingerprint
+# without being listed here); the benchmark worker and the server launcher are not such modules
+INPUTS = ("config.yml", "domain.yml", "nlu_data", "rasa_components", "requirements/engine.txt",
+          "requirements/encoder.txt")
+NOT_MODEL_INPUTS = frozenset({"rasa_components/bench.py", "rasa_components/serve.py"})
 REGISTRY = "serving.json"
 TRAIN_TIMEOUT = 3 * 3600.0  # seconds; a training takes minutes here, hours means it is stuck
 
@@ -42,7 +43,9 @@ def fingerprint(root: Path = ROOT) -> str:
     digest = hashlib.sha256()
     for name in INPUTS:
         path = root / name
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                       and str(p.relative_to(root)) not in NOT_MODEL_INPUTS) \
+            if path.is_dir() else [path]
         for file in files:
             digest.update(str(file.relative_to(root)).encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()[:16]

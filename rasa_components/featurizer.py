@@ -10,6 +10,7 @@ features of every featurizer):
                                # component's config, it changes Rasa's training-cache key too
       scale: 4.0               # embeddings are L2-normalised: this sets their weight against
                                # the n-gram counts under the classifier's fixed regularisation
+      textspeak: true          # embed text-speak as the words it stands for ("wats" -> "whats")
 
 Sentence features only (no token sequence): the CRF entity extractor keeps its own features.
 """
@@ -30,6 +31,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from rasa_components import encoder
+from rasa_components.textspeak import normalise_text
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -42,6 +44,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             "model_sha256": None,  # None: the hash pinned for `weights` (encoder.WEIGHTS)
             "scale": 1.0,
             "threads": 1,  # onnxruntime threads: one message at a time gains nothing from more
+            "textspeak": False,  # embed "wats near derby" as "whats near derby" (textspeak.py)
         }
 
     @staticmethod
@@ -59,6 +62,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
         self._scale = float(config["scale"])
+        self._textspeak = bool(config.get("textspeak"))
         try:
             weights = str(config["weights"])
             self._encoder = encoder.load(
@@ -75,7 +79,8 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
     def featurize(self, messages: list[Message]) -> None:
         """Add each message's scaled embedding as its sentence features (one batch for all)."""
         texts = [m for m in messages if isinstance(m.get(TEXT), str)]
-        vectors = self._encoder.embed([m.get(TEXT) for m in texts]) * np.float32(self._scale)
+        read = [normalise_text(m.get(TEXT)) if self._textspeak else m.get(TEXT) for m in texts]
+        vectors = self._encoder.embed(read) * np.float32(self._scale)
         for message, vector in zip(texts, vectors, strict=True):
             self.add_features_to_message(sequence=None, sentence=vector[None, :],
                                          attribute=TEXT, message=message)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -141,7 +142,11 @@ def project(tmp_path: Path) -> Path:
         if name == "nlu_data":
             continue
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_bytes((ROOT / name).read_bytes())
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, tmp_path / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (tmp_path / name).write_bytes((ROOT / name).read_bytes())
     (tmp_path / "nlu_data" / "nlu").mkdir(parents=True)
     (tmp_path / "nlu_data" / "nlu" / "greet.yml").write_text(
         'version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n      - hi\n')
@@ -149,6 +154,22 @@ def project(tmp_path: Path) -> Path:
     for name in ("npq-old.tar.gz", "npq-new.tar.gz"):
         (tmp_path / "models" / name).write_bytes(b"not really a model")
     return tmp_path
+
+
+def test_the_fingerprint_covers_every_component_module_but_not_the_bench_or_launcher(
+        project: Path) -> None:
+    """A changed pipeline component (rasa_components/textspeak.py, say) must train a new model:
+    the fingerprint listed a few modules by name, so a new one changed nothing."""
+    before = model.fingerprint(project)
+    for name in ("bench.py", "serve.py", "__pycache__/textspeak.cpython-310.pyc"):
+        (project / "rasa_components" / name).parent.mkdir(exist_ok=True)
+        (project / "rasa_components" / name).write_text("# changed\n")
+    assert model.fingerprint(project) == before
+    for name in ("textspeak.py", "no_words.py", "entities.py", "intents.py"):
+        path = project / "rasa_components" / name
+        path.write_text(path.read_text() + "# changed\n")
+        assert model.fingerprint(project) != before, name
+        before = model.fingerprint(project)
 
 
 def test_make_run_serves_what_staff_put_in_service_while_the_data_is_unchanged(
