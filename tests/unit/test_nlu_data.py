@@ -45,7 +45,8 @@ def test_no_heldout_message_is_trained_on(heldout_file: Path) -> None:
     assert len(heldout) > FEWEST[heldout_file] and len(trained_on) > 1000
     leaked = [text for text in heldout
               if len(text.split()) > SHORT_WORDS and normalised(text) in trained_on]
-    assert not leaked, f"{len(leaked)} held-out message(s) are in nlu_data: {leaked[:10]}"
+    # the count only: a held-out message printed in a test log becomes something to tune on
+    assert not leaked, f"{len(leaked)} held-out message(s) are in nlu_data"
 
 
 def test_the_heldout_files_share_no_message() -> None:
