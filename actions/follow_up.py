@@ -107,8 +107,9 @@ class ActionFollowUp(Action):
             return await reply_with_deadlines(dispatcher, tracker, place_text=place)
         if place:
             return await reply_with_hubs(dispatcher, tracker)
-        if latest_entity(tracker, "role") or latest_entity(tracker, "phase") or (
-                read_profile(typed_text(tracker)).role):
+        read = read_profile(typed_text(tracker))
+        if latest_entity(tracker, "role") or latest_entity(tracker, "phase") or read.role or (
+                read.ambition):  # "i'd like to lead english across the school eventually"
             return [SlotSet("pending", None), FollowupAction("recommend_form")]
         if latest_entity(tracker, "npq"):
             return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))

@@ -86,6 +86,8 @@ async def test_a_phase_answers_a_funding_question_about_the_setting() -> None:
     ("I'm a deputy head", [entity("role", "deputy_head")]),
     ("I'm a deputy head", []),  # read from the text when the model found no entity
     ("primary", [entity("phase", "primary")]),
+    # an aspiration after a recommendation got "Sorry, I didn't understand that"
+    ("i'd like to lead english across the school eventually", []),
 ])
 async def test_a_bare_role_or_phase_starts_the_recommendation_form(
         text: str, entities: list[dict[str, Any]]) -> None:
