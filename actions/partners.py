@@ -75,7 +75,8 @@ class ActionPartnerRequirements(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         """What a partner needs to have in place."""
-        return respond(dispatcher, tracker, await in_session(partner_requirements_answer))
+        return respond(dispatcher, tracker, await in_session(
+            partner_requirements_answer, question=typed_text(tracker)))
 
 
 class ActionPartnerBenefits(Action):

@@ -183,8 +183,33 @@ def become_partner_answer(session: Session) -> Answer:
     return Answer(text, _partner_buttons("become_partner"))
 
 
-def partner_requirements_answer(session: Session) -> Answer:
+# "what kind of rooms would you need?": the one criterion a question is about, by its key in
+# partner.yaml (staff edit the wording, not the keys)
+CRITERION_CUES: tuple[tuple[str, str], ...] = (
+    ("facilitators", r"\b(facilitators?|trainers?|presenters?|how many (staff|people|leaders)|"
+                     r"who (would|will|should) (run|deliver|lead|teach)|run the sessions|"
+                     r"deliver the sessions|experience (do|would) (we|our staff) need)\b"),
+    ("facilities", r"\b(rooms?|space|spaces|venues?|facility|facilities|building|hall|parking|"
+                   r"equipment|kit|classroom)\b"),
+    ("know_your_area", r"\b(gaps?|demand|local need|need in (our|the) area|other providers|"
+                       r"competition)\b"),
+    ("set_up", r"\b((kind|type|sort) of (school|organisation|setting)|ofsted|outstanding|"
+               r"teaching school|federation|have to be a trust|does it have to be)\b"),
+    ("shared_values", r"\b(values|ethos|outward|work with other schools|collaborat\w*)\b"),
+)
+
+
+def partner_requirements_answer(session: Session, question: str | None = None) -> Answer:
+    """What we look for; a question about one thing (rooms, facilitators, the area) gets that
+    criterion in full first."""
     criteria = _content(session, "criterion")
+    words = _words(question)
+    asked = next((key for key, cue in CRITERION_CUES if words and re.search(cue, words)), None)
+    chosen = next((c for c in criteria if c.key == asked), None)
+    if chosen is not None:
+        others = ", ".join(c.title.lower() for c in criteria if c is not chosen)
+        return Answer(f"{chosen.title}: {chosen.description}\n\nWe also look at: {others}.",
+                      _partner_buttons("partner_requirements"))
     text = _fitted("What we look for in a delivery partner:", [
         [f"• {c.title}: {_first_sentence(c.description)}" for c in criteria],
         [f"• {c.title}: {c.question}" for c in criteria], [f"• {c.title}" for c in criteria]])

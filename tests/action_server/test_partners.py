@@ -388,3 +388,23 @@ async def test_a_gap_question_with_the_area_known_gets_the_area_before_the_quest
         "we're a trust in cumbria, would we be a good partner?", "partner_fit_check",
         [entity("location", "Cumbria")], form="partner_fit_form", slots=known))
     assert len(plain.messages) == 1 and not plain.text.startswith("Your area first")
+
+
+@pytest.mark.parametrize("text, opening", [
+    ("what kind of rooms would you need", "Capacity: a training space: You should have a good "
+                                          "training space for the face-to-face sessions."),
+    ("how many facilitators would we need", "Capacity: facilitators: You need senior leaders "
+                                            "experienced in running CPD"),
+    ("does it have to be an outstanding school", "The right set-up: The ideal partner is a "
+                                                 "teaching school"),
+])
+async def test_a_question_about_one_requirement_gets_that_one_first(text: str,
+                                                                    opening: str) -> None:
+    """'what kind of rooms would you need' and 'how many facilitators' both got the whole
+    list."""
+    outcome = await run(ActionPartnerRequirements(), tracker(text, "partner_requirements"))
+    assert outcome.text.startswith(opening)
+    assert "\n\nWe also look at: know your area, " in outcome.text
+    whole = await run(ActionPartnerRequirements(), tracker("what do you look for in a partner",
+                                                           "partner_requirements"))
+    assert whole.text.startswith("What we look for in a delivery partner:")
