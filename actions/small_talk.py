@@ -16,10 +16,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.applying import ActionHowToApply
 from actions.programmes import reply_about_programme
 from actions.support import (
     FORM_TOPICS,
     ask_next,
+    earlier_intents,
     end_form,
     in_session,
     latest_entity,
@@ -29,6 +31,7 @@ from actions.support import (
     typed_text,
 )
 from actions.where import answer_where, unread_place_reply
+from npq.intents import PARTNERSHIP
 from npq.people import contact_details_in, introduced_name
 from npq.programmes import unknown_code_answer
 from npq.topics import topic_of
@@ -103,12 +106,24 @@ class ActionSmallTalk(Action):
             say(dispatcher, "frustrated")
         elif intent == "out_of_scope" and TEACHER_TRAINING.search(words):
             say(dispatcher, "teacher_training")
+        elif intent == "help" and NEXT_STEP.search(words) and JOURNEYS & set(
+                earlier_intents(tracker, 2)):
+            # "what's the next step?" after questions about a programme or partnership: how to
+            # apply, or how to become a partner (action_how_to_apply tells them apart)
+            return await ActionHowToApply().run(dispatcher, tracker, domain)
         elif intent == "greet" and (name := introduced_name(
                 typed_text(tracker), latest_entity(tracker, "location"))):
             say(dispatcher, "greet_named", who=name)  # "Hi, I'm Ashford": a name, not a place
         else:
             say(dispatcher, intent if intent in REPLIED_BY_NAME else "help")
         return []
+
+
+NEXT_STEP = re.compile(r"\b(next steps?|what now|what happens next|where do (i|we) go from here|"
+                       r"how do (i|we) (get started|start|take it forward|proceed))\b")
+# Questions after which "what's the next step?" means applying (or becoming a partner).
+JOURNEYS = PARTNERSHIP | {"recommend_npq", "programme_info", "find_hub", "ask_deadlines",
+                          "ask_funding", "ask_eligibility", "inform"}
 
 
 class ActionGoodbye(Action):
