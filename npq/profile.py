@@ -300,13 +300,26 @@ def _without_aspirations(words: str) -> str:
     return " | ".join(kept)
 
 
+# "i love maths and want to lead it across school": the subject named before the aspiration
+SUBJECTS = frozenset({"maths", "literacy", "behaviour", "send", "early_years"})
+POINTS_BACK = re.compile(r"\b(lead|leading|run|running|teach|teaching|coordinate|do|develop)"
+                         r" (it|that|this|them)\b")
+
+
 def _ambition_in_clauses(words: str) -> str | None:
+    before = ""
     for clause in _clauses(words):
         match = re.search(ASPIRE, clause)
         if match:
             found = _first_match(AMBITION_PATTERNS, clause[match.start():])
             if found:
                 return found
+            if POINTS_BACK.search(clause[match.start():]):
+                subject = _first_match(tuple(p for p in AMBITION_PATTERNS if p[0] in SUBJECTS),
+                                       before + " " + clause[:match.start()])
+                if subject:
+                    return subject
+        before += " " + clause
     return None
 
 

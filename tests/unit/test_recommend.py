@@ -285,6 +285,12 @@ def test_parse_ambition_returns_none_when_unclear(text: str | None) -> None:
 
 
 @pytest.mark.parametrize("text, profile", [
+    # the subject named before "want to lead it" ("lead it" alone asked the ambition again)
+    ("i'm a year 4 teacher, i love maths and want to lead it across school",
+     Profile("classroom_teacher", "primary", "maths")),
+    ("behaviour is my thing, hoping to lead that across the trust",
+     Profile(None, None, "behaviour")),
+    ("i love my job and want to do it well", Profile()),
     ("I'm a deputy head in a primary and want to become a head",
      Profile("deputy_head", "primary", "headship")),
     ("I'm a deputy head", Profile("deputy_head", None, None)),  # not the ambition "headship"
