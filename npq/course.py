@@ -20,6 +20,7 @@ from npq.answers import Answer, Button, intake_label
 from npq.applying import endorsement_answer, provider_answer
 from npq.db.models import Cohort, Hub, Programme
 from npq.deadlines import deadlines_answer
+from npq.hubs import nearby_formats
 from npq.network import load_network
 from npq.programmes import (
     catalogue_answer,
@@ -60,7 +61,7 @@ def programme_info_answer(session: Session, *, today: dt.date, named: str | None
     if topic == "track_record":
         return track_record_answer(session, programme), code
     if topic == "sessions":
-        return sessions_answer(session, programme, today), code
+        return sessions_answer(session, programme, today, place_text), code
     if topic == "provider":
         return provider_answer(session), code
     if topic == "endorsement":
@@ -143,8 +144,10 @@ def track_record_answer(session: Session, programme: Programme | None) -> Answer
                          Button("How do I apply?", "how_to_apply", extra)))
 
 
-def sessions_answer(session: Session, programme: Programme | None, today: dt.date) -> Answer:
-    """How it is delivered, and when the hubs (offering it) hold their sessions."""
+def sessions_answer(session: Session, programme: Programme | None, today: dt.date,
+                    place_text: str | None = None) -> Answer:
+    """How it is delivered, and when the hubs (offering it) hold their sessions; with a place
+    known ("is that online or in person?" after a question about York), the nearest hubs'."""
     hubs = list(session.scalars(select(Hub).options(selectinload(Hub.programmes))))
     if programme is not None and not programme.is_legacy:
         hubs = [h for h in hubs if any(p.code == programme.code for p in h.programmes)]
@@ -164,7 +167,11 @@ def sessions_answer(session: Session, programme: Programme | None, today: dt.dat
         lines.append(f"{programme.code} also runs fully online, with no travel.")
     elif programme is None and online:
         lines.append(f"These also run fully online, with no travel: {', '.join(online)}.")
-    lines.append("Tell me your town or postcode and I'll show your nearest hubs' times.")
+    code = programme.code if programme and not programme.is_legacy else None
+    near = nearby_formats(session, place_text, today=today, programme_code=code) \
+        if place_text else []
+    lines.append("Nearest to " + place_text.strip() + ":\n" + "\n".join(near) if near else
+                 "Tell me your town or postcode and I'll show your nearest hubs' times.")
     extra = {"npq": programme.code} if programme and not programme.is_legacy else {}
     return Answer("\n\n".join(lines), (Button("Hubs near me", "find_hub", extra),
                                        *_about(programme)[:1]))

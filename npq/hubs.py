@@ -151,6 +151,19 @@ def _cohort_phrase(cohort: Cohort | None) -> str:
             f"{long_date(cohort.applications_close)}" + (f"; {places}" if places else ""))
 
 
+def nearby_formats(session: Session, place_text: str, *, today: dt.date,
+                   programme_code: str | None, count: int = 2) -> list[str]:
+    """'Near York: York NPQ Hub (12 miles): face to face; sessions after school', for the
+    nearest hubs (offering the programme) to a place in England; [] when the place is unknown
+    or outside England."""
+    place = geo.resolve_place(place_text[:MAX_PLACE_TEXT]).place if place_text else None
+    if place is None or place.country != "England":
+        return []
+    nearby = nearest_hubs(session, place.latitude, place.longitude, today=today,
+                          programme_code=programme_code, limit=count)
+    return [f"• {n.hub.name} ({n.miles:.0f} miles): {_format(n.hub)}" for n in nearby]
+
+
 def _format(hub: Hub) -> str:
     mode = DELIVERY_WORDS.get(hub.delivery_mode, hub.delivery_mode)
     return f"{mode}; sessions {hub.session_times}" if hub.session_times else mode

@@ -158,3 +158,20 @@ def test_asking_about_two_programmes_at_once_says_who_decides(
                                       also_named=["NPQLBC"] if named else [])
     assert answer.text.startswith("Whether you can study two NPQs at the same time is up to your "
                                   "provider and your school")
+
+
+def test_the_sessions_answer_with_a_place_known_gives_the_nearest_hubs_formats(
+        session: Session) -> None:
+    """'is that online or in person' after a question about York asked for a town again."""
+    answer, code = programme_info_answer(session, today=TODAY, named="NPQH",
+                                         question="is that online or in person",
+                                         place_text="York")
+    assert code == "NPQH"
+    near = answer.text.split("\n\n")[-1].splitlines()
+    assert near[0] == "Nearest to York:" and len(near) == 3
+    assert all(line.startswith("• ") and " miles): " in line for line in near[1:])
+    assert "Tell me your town" not in answer.text
+    abroad, _ = programme_info_answer(session, today=TODAY, named="NPQH",
+                                      question="is it online", place_text="Cardiff")
+    assert abroad.text.endswith("Tell me your town or postcode and I'll show your nearest hubs' "
+                                "times.")
