@@ -170,7 +170,7 @@ def sessions_answer(session: Session, programme: Programme | None, today: dt.dat
     code = programme.code if programme and not programme.is_legacy else None
     near = nearby_formats(session, place_text, today=today, programme_code=code) \
         if place_text else []
-    lines.append("Nearest to " + place_text.strip() + ":\n" + "\n".join(near) if near else
+    lines.append(f"Nearest to {(place_text or '').strip()}:\n" + "\n".join(near) if near else
                  "Tell me your town or postcode and I'll show your nearest hubs' times.")
     extra = {"npq": programme.code} if programme and not programme.is_legacy else {}
     return Answer("\n\n".join(lines), (Button("Hubs near me", "find_hub", extra),
