@@ -13,6 +13,7 @@ The caller owns the session (and commits). `now` is always a parameter.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -29,12 +30,22 @@ RETENTION_DAYS = 90
 NOT_RELEVANT = "not_relevant"
 SKIP = "skip"
 TOP_INTENTS = 5
+# Contact details typed into a message: kept out of the log (and so out of review and training)
+EMAIL_IN_TEXT = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
+PHONE_IN_TEXT = re.compile(r"(?:\+44\s?(?:\(0\)\s?)?|\b0)\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}\b")
 
 
 def utc(moment: dt.datetime) -> dt.datetime:
     """An aware UTC time (a naive one is taken as UTC, as SQLite hands them back)."""
     return moment.replace(tzinfo=dt.timezone.utc) if moment.tzinfo is None \
         else moment.astimezone(dt.timezone.utc)
+
+
+def masked(text: str) -> str:
+    """The text with e-mail addresses and phone numbers replaced by [email] and [phone]: the log
+    is for counting and reviewing what people ask, not for keeping how to reach them (a lead's
+    details are stored, with consent, in leads)."""
+    return PHONE_IN_TEXT.sub("[phone]", EMAIL_IN_TEXT.sub("[email]", text))
 
 
 def storable(text: str) -> str:
@@ -98,11 +109,11 @@ def record_turn(session: Session, *, chat_id: str | int, text: str, parse: Mappi
     """Log one turn; it joins the review queue when the model was unsure, fell back or found it
     out of scope (threshold: the FallbackClassifier's, from config.yml)."""
     intent = parse.get("intent") or {}
-    row = MessageLog(chat_id=str(chat_id), text=storable(text))
+    row = MessageLog(chat_id=str(chat_id), text=storable(masked(text)))
     row.intent, row.confidence = intent.get("name"), intent.get("confidence")
     row.entities = stored_entities(parse.get("entities") or [])
     row.ranking, row.created_at = top_intents(parse), utc(now)
-    row.reply = storable(reply) if reply is not None else None
+    row.reply = storable(masked(reply)) if reply is not None else None
     row.needs_review = review_reason(parse, threshold) is not None
     session.add(row)
     session.flush()

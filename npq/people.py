@@ -26,7 +26,7 @@ from npq.db.models import (
     ReminderDelivery,
     ReminderSubscription,
 )
-from npq.message_log import NOT_RELEVANT, SKIP
+from npq.message_log import EMAIL_IN_TEXT, NOT_RELEVANT, PHONE_IN_TEXT, SKIP
 from npq.profile import parse_role
 from npq.programmes import find_programme
 from npq.vocabulary import ROLES
@@ -41,8 +41,6 @@ NOT_NAMES = frozenset({"yes", "no", "hi", "hello", "skip", "cancel", "stop", "no
 INTAKE = re.compile(r"^\d{4}[ab]$")
 # An e-mail address or a UK phone number (0 or +44, then 9 or 10 digits in up to three groups,
 # "0113 496 0000") anywhere in a message.
-EMAIL_IN_TEXT = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
-PHONE_IN_TEXT = re.compile(r"(?:\+44\s?(?:\(0\)\s?)?|\b0)\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}\b")
 # "Hi, I'm Devon", "hello my name is Chester": an optional greeting, then the person's name (one
 # to three words) and nothing more. "I'm in Devon" and "I'm Leeds based" are not introductions.
 INTRODUCTION = re.compile(

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
-from npq.people import EMAIL_IN_TEXT, PHONE_IN_TEXT
+from npq.message_log import EMAIL_IN_TEXT, PHONE_IN_TEXT
 from npq.review_queue import Labelled, labelled_examples
 from ops.evaluation import HELDOUT, HELDOUT_FILES, load_examples, parse_annotated
 from ops.paths import RASA, ROOT
@@ -36,7 +36,7 @@ HEADER = """version: "3.1"
 # Messages staff labelled in review (`make review`, or /review in Telegram), written by
 # ops/training_data.py: one example per line, each once across nlu_data, never a held-out message.
 """
-EMAIL, PHONE = EMAIL_IN_TEXT, PHONE_IN_TEXT  # npq/people.py
+EMAIL, PHONE = EMAIL_IN_TEXT, PHONE_IN_TEXT  # npq/message_log.py
 
 
 class DataInvalid(Exception):

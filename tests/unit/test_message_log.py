@@ -150,3 +150,16 @@ def test_migrations_match_the_models(seeded_url: str) -> None:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_contact_details_typed_into_a_message_are_not_kept_in_the_log(session: Session) -> None:
+    """The log is for counting and reviewing questions: 'call me on 07700 900123 or
+    jo@school.org.uk' kept both for 90 days (the lead form stores them, with consent)."""
+    row = record_turn(session, chat_id="c", text="call me on 07700 900123 or jo@school.org.uk",
+                      parse=parse("talk_to_human", 0.9), now=NOW, threshold=THRESHOLD,
+                      reply="our team will email you at jo@school.org.uk")
+    session.commit()
+    assert row.text == "call me on [phone] or [email]"
+    assert row.reply == "our team will email you at [email]"
+    assert turn(session, "is NPQH 18 months? ring 0113 496 0000").text == (
+        "is NPQH 18 months? ring [phone]")
