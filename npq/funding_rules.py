@@ -38,14 +38,17 @@ RULE_SETTING: dict[str, str | None] = {
 SETTING_PATTERNS: tuple[tuple[str, str], ...] = (
     ("outside_england", r"\b(wales|welsh|scotland|scottish|northern ireland|abroad|overseas|"
                         r"international school)\b"),
-    ("independent", r"\b(independent|private|fee paying|public school)\b"),
+    # "a private day nursery" is an early years setting, not an independent school
+    ("independent", r"\b(independent|private|fee paying|public school)\b(?! (day |daycare )?"
+                    r"(nursery|nurseries|childminder|childminding|pre ?school|day ?care|"
+                    r"early years|eyfs))"),
     ("hospital_school", r"\bhospital (school|education)\b"),
     ("virtual_school", r"\bvirtual school\b"),
     ("young_offender", r"\b(young offenders?|yoi|secure (school|college|childrens home|unit))\b"),
     ("itt_provider", r"\b(itt|scitt|initial teacher training|teacher training provider|"
                      r"university|school direct)\b"),
     ("early_years", r"\b(nursery|nurseries|childminder|childminding|pre ?school|early years|eyfs|"
-                    r"day ?care|childcare)\b"),
+                    r"day ?care|childcare|pvi)\b"),
     ("sixteen_to_nineteen", r"\b(sixth form college|6th form college|fe|further education|college|"
                             r"16 19|16 to 19|post 16)\b"),
     ("other", r"\b(local authority|council)\b"),

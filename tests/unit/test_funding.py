@@ -100,6 +100,11 @@ def test_outcome_for_each_rule_shape(rules: list[FundingRule], setting: str | No
     ("further education", "sixteen_to_nineteen"),
     ("independent school", "independent"), ("a private school", "independent"),
     ("fee-paying prep school", "independent"),
+    # a private nursery is an early years setting (NPQEYL is funded there), not an
+    # independent school: 'is it funded for a private nursery' was told it was not
+    ("is it funded for a private nursery", "early_years"),
+    ("I manage a private day nursery", "early_years"), ("a PVI setting", "early_years"),
+    ("an independent school with a nursery", "independent"),
     ("ITT provider", "itt_provider"), ("a SCITT", "itt_provider"),
     ("university teacher training", "itt_provider"),
     ("local authority", "other"), ("the council", "other"),
