@@ -22,6 +22,7 @@ from actions.support import (
     with_asides,
 )
 from npq.funding import eligibility_answer, funding_answer, outside_england_answer
+from npq.funding_rules import parse_setting
 
 QUESTIONS = {"ask_funding": funding_answer, "ask_eligibility": eligibility_answer}
 
@@ -33,7 +34,9 @@ async def reply_about_funding(dispatcher: CollectingDispatcher, tracker: Tracker
     abroad = place_abroad(tracker)
     if abroad is not None and not setting:
         return respond(dispatcher, tracker, outside_england_answer(abroad.name, abroad.country))
-    setting = setting or latest_entity(tracker, "setting") or text_slot(tracker, "setting")
+    said = parse_setting(typed_text(tracker))  # "I'm a childminder": kept for later questions
+    setting = setting or latest_entity(tracker, "setting") or (
+        said if said not in (None, "school") else None) or text_slot(tracker, "setting")
     answer = await in_session(
         QUESTIONS[question], today=clock.today(), programme_code=programme_mentioned(tracker),
         setting=setting,

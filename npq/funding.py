@@ -19,6 +19,7 @@ from npq.applying import ENDORSEMENT, endorsement_answer
 from npq.course import assessment_answer
 from npq.db.models import FUNDING_CONDITIONS, Cohort, FundingRule, Programme
 from npq.funding_rules import (
+    CONDITIONS,
     NOT_FUNDED_GROUP,
     PHASE_SETTING,
     SETTING_LABELS,
@@ -66,6 +67,11 @@ def funding_answer(session: Session, *, today: dt.date, programme_code: str | No
     if programme is None or programme.is_legacy:
         if topic == "pupil_premium":
             return _pupil_premium(session, today, network)
+        where = _setting(setting, phase, question)
+        mine = _for_setting(session, today, where, role) \
+            if where and programme_code is None else None
+        if mine is not None:  # "is it free for a childminder?"
+            return mine
         unknown = programme_code[:40] if programme_code and programme is None else None
         return _overview(session, today, intake, network, programme, unknown)
     intakes = _intakes(session, programme.code, today, intake)
@@ -110,6 +116,11 @@ def eligibility_answer(session: Session, *, today: dt.date, programme_code: str 
     if topic == "pupil_premium" and (programme is None or programme.is_legacy):
         return _pupil_premium(session, today, network)
     if programme is None or programme.is_legacy:
+        where = _setting(setting, phase, question)
+        mine = _for_setting(session, today, where, role) \
+            if where and programme_code is None else None
+        if mine is not None:  # "I'm a childminder, can I do an NPQ?"
+            return mine
         programmes = programme.successors if programme else current_programmes(session)
         return Answer("Which NPQ are you asking about?", tuple(
             Button(p.code, "ask_eligibility", {"npq": p.code}) for p in programmes))
@@ -167,6 +178,35 @@ def _overview(session: Session, today: dt.date, intake: str | None, network: Net
         Button("Am I eligible?", "ask_eligibility"),
         Button("Which NPQ suits me?", "recommend_npq"),
         Button("Deadlines", "ask_deadlines")))
+
+
+def _for_setting(session: Session, today: dt.date, where: str, role: str | None) -> Answer | None:
+    """Which NPQs are funded for where the person works, when they named no programme ("I'm a
+    childminder, can I do an NPQ?"): funded, funded on a condition, not funded."""
+    first = _next_intake(session, today)
+    rules = list(session.scalars(select(FundingRule).where(FundingRule.intake == first)))
+    if not rules or where == "outside_england":
+        return None
+    verdicts: dict[str, list[str]] = {"funded": [], "conditional": [], "not_funded": []}
+    on_condition: dict[tuple[str, ...], list[str]] = {}
+    for code in sorted({r.programme_code for r in rules}):
+        result = outcome([r for r in rules if r.programme_code == code], where, role)
+        verdicts[result.status].append(code)
+        if result.status == "conditional":
+            on_condition.setdefault(tuple(sorted(result.conditions)), []).append(code)
+    lines = [f"For {SETTING_LABELS[where]}, in {intake_label(first or '')}{expected(rules)}:"]
+    if verdicts["funded"]:
+        lines.append(f"• Funded: {', '.join(verdicts['funded'])}")
+    for conditions, codes in sorted(on_condition.items(), key=lambda item: -len(item[1])):
+        why = " or ".join(CONDITIONS.get(c, c) for c in conditions)
+        lines.append(f"• Funded only if {why}: {', '.join(codes)}")
+    if verdicts["not_funded"]:
+        lines.append(f"• Not funded (your setting pays the fee): "
+                     f"{', '.join(verdicts['not_funded'])}")
+    codes = (verdicts["funded"] or verdicts["conditional"])[:3]
+    return Answer("\n".join([*lines, "", SMALL_PRINT]), (
+        *(Button(f"About {code}", "programme_info", {"npq": code}) for code in codes),
+        Button("Which NPQ suits me?", "recommend_npq")))
 
 
 def _pupil_premium(session: Session, today: dt.date, network: Network) -> Answer:

@@ -224,3 +224,21 @@ async def test_asked_from_a_place_outside_england_it_says_npqs_are_for_england(
     assert outcome.text.startswith(f"{place} is in {country}. NPQs, and the DfE funding for them, "
                                    "are for teachers and leaders working in England.")
     assert not [e for e in outcome.events if e.get("name") == "place"]
+
+
+async def test_where_someone_works_with_no_programme_named_lists_what_is_funded_there() -> None:
+    """'I'm a childminder, can I do an NPQ?' was asked which of eleven programmes; 'is it
+    funded for a private nursery' was told an independent school's verdict."""
+    asked = await run(ActionEligibility(), tracker("I'm a childminder, can I do an NPQ?",
+                                                   "ask_eligibility"))
+    assert asked.text.startswith("For an early years setting (nursery or childminder), in "
+                                 "spring 2027")
+    assert "\n• Funded: NPQEYL\n" in asked.text
+    assert SlotSet("setting", "early_years") in asked.events  # kept for "is it free for me?"
+    later = await run(ActionFunding(), tracker("is it free for me", "ask_funding",
+                                               slots={"setting": "early_years"}))
+    assert "\n• Funded: NPQEYL\n" in later.text
+    nursery = await run(ActionFunding(), tracker("is npqeyl funded for a private nursery",
+                                                 "ask_funding", [entity("npq", "NPQEYL")]))
+    assert nursery.text.startswith("NPQEYL in spring 2027, for an early years setting "
+                                   "(nursery or childminder): funded")
