@@ -201,6 +201,14 @@ AMBITION_PATTERNS: tuple[tuple[str, str], ...] = (
         r"\bhead of (department|faculty|subject|[a-z]+)\b",
         r"\bsubject (lead|leader)\b|\bdepartment\b|\bcurriculum lead\b")),
 )
+# A programme someone is looking at says what they aim for ("looking at NPQH" is headship).
+PROGRAMME_AMBITIONS: tuple[tuple[str, str], ...] = (
+    ("executive_leadership", r"\bnpq ?el\b"), ("senior_leadership", r"\bnpq ?sl\b"),
+    ("headship", r"\b(npq ?h|ehco)\b"), ("send", r"\bnpq ?sen ?co\b"),
+    ("early_years", r"\bnpq ?eyl\b"), ("maths", r"\bnpq ?lpm\b"), ("literacy", r"\bnpq ?ll\b"),
+    ("behaviour", r"\bnpq ?lbc\b"), ("teacher_development", r"\bnpq ?ltd\b"),
+    ("lead_teaching", r"\bnpq ?lt\b"),
+)
 NOT_SURE = (r"^\W*(not sure|unsure|dont know|do not know|no idea|undecided|havent decided|"
             r"not decided|dunno|idk|no plans|open to anything|nothing yet|not yet)\b")
 PHRASES_TO_CLAUSE = re.compile(r"\s*([.,;!?|]|\bbut\b|\band i\b|\bim\b|\bi am\b)\s*")
@@ -311,7 +319,8 @@ def _ambition_in_clauses(words: str) -> str | None:
     for clause in _clauses(words):
         match = re.search(ASPIRE, clause)
         if match:
-            found = _first_match(AMBITION_PATTERNS, clause[match.start():])
+            found = _first_match(AMBITION_PATTERNS, clause[match.start():]) or _first_match(
+                PROGRAMME_AMBITIONS, clause[match.start():])
             if found:
                 return found
             if POINTS_BACK.search(clause[match.start():]):

@@ -291,6 +291,11 @@ def test_parse_ambition_returns_none_when_unclear(text: str | None) -> None:
     ("behaviour is my thing, hoping to lead that across the trust",
      Profile(None, None, "behaviour")),
     ("i love my job and want to do it well", Profile()),
+    # a programme someone is looking at is what they aim for (the form asked it again)
+    ("im a deputy head in a special school. Looking at NPQH but not sure if now is the right "
+     "time", Profile("deputy_head", "special", "headship")),
+    ("looking at NPQSENCO", Profile(None, None, "send")),
+    ("I did NPQSL last year", Profile()),
     ("I'm a deputy head in a primary and want to become a head",
      Profile("deputy_head", "primary", "headship")),
     ("I'm a deputy head", Profile("deputy_head", None, None)),  # not the ambition "headship"
