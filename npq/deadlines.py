@@ -17,6 +17,7 @@ from npq.answers import Answer, Button, intake_label, long_date, places_left_phr
 from npq.db.models import Cohort, Hub, Programme
 from npq.hubs import county_note, county_town_buttons, more_precise, nearest_hubs
 from npq.programmes import current_programmes, find_programme
+from npq.topics import plain_words
 
 MAX_PLACE_TEXT = 200
 NEARBY_HUBS = 3
@@ -308,7 +309,7 @@ def deadline_aside(session: Session, *, today: dt.date, programme_code: str | No
     """One line on the first deadline of `programme_code` when `question` also asks when to
     apply ("is NPQH funded and when do I apply by?"); None when it does not, or nothing is
     open."""
-    words = " ".join(re.sub(r"[^a-z0-9]+", " ", (question or "")[:500].lower()).split())
+    words = plain_words(question)
     if not programme_code or not ALSO_ASKS_DEADLINE.search(words):
         return None
     earliest = first_deadline(session, programme_code, today)

@@ -34,7 +34,7 @@ from npq.funding_rules import (
 from npq.network import Network, load_network
 from npq.profile import parse_phase, parse_role
 from npq.programmes import current_programmes, find_programme
-from npq.topics import topic_of
+from npq.topics import plain_words, topic_of
 from npq.vocabulary import ROLES
 
 __all__ = ["SETTING_LABELS", "Outcome", "eligibility_answer", "funding_answer", "outcome",
@@ -304,7 +304,7 @@ def funding_aside(session: Session, *, today: dt.date, programme_code: str | Non
                   role: str | None = None) -> str | None:
     """One line on a programme's funding when `question`, asked about something else, also asks
     whether it is free ("which npq would suit me and is it free?"); None when it does not."""
-    words = " ".join(re.sub(r"[^a-z0-9]+", " ", (question or "")[:500].lower()).split())
+    words = plain_words(question)
     if not programme_code or not ALSO_ASKS_FUNDING.search(words):
         return None
     answer = funding_answer(session, today=today, programme_code=programme_code,

@@ -69,6 +69,11 @@ PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 
+def plain_words(text: str | None, limit: int = MAX_TEXT) -> str:
+    """Lower-case words and digits only, one space apart: what the cue patterns match."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", (text or "")[:limit].lower()).split())
+
+
 def topic_of(text: str | None, among: frozenset[str] | None = None) -> str | None:
     """The specific topic a message asks about (one of `among`, when given), or None for a
     general question."""

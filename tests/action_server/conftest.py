@@ -123,3 +123,10 @@ async def run(action: Action, t: Tracker, domain: dict[str, Any] | None = None) 
 async def validate(action: Action, t: Tracker) -> Outcome:
     """Run a form validation action the way Rasa does: with the real domain."""
     return await run(action, t, DOMAIN)
+
+
+def asked_earlier(text: str, intent: str) -> list[dict[str, Any]]:
+    """Tracker events for an earlier message of this session, understood as `intent`."""
+    return [{"event": "user", "text": text,
+             "parse_data": {"text": text, "intent": {"name": intent}, "entities": []}},
+            {"event": "action", "name": "action_listen"}]

@@ -8,7 +8,7 @@ import pytest
 from rasa_sdk.events import SlotSet
 
 from actions.applying import ActionHowToApply
-from tests.action_server.conftest import entity, run, tracker
+from tests.action_server.conftest import asked_earlier, entity, run, tracker
 
 REGISTER = "Register here: https://register-national-professional-qualifications.education.gov.uk/"
 
@@ -27,12 +27,6 @@ async def test_how_to_apply_in_general() -> None:
         {"title": "Find my nearest hub", "payload": "/find_hub"},
         {"title": "Talk to a person", "payload": "/talk_to_human"}]
     assert outcome.events == []
-
-
-def asked_earlier(text: str, intent: str) -> list[dict[str, Any]]:
-    return [{"event": "user", "text": text,
-             "parse_data": {"text": text, "intent": {"name": intent}, "entities": []}},
-            {"event": "action", "name": "action_listen"}]
 
 
 async def test_how_do_we_apply_after_partnership_questions_is_about_becoming_a_partner() -> None:

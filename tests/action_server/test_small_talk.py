@@ -3,8 +3,6 @@ logs every turn for review, bot/turns.py.)"""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from actions.small_talk import (
@@ -15,7 +13,7 @@ from actions.small_talk import (
     ActionSmallTalk,
     ActionStop,
 )
-from tests.action_server.conftest import entity, run, tracker
+from tests.action_server.conftest import asked_earlier, entity, run, tracker
 
 UNSURE = [("nlu_fallback", 0.5), ("find_hub", 0.41), ("ask_deadlines", 0.22),
           ("greet", 0.2), ("ask_funding", 0.1), ("how_to_apply", 0.06)]
@@ -150,20 +148,14 @@ async def test_swearing_at_the_assistant_is_answered_as_being_fed_up(text: str) 
     assert outcome.buttons[0] == {"title": "Talk to a person", "payload": "/talk_to_human"}
 
 
-def said_earlier(text: str, intent: str) -> list[dict[str, Any]]:
-    return [{"event": "user", "text": text,
-             "parse_data": {"text": text, "intent": {"name": intent}, "entities": []}},
-            {"event": "action", "name": "action_listen"}]
-
-
 async def test_whats_the_next_step_after_a_journey_is_how_to_apply_or_become_a_partner() -> None:
     """'whats the next step' after partnership questions got the help menu."""
     partner = await run(ActionSmallTalk(), tracker("whats the next step", "help", events=(
-        said_earlier("what kind of rooms would you need", "partner_requirements"))))
+        asked_earlier("what kind of rooms would you need", "partner_requirements"))))
     assert partner.text.startswith("To become a delivery partner, you don't fill in a form")
     candidate = await run(ActionSmallTalk(), tracker(
         "ok great whats the next step", "help", slots={"npq": "NPQLL"},
-        events=said_earlier("tell me about npqll", "programme_info")))
+        events=asked_earlier("tell me about npqll", "programme_info")))
     assert candidate.text.startswith("Applying for NPQLL (NPQ for Leading Literacy) takes two "
                                      "steps:")
     fresh = await run(ActionSmallTalk(), tracker("whats the next step", "help"))
