@@ -12,9 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
 from actions import clock
-from actions.support import end_form, in_session, typed_text, utter
+from actions.support import earlier_intents, end_form, in_session, typed_text, utter
 from npq.answers import Answer
 from npq.handoffs import handoff_answer, record_handoff
+from npq.intents import PARTNERSHIP
 from npq.network import load_network, office_contact
 
 CONTEXT_MESSAGES = 10
@@ -28,11 +29,13 @@ class ActionTalkToHuman(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         """Record a handoff request with the recent conversation, and say how we'll be in touch."""
         context = recent_messages(tracker.events)
+        school = bool(PARTNERSHIP & set(earlier_intents(tracker, 3)))  # "can we talk to someone"
 
         def store(session: Session) -> Answer:
             record_handoff(session, chat_id=tracker.sender_id, reason=typed_text(tracker),
                            context=context, now=clock.now())
-            return handoff_answer(office_contact(load_network(session), hours=False))
+            return handoff_answer(office_contact(load_network(session), hours=False),
+                                  school=school)
 
         utter(dispatcher, await in_session(store))
         return [*end_form(tracker), *([SlotSet("pending", None)]

@@ -230,13 +230,16 @@ def close(session: Session, request_id: int, now: dt.datetime) -> HandoffRequest
     return request
 
 
-def handoff_answer(contact: str) -> Answer:
+def handoff_answer(contact: str, *, school: bool = False) -> Answer:
     """The request is with the team; when they answer is the front end's to say (it knows the
-    office hours and whether a staff chat is set), so the hours are not repeated here."""
+    office hours and whether a staff chat is set), so the hours are not repeated here. A school
+    asking about partnership (`school`) is offered partnership next steps, not a candidate's."""
     reach = f" You can also contact our office: {contact}." if contact else ""
-    return Answer(f"I've passed your question to our team.{reach}",
-                  (Button("Which NPQs are there?", "programme_info"),
-                   Button("Find my nearest hub", "find_hub")))
+    buttons = ((Button("What do partners get?", "partner_benefits"),
+                Button("Check our fit", "partner_fit_check")) if school else
+               (Button("Which NPQs are there?", "programme_info"),
+                Button("Find my nearest hub", "find_hub")))
+    return Answer(f"I've passed your question to our team.{reach}", buttons)
 
 
 def _chat(chat_id: str | int) -> str:

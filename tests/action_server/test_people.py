@@ -27,7 +27,16 @@ from actions.people import (
 )
 from npq.db.models import HandoffRequest, Lead, MessageLog, PartnerEnquiry, ReminderSubscription
 from npq.message_log import record_turn
-from tests.action_server.conftest import NOW, as_utc, entity, rows, run, tracker, validate
+from tests.action_server.conftest import (
+    NOW,
+    as_utc,
+    asked_earlier,
+    entity,
+    rows,
+    run,
+    tracker,
+    validate,
+)
 
 SAM = {"lead_name": "Sam Patel", "lead_email": "sam.patel@school.org.uk"}
 LEFT_FORM = [ActiveLoop(None), SlotSet("requested_slot", None)]
@@ -367,6 +376,17 @@ async def test_talking_to_a_person_stores_the_request_with_the_conversation_so_f
     assert len(request.context) == 10  # the last ten things said, oldest first
     assert request.context[-1] == {"from": "user", "text": "can I speak to a person about funding?"}
     assert request.context[-2] == {"from": "assistant", "text": "NPQH: NPQ for Headship"}
+
+
+async def test_a_school_asking_for_a_person_after_partnership_questions_gets_partner_buttons(
+        database: sessionmaker[Session]) -> None:
+    """'can we talk to someone' after partnership questions was offered a candidate's buttons
+    (the NPQ list, the nearest hub)."""
+    outcome = await run(ActionTalkToHuman(), tracker(
+        "can we talk to someone", "talk_to_human", sender="chat-school",
+        events=asked_earlier("how many facilitators", "partner_requirements")))
+    assert outcome.text.startswith("I've passed your question to our team.")
+    assert [b["payload"] for b in outcome.buttons] == ["/partner_benefits", "/partner_fit_check"]
 
 
 @pytest.mark.parametrize("text", [
