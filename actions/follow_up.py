@@ -31,7 +31,7 @@ from actions.support import (
     typed_text,
     utter,
 )
-from actions.where import answer_where, place_reply
+from actions.where import answer_where, unread_place_reply
 from npq.answers import Answer
 from npq.funding import parse_setting
 from npq.people import introduced_name
@@ -113,8 +113,10 @@ class ActionFollowUp(Action):
             return [SlotSet("pending", None), FollowupAction("recommend_form")]
         if latest_entity(tracker, "npq"):
             return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))
-        where = place_reply(tracker)
-        if where:  # "bradfrod" after "Where should I look?", with no location entity
+        # "bradfrod" after "Where should I look?", with no location entity; not "who runs
+        # this" after a list of deadlines (it was "I couldn't find a place called ...")
+        where = unread_place_reply(tracker)
+        if where:
             return await answer_where(dispatcher, tracker, where)
         return await ActionClarify().run(dispatcher, tracker, domain)
 

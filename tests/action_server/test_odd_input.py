@@ -175,6 +175,17 @@ async def test_junk_after_a_list_of_deadlines_is_not_taken_for_a_place() -> None
     assert outcome.text.startswith("Sorry, I didn't understand that.")
 
 
+async def test_a_question_read_as_inform_after_a_list_of_deadlines_is_not_taken_for_a_place(
+) -> None:
+    """'who runs this' (inform, 0.93) after deadlines near LS1 got "I couldn't find a place
+    called "who runs this" in England"."""
+    asked = {"kind": "place", "intent": "ask_deadlines", "npq": "NPQLT"}
+    outcome = await run(ActionFollowUp(), tracker("who runs this", "inform", confidence=0.93,
+                                                  slots={"pending": asked}))
+    assert "couldn't find a place" not in outcome.text
+    assert "Did you mean" in outcome.text or outcome.text.startswith("Sorry")
+
+
 @pytest.mark.parametrize("text", ["NPQX", "is npqabc funded"])
 async def test_a_programme_code_there_is_not_is_said_to_be_unknown(text: str) -> None:
     outcome = await run(ActionClarify(), tracker(text, "nlu_fallback", confidence=0.4,
