@@ -32,7 +32,7 @@ from npq.programmes import (
 from npq.topics import topic_of
 
 TOPICS = frozenset({"assessment", "qualification", "track_record", "sessions", "provider",
-                    "places", "endorsement", "two_at_once"})
+                    "places", "endorsement", "two_at_once", "prerequisite"})
 AFTER_SCHOOL = re.compile(r"\b(after school|twilight|evening)", re.IGNORECASE)
 HASNT, HAVENT = "hasn't", "haven't"
 SCHOOL_DAY = re.compile(r"\b(school day|daytime|in the day)\b", re.IGNORECASE)
@@ -68,9 +68,24 @@ def programme_info_answer(session: Session, *, today: dt.date, named: str | None
         return endorsement_answer(code), code
     if topic == "two_at_once":
         return two_at_once_answer(), code
+    if topic == "prerequisite" and programme is not None and not programme.is_legacy:
+        return prerequisite_answer(programme), code
     if programme is None:
         return catalogue_answer(session), None
     return programme_answer(programme), code
+
+
+def prerequisite_answer(programme: Programme) -> Answer:
+    """'what qualifications do i need to do npqsl': its prerequisite, or that it has none, and
+    who it is for."""
+    first = (f"Before you apply for {programme.code}: {programme.prerequisite}"
+             if programme.prerequisite else
+             f"{programme.code} has no formal prerequisite or entry qualification.")
+    return Answer(f"{first}\n\nWho it's for: {programme.audience}\n\nTo register you'll need "
+                  "your teacher reference number (TRN) and your school's URN.", (
+                      Button("How do I apply?", "how_to_apply", {"npq": programme.code}),
+                      Button("Is it funded?", "ask_funding", {"npq": programme.code}),
+                      Button("Which NPQ suits me?", "recommend_npq")))
 
 
 def two_at_once_answer() -> Answer:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from npq.answers import Answer, Button, intake_label
 from npq.applying import ENDORSEMENT, endorsement_answer
-from npq.course import assessment_answer
+from npq.course import assessment_answer, prerequisite_answer
 from npq.db.models import FUNDING_CONDITIONS, Cohort, FundingRule, Programme
 from npq.funding_rules import (
     CONDITIONS,
@@ -48,6 +48,7 @@ SETTING_BUTTONS = {"school": "State school", "sixteen_to_nineteen": "Sixth form 
                    "early_years": "Nursery/childminder", "itt_provider": "ITT provider",
                    "independent": "Independent school"}
 TOPICS = frozenset({"pupil_premium", "small_school_grant", "assessment"})
+PREREQUISITE = frozenset({"prerequisite"})
 Intakes = list[tuple[str, list[FundingRule]]]
 
 
@@ -108,9 +109,11 @@ def eligibility_answer(session: Session, *, today: dt.date, programme_code: str 
     network, role = load_network(session), _role(role)
     intake = intake if intake and INTAKE.fullmatch(intake) else None
     programme = find_programme(session, programme_code[:200]) if programme_code else None
-    topic = topic_of(question, TOPICS | ENDORSEMENT)
+    topic = topic_of(question, TOPICS | ENDORSEMENT | PREREQUISITE)
     if topic == "endorsement":  # "do I need my head's permission?"
         return endorsement_answer(programme.code if programme else None)
+    if topic == "prerequisite" and programme is not None and not programme.is_legacy:
+        return prerequisite_answer(programme)  # "what qualifications do i need to do npqsl"
     if topic == "small_school_grant":
         return _grant(network)
     if topic == "pupil_premium" and (programme is None or programme.is_legacy):

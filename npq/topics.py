@@ -38,6 +38,10 @@ PATTERNS: tuple[tuple[str, str], ...] = (
                     r"manager|boss)|"
                     r"heads? approval|approval (from|of) (my|the) "
                     r"(head|headteacher|school|line manager))\b"),
+    ("prerequisite", r"\b(pre ?requisites?|entry requirements?|requirements? (to|for) (do|join|"
+                     r"start|apply|get on)|what (qualifications?|experience) (do|would|will) (i|"
+                     r"you|we) need|do (i|you) need (any|a|certain) (qualifications?|degree|"
+                     r"experience)|need to have (done|had|got)|have to have (done|had))\b"),
     ("two_at_once", r"\b(two|2|both|more than one|multiple|several)( npqs?| courses?| programmes?|"
                     r" qualifications?| of them| ones)?( at (the )?(same|one) time| at once|"
                     r" simultaneously| together| in parallel| concurrently| back to back)\b|"

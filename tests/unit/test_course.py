@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from npq.course import programme_info_answer, sessions_answer, track_record_answer
 from npq.db.models import NetworkSetting, Programme
+from npq.funding import eligibility_answer
 from npq.network import Network
 from npq.topics import topic_of
 
@@ -175,3 +176,20 @@ def test_the_sessions_answer_with_a_place_known_gives_the_nearest_hubs_formats(
                                       question="is it online", place_text="Cardiff")
     assert abroad.text.endswith("Tell me your town or postcode and I'll show your nearest hubs' "
                                 "times.")
+
+
+@pytest.mark.parametrize("named, opening", [
+    ("NPQSL", "NPQSL has no formal prerequisite or entry qualification."),
+    ("NPQLPM", "Before you apply for NPQLPM: At least a year of the Maths Hubs Teaching for "
+               "Mastery programme"),
+])
+def test_asking_what_you_need_to_start_gets_the_prerequisite(
+        session: Session, named: str, opening: str) -> None:
+    """'what qualifications do i need to do npqsl' was asked where the person works (the
+    funding conditions)."""
+    question = f"what qualifications do i need to do {named.lower()}"
+    answer, _ = programme_info_answer(session, today=TODAY, named=named, question=question)
+    assert answer.text.startswith(opening)
+    assert "Who it's for: " in answer.text
+    assert eligibility_answer(session, today=TODAY, programme_code=named,
+                              question=question).text == answer.text
