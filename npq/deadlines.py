@@ -83,8 +83,20 @@ def deadlines_answer(session: Session, *, today: dt.date, programme_code: str | 
         return _at_hubs(session, today, programme, [(n.hub, n.miles) for n in near],
                         near=resolution.place)
     if programme is not None:
-        return _national(session, today, programme)
+        return _national(session, today, programme, season_asked(message_text))
     return _overview(session, today)
+
+
+# "when is the autumn cohort for npqlt": intakes are <year>a (spring) and <year>b (autumn)
+SEASONS = (("b", re.compile(r"\b(autumn|september|october|november|sept|sep|oct|nov)\b")),
+           ("a", re.compile(r"\b(spring|january|february|march|jan|feb|mar)\b")))
+
+
+def season_asked(text: str | None) -> str | None:
+    """The intake suffix a message asks about ('a' spring, 'b' autumn), when it names one."""
+    words = plain_words(text)
+    found = {suffix for suffix, pattern in SEASONS if pattern.search(words)}
+    return found.pop() if len(found) == 1 else None
 
 
 def _at_hubs(session: Session, today: dt.date, programme: Programme | None,
@@ -145,17 +157,24 @@ def _hub_line(session: Session, today: dt.date, hub: Hub, code: str, *,
     return deadline_phrase(upcoming, today)
 
 
-def _national(session: Session, today: dt.date, programme: Programme) -> Answer:
+def _national(session: Session, today: dt.date, programme: Programme,
+              season: str | None = None) -> Answer:
     code = programme.code
     upcoming = list(session.scalars(
         select(Cohort).where(Cohort.programme_code == code, Cohort.applications_close >= today)
         .order_by(Cohort.applications_close)))
     if not upcoming:
         return _nothing_known(code, "")
-    intake = upcoming[0].intake
+    wanted = next((c.intake for c in upcoming if season and c.intake.endswith(season)), None)
+    intake = wanted or upcoming[0].intake
     in_intake = [c for c in upcoming if c.intake == intake]
     first, last = in_intake[0], in_intake[-1]
-    lines = [f"{code} ({programme.name}): the next intake is {intake_label(intake)}."]
+    lines = [f"{code} ({programme.name}): the {intake_label(intake)} intake." if wanted
+             and wanted != upcoming[0].intake else
+             f"{code} ({programme.name}): the next intake is {intake_label(intake)}."]
+    if season and wanted is None:
+        asked = "autumn" if season == "b" else "spring"
+        lines.insert(0, f"No {asked} intake of {code} is open for applications yet.")
     starts = sorted(c.start_date for c in in_intake)
     lines.append(f"It starts on {long_date(starts[0])}." if starts[0] == starts[-1] else
                  f"Courses start between {long_date(starts[0])} and {long_date(starts[-1])}, "

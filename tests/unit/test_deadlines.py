@@ -259,3 +259,18 @@ def test_a_named_hub_that_does_not_run_the_programme_says_so(session: Session) -
                            "that do?")
     assert (answer.buttons[0].intent, answer.buttons[0].entities) == (
         "find_hub", {"npq": "NPQLPM", "location": "Keighley"})
+
+
+@pytest.mark.parametrize("question, opening", [
+    ("when is the autumn cohort for npqlt", "NPQLT (NPQ for Leading Teaching): the autumn 2027 "
+                                            "intake."),
+    ("when does the september npqlt start", "NPQLT (NPQ for Leading Teaching): the autumn 2027 "
+                                            "intake."),
+    ("when is the next npqlt", "NPQLT (NPQ for Leading Teaching): the next intake is spring "
+                               "2027."),
+])
+def test_an_intake_asked_for_by_season_gets_that_intake(session: Session, question: str,
+                                                        opening: str) -> None:
+    """'when is the autumn cohort for npqlt' got the spring intake's dates."""
+    answer = deadlines_answer(session, today=TODAY, programme_code="NPQLT", message_text=question)
+    assert answer.text.startswith(opening)
