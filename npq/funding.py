@@ -87,11 +87,13 @@ def funding_answer(session: Session, *, today: dt.date, programme_code: str | No
                                  "Where do you work? I'll tell you what applies to you."]),
                       _setting_buttons(programme.code, "ask_funding"))
     lines = []
+    in_top_half = pp50_stated(question)
     for label, rules in intakes:
         result = outcome(rules, where or "school", role)
         who = f", for {SETTING_LABELS[where]}" if where else ""
+        said = _pp50_verdict(result, in_top_half, rules, network)
         lines.append(f"{programme.code} in {label}{who}: "
-                     f"{verdict(result, where, _fee(network), _pp50_link(network), rules)}")
+                     f"{said or verdict(result, where, _fee(network), _pp50_link(network), rules)}")
     if any(outcome(rules, where or "school", role).status != "not_funded" for _, rules in intakes):
         lines.append(SMALL_PRINT)
     return Answer("\n\n".join(lines), (
@@ -315,6 +317,36 @@ def funding_aside(session: Session, *, today: dt.date, programme_code: str | Non
     first = answer.text.split("\n")[0]
     more = " Tap Is it funded? to check yours." if "Where do you work?" in answer.text else ""
     return f"And the funding: {first}{more}"
+
+
+# "our school is in the top 50% for pupil premium, does that mean NPQLT is free?"
+IN_TOP_HALF = re.compile(r"\b(in|within|among|one of) (the )?(top (50|half|fifty)|pp ?50)\b")
+NOT_IN_TOP_HALF = re.compile(r"\b(not|isn t|isnt|aren t|arent|outside) (in |within )?(the )?"
+                             r"(top (50|half|fifty)|pp ?50)\b")
+
+
+def pp50_stated(question: str | None) -> bool | None:
+    """Whether the message says the school is (True) or is not (False) in the top 50% by pupil
+    premium; None when it says neither."""
+    words = plain_words(question)
+    if NOT_IN_TOP_HALF.search(words):
+        return False
+    return True if IN_TOP_HALF.search(words) else None
+
+
+def _pp50_verdict(result: Outcome, in_top_half: bool | None, rules: list[FundingRule],
+                  network: Network) -> str | None:
+    """The verdict when the only condition is the top-50% check and the user said how their
+    school stands; None otherwise (the usual verdict)."""
+    if result.status != "conditional" or result.conditions != ("pp50",) or in_top_half is None:
+        return None
+    link = _pp50_link(network)
+    check = f" Check your school is on the DfE's list: {link}" if link else ""
+    if in_top_half:
+        return (f"funded{expected(rules)}, as your school is in the top 50% of schools by pupil "
+                f"premium. The DfE pays the course fee.{check}")
+    return (f"not funded{expected(rules)}, as it is only funded in schools in the top 50% by "
+            f"pupil premium. {_fee(network)}")
 
 
 def outside_england_answer(place: str, country: str) -> Answer:

@@ -432,3 +432,21 @@ def test_free_text_phase_and_role_are_understood(session: Session) -> None:
                             role="new_headteacher")
     assert by_text == by_key
     assert f"for a state-funded school or academy: funded {EXPECTED}." in by_key.text
+
+
+@pytest.mark.parametrize("question, verdict", [
+    ("Our school is in the top 50% for pupil premium, does that mean NPQLT is free?",
+     "funded (expected, to be confirmed), as your school is in the top 50% of schools by pupil "
+     "premium. The DfE pays the course fee."),
+    ("we're not in the top 50%, is npqlt funded", "not funded (expected, to be confirmed), as it "
+                                                   "is only funded in schools in the top 50%"),
+    ("is npqlt free", "funded only if your school is in the top 50% of schools by pupil premium"),
+])
+def test_a_school_that_says_where_it_stands_on_pupil_premium_gets_its_verdict(
+        session: Session, question: str, verdict: str) -> None:
+    """'Our school is in the top 50%..., does that mean NPQLT is free?' got 'funded only if your
+    school is in the top 50%'."""
+    answer = funding_answer(session, today=TODAY, programme_code="NPQLT", question=question,
+                            setting="school")
+    assert answer.text.startswith(f"NPQLT in spring 2027, for a state-funded school or academy: "
+                                  f"{verdict}")
