@@ -40,7 +40,7 @@ async def reply_about_programme(dispatcher: CollectingDispatcher, tracker: Track
             and COMPARES.search(question[:500]) and refers_back(question):
         others = [discussed]
     answer, code = await in_session(
-        programme_info_answer, today=clock.today(), named=named, question=typed_text(tracker),
+        programme_info_answer, today=clock.today(), named=named, question=question or None,
         place_text=place_for_answer(tracker), also_named=others)
     answer = await with_asides(tracker, answer, code, today=clock.today())
     return respond(dispatcher, tracker, answer, *([SlotSet("npq", code)] if code else []))

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from npq import geo
 from npq.answers import Answer, Button
 from npq.db import make_engine, make_session_factory, session_scope
-from npq.deadlines import deadline_aside
-from npq.funding import funding_aside
+from npq.deadlines import also_asks_deadline, deadline_aside
+from npq.funding import also_asks_funding, funding_aside
 from npq.intents import ASKS_SOMETHING_ELSE
 from npq.settings import Settings
 
@@ -198,9 +198,11 @@ async def with_asides(tracker: Tracker, answer: Answer, code: str | None, *, tod
                       funding: bool = True, deadline: bool = True) -> Answer:
     """The answer, plus a line for each other thing the same message asked about the programme
     ("which npq suits me and is it free?", "what's NPQH and when do I apply by?")."""
-    if not code:
-        return answer
     question = typed_text(tracker)
+    funding = funding and also_asks_funding(question)  # the cues first: no database otherwise
+    deadline = deadline and also_asks_deadline(question)
+    if not code or not (funding or deadline):
+        return answer
     lines = []
     if funding:
         lines.append(await in_session(

@@ -323,13 +323,17 @@ ALSO_ASKS_DEADLINE = re.compile(r"\b(deadlines?|closing dates?|cut ?offs?|apply 
                                 r"when (is|are) (it|the) (due|closing)|last day to apply)\b")
 
 
+def also_asks_deadline(question: str | None) -> bool:
+    """Whether a message about something else also asks when to apply."""
+    return ALSO_ASKS_DEADLINE.search(plain_words(question)) is not None
+
+
 def deadline_aside(session: Session, *, today: dt.date, programme_code: str | None,
                    question: str | None) -> str | None:
     """One line on the first deadline of `programme_code` when `question` also asks when to
     apply ("is NPQH funded and when do I apply by?"); None when it does not, or nothing is
     open."""
-    words = plain_words(question)
-    if not programme_code or not ALSO_ASKS_DEADLINE.search(words):
+    if not programme_code or not also_asks_deadline(question):
         return None
     earliest = first_deadline(session, programme_code, today)
     if earliest is None:

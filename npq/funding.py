@@ -68,9 +68,8 @@ def funding_answer(session: Session, *, today: dt.date, programme_code: str | No
     if programme is None or programme.is_legacy:
         if topic == "pupil_premium":
             return _pupil_premium(session, today, network)
-        where = _setting(setting, phase, question)
-        mine = _for_setting(session, today, where, role) \
-            if where and programme_code is None else None
+        mine = _named_no_programme(session, today, programme_code, setting, phase, role,
+                                   question)
         if mine is not None:  # "is it free for a childminder?"
             return mine
         unknown = programme_code[:40] if programme_code and programme is None else None
@@ -121,9 +120,8 @@ def eligibility_answer(session: Session, *, today: dt.date, programme_code: str 
     if topic == "pupil_premium" and (programme is None or programme.is_legacy):
         return _pupil_premium(session, today, network)
     if programme is None or programme.is_legacy:
-        where = _setting(setting, phase, question)
-        mine = _for_setting(session, today, where, role) \
-            if where and programme_code is None else None
+        mine = _named_no_programme(session, today, programme_code, setting, phase, role,
+                                   question)
         if mine is not None:  # "I'm a childminder, can I do an NPQ?"
             return mine
         programmes = programme.successors if programme else current_programmes(session)
@@ -183,6 +181,15 @@ def _overview(session: Session, today: dt.date, intake: str | None, network: Net
         Button("Am I eligible?", "ask_eligibility"),
         Button("Which NPQ suits me?", "recommend_npq"),
         Button("Deadlines", "ask_deadlines")))
+
+
+def _named_no_programme(session: Session, today: dt.date, programme_code: str | None,
+                        setting: str | None, phase: str | None, role: str | None,
+                        question: str | None) -> Answer | None:
+    """What is funded where the person works, when they said where but named no programme."""
+    where = _setting(setting, phase, question)
+    return _for_setting(session, today, where, role) if where and programme_code is None \
+        else None
 
 
 def _for_setting(session: Session, today: dt.date, where: str, role: str | None) -> Answer | None:
@@ -304,13 +311,17 @@ ALSO_ASKS_FUNDING = re.compile(r"\b(is it (free|funded|paid for)|free|funded|fun
                                r"how much|fees?|pay for it|who pays|price|scholarship)\b")
 
 
+def also_asks_funding(question: str | None) -> bool:
+    """Whether a message about something else also asks if it is free."""
+    return ALSO_ASKS_FUNDING.search(plain_words(question)) is not None
+
+
 def funding_aside(session: Session, *, today: dt.date, programme_code: str | None,
                   question: str | None, setting: str | None = None, phase: str | None = None,
                   role: str | None = None) -> str | None:
     """One line on a programme's funding when `question`, asked about something else, also asks
     whether it is free ("which npq would suit me and is it free?"); None when it does not."""
-    words = plain_words(question)
-    if not programme_code or not ALSO_ASKS_FUNDING.search(words):
+    if not programme_code or not also_asks_funding(question):
         return None
     answer = funding_answer(session, today=today, programme_code=programme_code,
                             setting=setting, phase=phase, role=role)

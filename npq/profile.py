@@ -310,6 +310,7 @@ def _without_aspirations(words: str) -> str:
 
 # "i love maths and want to lead it across school": the subject named before the aspiration
 SUBJECTS = frozenset({"maths", "literacy", "behaviour", "send", "early_years"})
+SUBJECT_PATTERNS = tuple(pattern for pattern in AMBITION_PATTERNS if pattern[0] in SUBJECTS)
 POINTS_BACK = re.compile(r"\b(lead|leading|run|running|teach|teaching|coordinate|do|develop)"
                          r" (it|that|this|them)\b")
 
@@ -324,8 +325,7 @@ def _ambition_in_clauses(words: str) -> str | None:
             if found:
                 return found
             if POINTS_BACK.search(clause[match.start():]):
-                subject = _first_match(tuple(p for p in AMBITION_PATTERNS if p[0] in SUBJECTS),
-                                       before + " " + clause[:match.start()])
+                subject = _first_match(SUBJECT_PATTERNS, before + " " + clause[:match.start()])
                 if subject:
                     return subject
         before += " " + clause
