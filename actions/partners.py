@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.orm import Session
 
 from actions import clock
+from actions.leaving import leaving, left_early
 from actions.support import (
     AskInFixedWords,
     ask_next,
@@ -249,6 +250,11 @@ class AskCriterion(AskInFixedWords, ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        """The criterion's question, unless the user has moved on: then the check ends
+        (actions/leaving.py)."""
+        left = leaving(tracker, domain)
+        if left:
+            return left
         await answer_gap_first(dispatcher, tracker)
         question = await in_session(criterion_question, key=self.criterion)
         say(dispatcher, self.name().removeprefix("action_"), question=question or "")
@@ -321,6 +327,9 @@ class ActionAskFirstProgramme(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         """Which programme would you start with? (new partners often start with one)"""
+        left = leaving(tracker, domain)
+        if left:
+            return left
         utter(dispatcher, await in_session(
             choose_programme_answer, question="New partners often start by delivering one "
             "programme. Which would you start with?",
@@ -335,7 +344,11 @@ class ActionPartnerFit(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         """The per-criterion assessment and area gaps, then an offer to tell the team. The answers
-        wait in `pending` for that yes, and the form's slots are cleared for a next check."""
+        wait in `pending` for that yes, and the form's slots are cleared for a next check.
+        Nothing when the form was left unfinished: its answers stay for "are we a good fit?"
+        (actions/leaving.py)."""
+        if left_early(tracker, "partner_fit_form"):
+            return []
         answers = fit_answers(tracker.slots)
         answer = await in_session(partner_fit_answer, answers=answers)
         stored = {slot: tracker.get_slot(slot) for slot in FORM_SLOTS}

@@ -16,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import clock
+from actions.leaving import leaving, left_early
 from actions.support import (
     in_session,
     latest_intent,
@@ -127,7 +128,7 @@ class ActionAskRole(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         """What's your role? (with the common roles as buttons)"""
-        return _ask(dispatcher, "role")
+        return _ask(dispatcher, tracker, domain, "role")
 
 
 class ActionAskPhase(Action):
@@ -137,7 +138,7 @@ class ActionAskPhase(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         """Which phase do you work in?"""
-        return _ask(dispatcher, "phase")
+        return _ask(dispatcher, tracker, domain, "phase")
 
 
 class ActionAskAmbition(Action):
@@ -147,10 +148,15 @@ class ActionAskAmbition(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         """What would you like to do next in your career?"""
-        return _ask(dispatcher, "ambition")
+        return _ask(dispatcher, tracker, domain, "ambition")
 
 
-def _ask(dispatcher: CollectingDispatcher, fact: str) -> list[EventType]:
+def _ask(dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any],
+         fact: str) -> list[EventType]:
+    """The question, unless the user has moved on: then the form ends (actions/leaving.py)."""
+    left = leaving(tracker, domain)
+    if left:
+        return left
     utter(dispatcher, question_for(fact))
     return []
 
@@ -163,7 +169,10 @@ class ActionRecommend(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         """The recommendation. Role and phase are kept (facts about the person, used later for
         funding and leads); the ambition is cleared, so the next "which NPQ?" asks again. A
-        place named in the message ("a head of year in Bradford") is kept for "nearest hub?"."""
+        place named in the message ("a head of year in Bradford") is kept for "nearest hub?".
+        Nothing when the form was left unfinished (actions/leaving.py)."""
+        if left_early(tracker, "recommend_form"):
+            return []
         answer = await in_session(recommendation_answer, profile=profile_of(tracker.slots))
         code = next((b.entities["npq"] for b in answer.buttons if "npq" in b.entities), None)
         answer = await with_asides(tracker, answer, code, today=clock.today())

@@ -171,7 +171,8 @@ ASPIRE = (r"\b(want|wants|wanted|wanting|would like|id like|like|hope|hopes|hopi
           r"aiming|aspire|aspires|aspiring|plan|plans|planning|keen|looking|ambition|ambitions|"
           r"next step|step up|stepping up|move|moving|progress|go for|going for|working towards|"
           r"work towards|prepare|preparing|interested|interest|focus|passionate|develop my|"
-          r"get better)\b")
+          r"get better|thinking about|thinking of|considering|consider|eyeing|fancy|tempted by|"
+          r"tempted to|dream|dreaming)\b")
 AMBITION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("executive_leadership", _either(
         rf"\b(executive|exec) ({_HEAD}|leader|leadership)\b|\bceo\b|\bchief executive\b",

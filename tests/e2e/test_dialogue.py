@@ -103,6 +103,20 @@ def test_a_question_in_the_middle_of_a_form_is_answered_then_the_form_continues(
     assert chat.say("head of maths in a secondary").startswith("I'd suggest NPQLT")
 
 
+def test_a_form_is_left_once_the_user_has_moved_on(chat: Chat) -> None:
+    """The product bug: the career question came back under every answer, a school's
+    partnership questions included. One question in between is answered and the form asks
+    again; a second, or a partnership question, leaves it (actions/leaving.py)."""
+    chat.say("which npq would suit me")
+    first = chat.say("how long is NPQH?")
+    assert "18 months" in first and first.rstrip().endswith("\"a SENCO\".")
+    second = chat.say("when's the deadline for npqsl?")
+    assert "NPQSL" in second and "What's your role" not in second
+    chat.say("which npq would suit me")
+    partner = chat.say("how does becoming a delivery partner work?")
+    assert "partner" in partner and "What's your role" not in partner
+
+
 def test_nonsense_gets_an_apology_a_person_and_a_parse_the_front_end_queues(
         chat: Chat, db: Session) -> None:
     # out of scope or below the confidence threshold: either way, a way on and a person

@@ -312,6 +312,13 @@ def test_parse_ambition_returns_none_when_unclear(text: str | None) -> None:
     ("Head of English at a high school hoping to join SLT",
      Profile("head_of_department", "secondary", "senior_leadership")),
     ("I'm a nursery manager", Profile("early_years_lead", "early_years", None)),
+    # ambitions said as a thought, not a plan
+    ("hello, I'm a deputy head at a primary in Bradford, thinking about headship in a couple of "
+     "years", Profile("deputy_head", "primary", "headship")),
+    ("assistant head, considering a move to deputy", Profile("assistant_head", None,
+                                                             "senior_leadership")),
+    ("been eyeing the SENCO route", Profile(None, None, "send")),
+    ("thinking about which course to do", Profile()),
 ])
 def test_read_profile_reads_all_three_from_one_message(text: str, profile: Profile) -> None:
     assert read_profile(text) == profile
