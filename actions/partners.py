@@ -33,6 +33,7 @@ from npq import geo
 from npq.answers import Answer, Button
 from npq.intents import PARTNERSHIP
 from npq.partners import (
+    CROSS_SCHOOL,
     ORGANISATION_TYPES,
     FitAnswers,
     area_from_slot,
@@ -146,7 +147,14 @@ class ValidatePartnerFitForm(FormValidationAction):
 
     async def extract_works_with_others(self, dispatcher: CollectingDispatcher,
                                         tracker: Tracker, domain: DomainDict) -> dict[str, Any]:
-        return _yes_no(tracker, "works_with_others")
+        """Yes or no; or what the school is, when that says it ("we're a federation of 3
+        primaries": yes, and a federation)."""
+        found = _yes_no(tracker, "works_with_others")
+        if found or not _requested(tracker, "works_with_others"):
+            return found
+        kind = parse_organisation_type(typed_text(tracker))
+        return {"works_with_others": "yes", "organisation_type": kind} if kind in CROSS_SCHOOL \
+            else {}
 
     async def extract_first_programme(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: DomainDict) -> dict[str, Any]:

@@ -84,6 +84,13 @@ ANSWERS = [
      {"works_with_others": "no"}),
     ("yes, we lead a local network of primaries", "inform", [], asked("works_with_others"),
      {"works_with_others": "yes"}),
+    # what the school is can answer it
+    ("we're a small federation of 3 primaries", "inform", [],
+     asked("works_with_others", organisation_type="single_school"),
+     {"works_with_others": "yes", "organisation_type": "federation"}),
+    ("we're part of a multi academy trust", "inform", [], asked("works_with_others"),
+     {"works_with_others": "yes", "organisation_type": "trust"}),
+    ("we're just one school", "inform", [], asked("works_with_others"), {}),
     ("NPQLT", "inform", [entity("npq", "NPQLT")], asked("first_programme"),
      {"first_programme": "NPQLT"}),
     ("the headship one", "inform", [], asked("first_programme"), {"first_programme": "NPQH"}),

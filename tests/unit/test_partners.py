@@ -22,6 +22,7 @@ from npq.partners import (
     area_coverage,
     area_from_slot,
     area_to_slot,
+    asks_about_gap,
     assess_fit,
     become_partner_answer,
     enquiry_recorded_answer,
@@ -400,3 +401,17 @@ def test_partner_wording_keeps_to_what_the_seeds_say(session: Session, unsupport
                 if unsupported.lower() in reply["text"].lower()]
     assert "New partners often start by delivering one programme" in \
         become_partner_answer(session).text
+
+
+@pytest.mark.parametrize("text, gap", [
+    ("is there a gap in our area?", True),
+    ("is Bradford already covered?", True),
+    ("my school is in a rural bit of Cumbria and nobody round here seems to run NPQs, could we?",
+     True),
+    ("there's no hub near us at all", True),
+    ("no one near us offers them", True),
+    ("nobody on our staff has done one", False),
+    ("what do partners get?", False),
+])
+def test_a_school_saying_nobody_near_it_runs_npqs_asks_about_the_gap(text: str, gap: bool) -> None:
+    assert asks_about_gap(text) is gap
