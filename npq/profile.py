@@ -172,7 +172,7 @@ ASPIRE = (r"\b(want|wants|wanted|wanting|would like|id like|like|hope|hopes|hopi
           r"next step|step up|stepping up|move|moving|progress|go for|going for|working towards|"
           r"work towards|prepare|preparing|interested|interest|focus|passionate|develop my|"
           r"get better|thinking about|thinking of|considering|consider|eyeing|fancy|tempted by|"
-          r"tempted to|dream|dreaming)\b")
+          r"tempted to|dream|dreaming|wish|wishing|would love|love to|goal)\b")
 AMBITION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("executive_leadership", _either(
         rf"\b(executive|exec) ({_HEAD}|leader|leadership)\b|\bceo\b|\bchief executive\b",

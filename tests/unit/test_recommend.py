@@ -319,6 +319,11 @@ def test_parse_ambition_returns_none_when_unclear(text: str | None) -> None:
                                                              "senior_leadership")),
     ("been eyeing the SENCO route", Profile(None, None, "send")),
     ("thinking about which course to do", Profile()),
+    ("Good morning. I am teacher of mathematics in secondary school in Leicester. I wish to know "
+     "if there is programme for me to become head of department",
+     Profile("classroom_teacher", "secondary", "lead_teaching")),
+    ("my goal is headship", Profile(None, None, "headship")),
+    ("I love teaching maths", Profile()),
 ])
 def test_read_profile_reads_all_three_from_one_message(text: str, profile: Profile) -> None:
     assert read_profile(text) == profile
