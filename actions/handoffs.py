@@ -29,13 +29,15 @@ class ActionTalkToHuman(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         """Record a handoff request with the recent conversation, and say how we'll be in touch."""
         context = recent_messages(tracker.events)
-        school = bool(PARTNERSHIP & set(earlier_intents(tracker, 3)))  # "can we talk to someone"
+        earlier = set(earlier_intents(tracker, 3))
+        school = bool(PARTNERSHIP & earlier)  # "can we talk to someone" after partnership
+        again = "talk_to_human" in earlier  # "... my number is": recorded, and said so
 
         def store(session: Session) -> Answer:
             record_handoff(session, chat_id=tracker.sender_id, reason=typed_text(tracker),
                            context=context, now=clock.now())
             return handoff_answer(office_contact(load_network(session), hours=False),
-                                  school=school)
+                                  school=school, again=again)
 
         utter(dispatcher, await in_session(store))
         return [*end_form(tracker), *([SlotSet("pending", None)]

@@ -230,15 +230,20 @@ def close(session: Session, request_id: int, now: dt.datetime) -> HandoffRequest
     return request
 
 
-def handoff_answer(contact: str, *, school: bool = False) -> Answer:
+def handoff_answer(contact: str, *, school: bool = False, again: bool = False) -> Answer:
     """The request is with the team; when they answer is the front end's to say (it knows the
     office hours and whether a staff chat is set), so the hours are not repeated here. A school
-    asking about partnership (`school`) is offered partnership next steps, not a candidate's."""
+    asking about partnership (`school`) is offered partnership next steps, not a candidate's.
+    Asked `again` just after ("I'd rather a phone call, my number is ..."): the message goes to
+    the team too, and the user is told so rather than the first answer word for word."""
     reach = f" You can also contact our office: {contact}." if contact else ""
     buttons = ((Button("What do partners get?", "partner_benefits"),
                 Button("Check our fit", "partner_fit_check")) if school else
                (Button("Which NPQs are there?", "programme_info"),
                 Button("Find my nearest hub", "find_hub")))
+    if again:
+        return Answer("Thanks, I've added that to your request, so the team will see it too.",
+                      buttons)
     return Answer(f"I've passed your question to our team.{reach}", buttons)
 
 

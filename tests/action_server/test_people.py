@@ -389,6 +389,20 @@ async def test_a_school_asking_for_a_person_after_partnership_questions_gets_par
     assert [b["payload"] for b in outcome.buttons] == ["/partner_benefits", "/partner_fit_check"]
 
 
+async def test_asking_for_a_person_again_adds_to_the_request_and_says_so(
+        database: sessionmaker[Session]) -> None:
+    """The second message ("my number is ...") got the first answer word for word, as if it
+    had not been read."""
+    text = "I'd rather a phone call, my number is 07700 900123"
+    outcome = await run(ActionTalkToHuman(), tracker(
+        text, "talk_to_human", sender="chat-again",
+        events=asked_earlier("can I speak to someone real please", "talk_to_human")))
+    assert outcome.text == ("Thanks, I've added that to your request, so the team will see it "
+                            "too.")
+    [request] = rows(database, HandoffRequest)
+    assert request.reason == text  # the number reaches the team with it
+
+
 @pytest.mark.parametrize("text", [
     "'; DROP TABLE handoff_requests;--", "🙂🎓🔥 help", "x" * 4000, "/talk_to_human"])
 async def test_nasty_text_is_stored_as_text(database: sessionmaker[Session], text: str) -> None:
