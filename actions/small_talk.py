@@ -75,7 +75,8 @@ NOT_UNDERSTOOD_IN_FORM = "Sorry, I didn't catch that."
 # Below this confidence, an off-topic reading of a message naming a programme gets "Did you
 # mean...?" instead ("can you write my NPQSL case study" is off-topic, surely).
 SURE_OFF_TOPIC = 0.7
-COURSE_TOPICS = frozenset({"provider", "assessment", "qualification", "track_record"})
+COURSE_TOPICS = frozenset({"provider", "assessment", "qualification", "track_record",
+                           "ask_your_hub"})
 
 
 class ActionSmallTalk(Action):

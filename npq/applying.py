@@ -17,6 +17,7 @@ from npq.topics import topic_of
 
 PHONE_SIZE = 880  # optional lines are left out beyond this
 PROVIDER = frozenset({"provider"})
+ASK_YOUR_HUB = frozenset({"ask_your_hub"})
 ENDORSEMENT = frozenset({"endorsement"})
 REFERENCE_NUMBERS = frozenset({"trn", "urn"})
 
@@ -54,6 +55,8 @@ def how_to_apply_answer(session: Session, *, today: dt.date, programme_code: str
     question about the provider gets the provider."""
     if topic_of(question, PROVIDER) is not None:
         return provider_answer(session)
+    if topic_of(question, ASK_YOUR_HUB) is not None:  # "my application was rejected, why?"
+        return ask_your_hub_answer(session)
     if topic_of(question, ENDORSEMENT) is not None:
         return endorsement_answer(programme_code)
     network = load_network(session)
@@ -136,6 +139,19 @@ def provider_answer(session: Session) -> Answer:
         Button("How do I apply?", "how_to_apply"),
         Button("Find my nearest hub", "find_hub"),
         Button("Talk to a person", "talk_to_human")))
+
+
+def ask_your_hub_answer(session: Session) -> Answer:
+    """Deferring, a break, logging in, a refused application, group sizes, who facilitates:
+    decided case by case by the hub and the provider, and not in our data; said so, with who
+    can answer."""
+    contact = office_contact(load_network(session), hours=False)
+    office = f" You can also contact our office: {contact}." if contact else ""
+    return Answer("That depends on your hub and the provider running your course, so I can't "
+                  "answer it reliably here. Your hub can: its contact details are in its listing. "
+                  f"Or I can pass your question to our team.{office}", (
+                      Button("Find my nearest hub", "find_hub"),
+                      Button("Talk to a person", "talk_to_human")))
 
 
 def what_to_have_ready_answer(session: Session) -> Answer:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from npq.answers import Answer, Button, intake_label
-from npq.applying import endorsement_answer, provider_answer
+from npq.applying import ask_your_hub_answer, endorsement_answer, provider_answer
 from npq.db.models import Cohort, Hub, Programme
 from npq.deadlines import deadlines_answer
 from npq.hubs import nearby_formats
@@ -32,7 +32,7 @@ from npq.programmes import (
 from npq.topics import topic_of
 
 TOPICS = frozenset({"assessment", "qualification", "track_record", "sessions", "provider",
-                    "places", "endorsement", "two_at_once", "prerequisite"})
+                    "places", "endorsement", "two_at_once", "prerequisite", "ask_your_hub"})
 AFTER_SCHOOL = re.compile(r"\b(after school|twilight|evening)", re.IGNORECASE)
 HASNT, HAVENT = "hasn't", "haven't"
 SCHOOL_DAY = re.compile(r"\b(school day|daytime|in the day)\b", re.IGNORECASE)
@@ -64,6 +64,8 @@ def programme_info_answer(session: Session, *, today: dt.date, named: str | None
         return sessions_answer(session, programme, today, place_text), code
     if topic == "provider":
         return provider_answer(session), code
+    if topic == "ask_your_hub":
+        return ask_your_hub_answer(session), code
     if topic == "endorsement":
         return endorsement_answer(code), code
     if topic == "two_at_once":
@@ -140,6 +142,8 @@ def qualification_answer(session: Session, programme: Programme | None) -> Answe
     if programme is not None and programme.is_npq and not programme.is_legacy:
         lines.append(f"You gain {programme.code} by passing its final assessment: "
                      f"{_lower_first(programme.assessment)}")
+    elif programme is None:  # "do I get a certificate?"
+        lines.append("You gain the NPQ when you pass its final assessment.")
     return Answer("\n\n".join(lines), _about(programme))
 
 

@@ -57,6 +57,16 @@ PATTERNS: tuple[tuple[str, str], ...] = (
                      r"success rates?|results|outcomes|promot\w*|get (a|my first) headship|"
                      r"become a head (after|sooner)|help (me )?(get|become|with my career)|"
                      r"career prospects|(is it|are they) any good)\b"),
+    # what a hub or the course's provider decides case by case, with no answer in our data
+    ("ask_your_hub", r"\b(defer\w*|postpone|put (it|my place) on hold|pause (it|the course|my "
+                     r"course)|take a break|maternity|paternity|parental leave|sick leave|log ?in|"
+                     r"password|learning platform|portal|(application|place) (was|has been|got) "
+                     r"(rejected|declined|turned down|refused|unsuccessful)|(rejected|turned down|"
+                     r"refused) my application|cohort size|group size|how (many|big)( people| "
+                     r"participants| teachers| others)? (are |is )?(on|in) (each|a|the|my) "
+                     r"(cohort|group)|how big (are|is) the (cohorts?|groups?)|who (are|is) the "
+                     r"facilitators?|who (will|would) (teach|facilitate|run) (it|the sessions|"
+                     r"us)|change (my )?(hub|cohort|provider)|switch (hub|cohort|provider)s?)\b"),
     ("qualification", r"\b(masters?|level 7|credits?|accredit\w*|certificates?|recognised|"
                       r"recognized|still valid|valid|expire|count (for|towards)|worth|"
                       r"what qualification|proper qualification|actual qualification|kudos)\b"),

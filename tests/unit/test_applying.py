@@ -246,3 +246,13 @@ def test_a_question_about_the_urn_gets_what_it_is_and_where_to_look_it_up(
 def test_having_the_numbers_ready_still_gets_the_steps(session: Session, question: str) -> None:
     answer = how_to_apply_answer(session, today=TODAY, question=question)
     assert answer.text.startswith("Applying for an NPQ takes two steps:")
+
+
+@pytest.mark.parametrize("question", ["my application was rejected, why?",
+                                      "how do I log in to the learning platform"])
+def test_what_only_the_hub_can_answer_is_not_the_steps_to_apply(session: Session,
+                                                                 question: str) -> None:
+    """Both got the two steps to apply again."""
+    answer = how_to_apply_answer(session, today=TODAY, question=question)
+    assert answer.text.startswith("That depends on your hub and the provider running your course")
+    assert "Talk to a person" in [b.title for b in answer.buttons]

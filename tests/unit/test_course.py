@@ -47,6 +47,15 @@ TODAY = dt.date(2026, 11, 22)
     ("what's the PP50 rule", "pupil_premium"),
     ("do small schools get a grant", "small_school_grant"),
     ("is there any targeted support funding", "small_school_grant"),
+    # decided by the hub and the provider case by case: said so, with who can answer
+    ("can i defer to next year", "ask_your_hub"),
+    ("I've got a baby due in march, can I pause the course", "ask_your_hub"),
+    ("going on maternity leave in the spring, what happens to my npq", "ask_your_hub"),
+    ("how do I log in to the learning platform", "ask_your_hub"),
+    ("my application was rejected, why?", "ask_your_hub"),
+    ("how many people are on each cohort", "ask_your_hub"),
+    ("who are the facilitators", "ask_your_hub"),
+    ("can I change my hub", "ask_your_hub"),
     ("what is NPQH", None), ("how long does npqh take", None), ("which NPQs are there", None),
     ("", None), (None, None), ("🙂" * 300, None),
 ])
@@ -193,3 +202,18 @@ def test_asking_what_you_need_to_start_gets_the_prerequisite(
     assert "Who it's for: " in answer.text
     assert eligibility_answer(session, today=TODAY, programme_code=named,
                               question=question).text == answer.text
+
+
+@pytest.mark.parametrize("question", ["can i defer to next year", "who are the facilitators"])
+def test_what_the_hub_decides_says_so_and_who_can_answer(session: Session, question: str) -> None:
+    """These got the list of NPQs, or the steps to apply."""
+    answer, _ = programme_info_answer(session, today=TODAY, named=None, question=question)
+    assert answer.text.startswith("That depends on your hub and the provider running your "
+                                  "course")
+    assert [b.title for b in answer.buttons] == ["Find my nearest hub", "Talk to a person"]
+
+
+def test_a_certificate_question_says_how_the_npq_is_gained(session: Session) -> None:
+    answer, _ = programme_info_answer(session, today=TODAY, named=None,
+                                      question="do I get a certificate")
+    assert answer.text.endswith("You gain the NPQ when you pass its final assessment.")
