@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from npq.answers import Answer, Button, intake_label
 from npq.applying import ENDORSEMENT, endorsement_answer
-from npq.course import assessment_answer, prerequisite_answer
+from npq.course import assessment_answer, prerequisite_answer, sessions_answer
 from npq.db.models import FUNDING_CONDITIONS, Cohort, FundingRule, Programme
 from npq.funding_rules import (
     CONDITIONS,
@@ -49,6 +49,7 @@ SETTING_BUTTONS = {"school": "State school", "sixteen_to_nineteen": "Sixth form 
                    "independent": "Independent school"}
 TOPICS = frozenset({"pupil_premium", "small_school_grant", "assessment"})
 PREREQUISITE = frozenset({"prerequisite"})
+SESSIONS = frozenset({"sessions"})
 Intakes = list[tuple[str, list[FundingRule]]]
 
 
@@ -110,7 +111,9 @@ def eligibility_answer(session: Session, *, today: dt.date, programme_code: str 
     network, role = load_network(session), _role(role)
     intake = intake if intake and INTAKE.fullmatch(intake) else None
     programme = find_programme(session, programme_code[:200]) if programme_code else None
-    topic = topic_of(question, TOPICS | ENDORSEMENT | PREREQUISITE)
+    topic = topic_of(question, TOPICS | ENDORSEMENT | PREREQUISITE | SESSIONS)
+    if topic == "sessions":  # "can I do it part time?": the time it takes, and when
+        return sessions_answer(session, programme, today)
     if topic == "endorsement":  # "do I need my head's permission?"
         return endorsement_answer(programme.code if programme else None)
     if topic == "prerequisite" and programme is not None and not programme.is_legacy:

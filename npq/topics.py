@@ -76,6 +76,9 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("places", r"\b(places? (left|available|remaining|free)|spaces?|spots? left|any places|"
                r"how many places|full|fully booked|waiting list|availability)\b"),
     ("sessions", r"\b(hours? (a|per|each) week|how many hours|time commitment|how much time|"
+                 r"(do|study|take) (it|the course|an npq|npqs?|this|them) part time|alongside "
+                 r"(my |a )?(job|work|teaching|role)|while (working|"
+                 r"teaching)|(with|on top of) (a |my )?full time (job|role|timetable)|"
                  r"workload|time consuming|how demanding|after school|twilight|evenings?|daytime|"
                  r"in the day|during the day|school "
                  r"hours|term time|face to face|in person|online|virtual|remote|zoom|sessions?|"

@@ -38,6 +38,8 @@ TODAY = dt.date(2026, 11, 22)
     ("are the sessions after school or in the day", "sessions"),
     ("is it all online or are there face to face days", "sessions"),
     ("are there any twilight sessions", "sessions"),
+    ("can I do it part time", "sessions"), ("can i do an npq alongside my job", "sessions"),
+    ("I work part time, am I eligible?", None),
     ("which lead provider do I select on the form", "provider"),
     ("the DfE form is asking for my provider, what do I put", "provider"),
     ("who runs the course", "provider"),
@@ -217,3 +219,10 @@ def test_a_certificate_question_says_how_the_npq_is_gained(session: Session) -> 
     answer, _ = programme_info_answer(session, today=TODAY, named=None,
                                       question="do I get a certificate")
     assert answer.text.endswith("You gain the NPQ when you pass its final assessment.")
+
+
+def test_asking_if_it_can_be_done_part_time_gets_the_time_it_takes(session: Session) -> None:
+    """'can I do it part time' (read as eligibility) was asked which NPQ."""
+    answer = eligibility_answer(session, today=TODAY, question="can I do it part time")
+    assert answer.text.startswith("Most NPQs are ")
+    assert "hours a week" in answer.text
