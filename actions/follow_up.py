@@ -21,11 +21,12 @@ from actions.hubs import reply_with_hubs
 from actions.partners import record_enquiry
 from actions.people import FORGET_BUTTONS, erase_everything
 from actions.programmes import reply_about_programme
-from actions.small_talk import NOT_UNDERSTOOD_IN_FORM, ActionClarify
+from actions.small_talk import NOT_UNDERSTOOD_IN_FORM, ActionClarify, previous_action
 from actions.support import (
     latest_entity,
     latest_intent,
     pending,
+    remember_place,
     say,
     says_yes,
     typed_text,
@@ -37,6 +38,7 @@ from npq.funding import parse_setting
 from npq.people import introduced_name
 from npq.profile import read_profile
 
+FUNDING_ACTIONS = frozenset({"action_funding", "action_eligibility"})
 NOT_CONFIRMED = ("I haven't deleted anything. To delete everything I hold about you, tap \"Yes, "
                  "delete it all\" (or say yes); to keep it, tap \"No, keep it\".")
 
@@ -97,19 +99,28 @@ class ActionFollowUp(Action):
             # "Hi, I'm Devon": the writer's name, not the county (nothing asked where)
             say(dispatcher, "greet_named", who=name)
             return []
-        if kind == "setting":
-            # a phase ("a nursery") implies the setting: the funding answer reads the phase slot
-            setting = latest_entity(tracker, "setting") or parse_setting(typed_text(tracker))
-            if setting or latest_entity(tracker, "phase"):
-                return await reply_about_funding(dispatcher, tracker, asked.get("intent")
+        setting = latest_entity(tracker, "setting") or parse_setting(typed_text(tracker))
+        # a phase ("a nursery") implies the setting: the funding answer reads the phase slot
+        if kind == "setting" and (setting or latest_entity(tracker, "phase")):
+            return await reply_about_funding(dispatcher, tracker, asked.get("intent")
                                                  or "ask_funding", setting=setting)
+        funding = previous_action(tracker) in FUNDING_ACTIONS
+        if setting and funding and not place:
+            # "we're an academy" after a funding answer nobody asked it for: the verdict there
+            return await reply_about_funding(dispatcher, tracker, "ask_funding", setting=setting)
+        read = read_profile(typed_text(tracker))
+        about_them = bool(latest_entity(tracker, "role") or latest_entity(tracker, "phase")
+                          or read.role or read.ambition)
+        if place and about_them and kind != "place":
+            # "I'm an early years teacher in a private nursery in Truro": what suits them, and
+            # the town is kept for "what's the nearest hub" (hubs alone ignored who they are)
+            return [SlotSet("pending", None), *remember_place(tracker, place),
+                    FollowupAction("recommend_form")]
         if place and kind == "place" and asked.get("intent") == "ask_deadlines":
             return await reply_with_deadlines(dispatcher, tracker, place_text=place)
         if place:
             return await reply_with_hubs(dispatcher, tracker)
-        read = read_profile(typed_text(tracker))
-        if latest_entity(tracker, "role") or latest_entity(tracker, "phase") or read.role or (
-                read.ambition):  # "i'd like to lead english across the school eventually"
+        if about_them:  # "i'd like to lead english across the school eventually"
             return [SlotSet("pending", None), FollowupAction("recommend_form")]
         if latest_entity(tracker, "npq"):
             return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))

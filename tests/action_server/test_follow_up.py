@@ -97,6 +97,32 @@ async def test_a_bare_role_or_phase_starts_the_recommendation_form(
     assert outcome.events == [SlotSet("pending", None), FollowupAction("recommend_form")]
 
 
+async def test_a_setting_said_after_a_funding_answer_gets_the_verdict_there() -> None:
+    """'we're an academy' after the funding answer (which had not asked) got 'Sorry, I didn't
+    understand that'."""
+    events = [{"event": "user", "text": "is it funded for a school in wigan",
+               "parse_data": {"intent": {"name": "ask_funding"}}},
+              {"event": "action", "name": "action_funding"},
+              {"event": "action", "name": "action_listen"}]
+    outcome = await run(ActionFollowUp(), tracker("we're an academy", "inform", events=events,
+                                                  slots={"npq": "NPQLT"}))
+    assert outcome.text.startswith("NPQLT in spring 2027, for a state-funded school or academy: "
+                                   "funded only if your school is in the top 50%")
+    assert outcome.slot("setting") == "school"
+
+
+async def test_who_they_are_and_where_gets_a_recommendation_not_a_list_of_hubs() -> None:
+    """'I'm an early years teacher in a private nursery in Truro' listed the hubs nearest Truro,
+    none offering NPQEYL."""
+    outcome = await run(ActionFollowUp(), tracker(
+        "I'm an early years teacher in a private nursery in Truro", "inform",
+        [entity("role", "early years teacher"), entity("phase", "early_years"),
+         entity("location", "Truro")]))
+    assert outcome.messages == []
+    assert outcome.events == [SlotSet("pending", None), SlotSet("place", "Truro"),
+                              FollowupAction("recommend_form")]  # Truro kept for "nearest hub"
+
+
 async def test_a_bare_programme_is_described() -> None:
     outcome = await run(ActionFollowUp(), tracker("NPQSL", "inform", [entity("npq", "NPQSL")]))
     assert outcome.text.startswith("NPQSL: NPQ for Senior Leadership")
