@@ -15,17 +15,19 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.corrections import correct
 from actions.deadlines import reply_with_deadlines
 from actions.funding import reply_about_funding
 from actions.hubs import reply_with_hubs
 from actions.partners import record_enquiry
 from actions.people import FORGET_BUTTONS, erase_everything
 from actions.programmes import reply_about_programme
-from actions.small_talk import NOT_UNDERSTOOD_IN_FORM, ActionClarify, previous_action
+from actions.small_talk import NOT_UNDERSTOOD_IN_FORM, ActionClarify
 from actions.support import (
     latest_entity,
     latest_intent,
     pending,
+    previous_action,
     remember_place,
     say,
     says_yes,
@@ -122,8 +124,13 @@ class ActionFollowUp(Action):
             return await reply_with_hubs(dispatcher, tracker)
         if about_them:  # "i'd like to lead english across the school eventually"
             return [SlotSet("pending", None), FollowupAction("recommend_form")]
-        if latest_entity(tracker, "npq"):
-            return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))
+        named = latest_entity(tracker, "npq")
+        if named:
+            # "actually make that NPQSL" just after a reminder or an answer about NPQH
+            corrected = await correct(dispatcher, tracker, domain, named)
+            if corrected is not None:
+                return corrected
+            return await reply_about_programme(dispatcher, tracker, named)
         # "bradfrod" after "Where should I look?", with no location entity; not "who runs
         # this" after a list of deadlines (it was "I couldn't find a place called ...")
         where = unread_place_reply(tracker)

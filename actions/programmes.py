@@ -11,6 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
+from actions.corrections import correct
 from actions.places import place_for_answer
 from actions.support import (
     in_session,
@@ -59,6 +60,10 @@ class ActionProgrammeInfo(Action):
         """Answer about the NPQ the user named, or the one the conversation is about when the
         question points back to it ("how long does it take?"), or about them all."""
         named = latest_entity(tracker, "npq")
+        if named is not None:  # "no, the senco one instead" just after its deadlines
+            corrected = await correct(dispatcher, tracker, domain, named)
+            if corrected is not None:
+                return corrected
         question = typed_text(tracker)
         if named is None and (refers_back(question) or topic_of(question) in ABOUT_ONE):
             named = text_slot(tracker, "npq")

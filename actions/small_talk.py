@@ -26,6 +26,7 @@ from actions.support import (
     in_session,
     latest_entity,
     latest_intent,
+    previous_action,
     respond,
     say,
     typed_text,
@@ -268,17 +269,4 @@ def suggested_buttons(message: dict[str, Any]) -> list[dict[str, str]]:
                 and len(buttons) < MAX_SUGGESTIONS):
             buttons.append({"title": INTENT_TITLES[name], "payload": f"/{name}{suffix}"})
     return buttons
-
-
-def previous_action(tracker: Tracker) -> str | None:
-    """The last action the assistant ran before the latest user message."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return None
-            seen_user = True
-        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
-            return str(event.get("name"))
-    return None
 

@@ -305,3 +305,16 @@ def says_yes(tracker: Tracker) -> bool:
     """Whether the latest message says yes in words, or is a button's payload."""
     typed = typed_text(tracker)
     return typed is None or YES_WORDS.search(typed.lower()) is not None
+
+
+def previous_action(tracker: Tracker) -> str | None:
+    """The last action the assistant ran before the latest user message."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
+            return str(event.get("name"))
+    return None

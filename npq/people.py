@@ -166,6 +166,19 @@ def subscribe_reminders(session: Session, *, chat_id: str | int, programme_code:
     return Subscription(row, change)
 
 
+def switch_reminder(session: Session, *, chat_id: str | int, from_code: str | None,
+                    to_code: str, now: dt.datetime) -> Subscription:
+    """"Actually make that NPQSL" just after subscribing to NPQH reminders: the NPQH one is
+    switched off (its row kept, as `unsubscribe` keeps them) and NPQSL's switched on."""
+    chat = _chat(chat_id)
+    if from_code and from_code != to_code:
+        for row in session.scalars(select(ReminderSubscription).where(
+                ReminderSubscription.chat_id == chat, ReminderSubscription.active,
+                ReminderSubscription.programme_code == from_code)):
+            row.active, row.ended_at = False, now
+    return subscribe_reminders(session, chat_id=chat, programme_code=to_code, now=now)
+
+
 def unsubscribe(session: Session, chat_id: str | int, now: dt.datetime | None = None) -> int:
     """Switch off every active reminder for this chat; how many were on. Rows stay (until the
     purge, ENDED_REMINDER_RETENTION_DAYS after `now`), so the reminders already sent are never
