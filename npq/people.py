@@ -67,10 +67,20 @@ class Subscription:
     change: str  # created | reactivated | unchanged
 
 
+# "priya at school dot org", "sam [at] trust [dot] org [dot] uk": an address spelt out so bots
+# don't harvest it, read as the address
+SPELT_EMAIL = re.compile(r"^\s*([\w.+-]+)\s*[\[(]?\s*\bat\b\s*[\])]?\s*([\w-]+(?:\s*[\[(]?\s*"
+                         r"(?:\bdot\b|\.)\s*[\])]?\s*[\w-]+)+)\s*\.?\s*$", re.IGNORECASE)
+SPELT_DOT = re.compile(r"\s*[\[(]?\s*(?:\bdot\b|\.)\s*[\])]?\s*", re.IGNORECASE)
+
+
 def validate_email(text: str | None) -> str | None:
     """The one email address in `text`, with its domain in lower case, or None."""
     if not isinstance(text, str) or len(text) > 320:
         return None
+    spelt = SPELT_EMAIL.match(text) if "@" not in text else None
+    if spelt:
+        text = f"{spelt.group(1)}@{SPELT_DOT.sub('.', spelt.group(2))}"
     tokens = text.replace("mailto:", " ").split()
     found = [t.strip("()<>\"'[]").rstrip(".,;:") for t in tokens if "@" in t]
     others = {t.lower().strip(".,;:!") for t in tokens if "@" not in t}

@@ -71,6 +71,10 @@ def aware(moment: dt.datetime) -> dt.datetime:
     ("my email is head+npq@academy.sch.uk.", "head+npq@academy.sch.uk"),
     ("<a_b@trust.example>", "a_b@trust.example"),
     ("mailto:office@npq.example.org", "office@npq.example.org"),
+    # spelt out so it isn't harvested: it was "That doesn't look like an email address"
+    ("priya at school dot org", "priya@school.org"),
+    ("sam [at] trust [dot] org [dot] uk", "sam@trust.org.uk"),
+    ("jo.bloggs AT academy.sch.uk", "jo.bloggs@academy.sch.uk"),
 ])
 def test_validate_email_accepts_and_normalises(text: str, email: str) -> None:
     assert validate_email(text) == email
@@ -81,6 +85,7 @@ def test_validate_email_accepts_and_normalises(text: str, email: str) -> None:
     "sam..patel@school.org", ".sam@school.org", "sam@-school.org", "sam patel@school.org",
     "a@b.org and c@d.org", "'; DROP TABLE leads;--@x.org", "🙂@school.org",
     "x" * 65 + "@school.org", "x@" + "y" * 4000 + ".org", "sam@school.c",
+    "i am at school dot com today", "meet me at leeds dot",
 ])
 def test_validate_email_rejects(text: str | None) -> None:
     assert validate_email(text) is None
