@@ -32,6 +32,9 @@ SKIP = "skip"
 TOP_INTENTS = 5
 # Contact details typed into a message: kept out of the log (and so out of review and training)
 EMAIL_IN_TEXT = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", re.IGNORECASE)
+# ... and spelt out: "priya at school dot org", "sam [at] trust [dot] org"
+SPELT_EMAIL_IN_TEXT = re.compile(r"[\w.+-]+\s*[\[(]?\s*\bat\b\s*[\])]?\s*[\w-]+(?:\s*[\[(]?\s*"
+                                 r"\bdot\b\s*[\])]?\s*[\w-]+)+", re.IGNORECASE)
 PHONE_IN_TEXT = re.compile(r"(?:\+44\s?(?:\(0\)\s?)?|\b0)\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}\b")
 
 
@@ -45,7 +48,8 @@ def masked(text: str) -> str:
     """The text with e-mail addresses and phone numbers replaced by [email] and [phone]: the log
     is for counting and reviewing what people ask, not for keeping how to reach them (a lead's
     details are stored, with consent, in leads)."""
-    return PHONE_IN_TEXT.sub("[phone]", EMAIL_IN_TEXT.sub("[email]", text))
+    text = SPELT_EMAIL_IN_TEXT.sub("[email]", EMAIL_IN_TEXT.sub("[email]", text))
+    return PHONE_IN_TEXT.sub("[phone]", text)
 
 
 def storable(text: str) -> str:

@@ -163,3 +163,6 @@ def test_contact_details_typed_into_a_message_are_not_kept_in_the_log(session: S
     assert row.reply == "our team will email you at [email]"
     assert turn(session, "is NPQH 18 months? ring 0113 496 0000").text == (
         "is NPQH 18 months? ring [phone]")
+    assert turn(session, "it's priya at school dot org").text == "it's [email]"
+    assert turn(session, "are the sessions at school or online").text == (
+        "are the sessions at school or online")
