@@ -4,6 +4,7 @@ partner-fit form with its assessment and area gap analysis."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -51,6 +52,8 @@ from npq.partners import (
     partner_requirements_answer,
     read_area,
     record_partner_enquiry,
+    states_facilitators,
+    states_facilities,
 )
 from npq.programmes import choose_programme_answer, current_code
 
@@ -122,14 +125,23 @@ class ValidatePartnerFitForm(FormValidationAction):
                                        for message in _earlier_partner_messages(tracker))), None)
         if not (place or _requested(tracker, "partner_area")):
             return {}
+        typed = typed_text(tracker)
+        if place is None and _states_other_criteria(typed) and read_area(typed).place is None:
+            return {}  # "we're part of a MAT with 6 schools": taken, and the place asked again
         return {"partner_area": place or typed_text(tracker)}
 
     async def extract_facilities(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: DomainDict) -> dict[str, Any]:
+        """Yes or no when asked; a training space said in passing at any point ("we've got a
+        lecture theatre") is a yes."""
+        if _said_in_passing(tracker, "facilities", states_facilities):
+            return {"facilities": "yes"}
         return _yes_no(tracker, "facilities")
 
     async def extract_facilitators(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> dict[str, Any]:
+        if _said_in_passing(tracker, "facilitators", states_facilitators):
+            return {"facilitators": "yes"}  # "our deputies run CPD across the trust"
         if tracker.get_slot("requested_slot") != "facilitators":
             return {}
         typed = typed_option(tracker, "ask_facilitators")
@@ -150,7 +162,7 @@ class ValidatePartnerFitForm(FormValidationAction):
         """Yes or no; or what the school is, when that says it ("we're a federation of 3
         primaries": yes, and a federation)."""
         found = _yes_no(tracker, "works_with_others")
-        if found or not _requested(tracker, "works_with_others"):
+        if found or tracker.get_slot("works_with_others") or not _readable_anytime(tracker):
             return found
         kind = parse_organisation_type(typed_text(tracker))
         return {"works_with_others": "yes", "organisation_type": kind} if kind in CROSS_SCHOOL \
@@ -203,6 +215,23 @@ class ValidatePartnerFitForm(FormValidationAction):
 
 def _requested(tracker: Tracker, slot: str) -> bool:
     return tracker.get_slot("requested_slot") == slot and is_answer(tracker)
+
+
+def _readable_anytime(tracker: Tracker) -> bool:
+    """The message answers the check (or starts it), whichever question it was asked."""
+    return tracker.get_slot("requested_slot") is not None and is_answer(tracker) or \
+        latest_intent(tracker) == "partner_fit_check"
+
+
+def _said_in_passing(tracker: Tracker, slot: str, states: Callable[[str | None], bool]) -> bool:
+    """A criterion not answered yet, stated in an answer to any question of the check."""
+    return tracker.get_slot(slot) is None and _readable_anytime(tracker) and \
+        states(typed_text(tracker))
+
+
+def _states_other_criteria(text: str | None) -> bool:
+    return (parse_organisation_type(text) in CROSS_SCHOOL or states_facilities(text)
+            or states_facilitators(text))
 
 
 def _readable(tracker: Tracker, slot: str) -> bool:

@@ -98,6 +98,29 @@ def parse_yes_no(text: str | None) -> bool | None:
     return None
 
 
+# Criteria a school states in passing, whatever was asked ("we've got a lecture theatre", "our
+# deputies run CPD across the trust"): the check takes them instead of asking later.
+FACILITIES_SAID = re.compile(
+    r"\b(we have|we ve got|weve got|we do have|we ve a|there s|theres|there is|we own|got|"
+    r"with) (a |an |our |some |plenty of |two |three |a couple of |lots of |several )?(own |big "
+    r"|large |good |great |decent |spare |dedicated |purpose built |new )*(halls?|rooms?|"
+    r"classrooms?|lecture theatres?|training (rooms?|space|centre|suite)|conference (rooms?|"
+    r"centre|suite|facilities)|meeting rooms?|spaces?|venues?|auditorium|facilities)\b")
+FACILITATORS_SAID = re.compile(
+    r"\b(deputies|deputy|leaders|slt|senior team|staff|we|assistant heads?|colleagues|team|"
+    r"people|heads?) (already |regularly |often )?(run|runs|lead|leads|deliver|delivers|"
+    r"facilitate|facilitates|present|presents) (cpd|training|inset|professional development|"
+    r"courses|sessions|coaching)\b")
+
+
+def states_facilities(text: str | None) -> bool:
+    return FACILITIES_SAID.search(_words(text)) is not None
+
+
+def states_facilitators(text: str | None) -> bool:
+    return FACILITATORS_SAID.search(_words(text)) is not None
+
+
 def parse_facilitators(text: str | None) -> str | None:
     """yes (experienced), keen (willing to learn) or no."""
     words = _words(text)

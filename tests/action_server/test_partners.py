@@ -67,10 +67,19 @@ def asked(slot: str, **known: Any) -> dict[str, Any]:
 ANSWERS = [
     ("we're a MAT in Bradford, would we be a good fit?", "partner_fit_check",
      [entity("location", "Bradford")], {"form": "partner_fit_form"},
-     {"organisation_type": "trust", "partner_area": BRADFORD}),
+     {"organisation_type": "trust", "partner_area": BRADFORD, "works_with_others": "yes"}),
     ("would we be a good fit?", "partner_fit_check", [], {"form": "partner_fit_form"}, {}),
     ("we are a federation of three schools", "inform", [], asked("organisation_type"),
-     {"organisation_type": "federation"}),
+     {"organisation_type": "federation", "works_with_others": "yes"}),
+    # criteria said in passing, whatever was asked, are taken; the place is asked again
+    ("we're a secondary academy, part of a MAT with 6 schools", "inform", [],
+     asked("partner_area", organisation_type="single_school"),
+     {"works_with_others": "yes", "organisation_type": "trust"}),
+    ("we've got a lecture theatre and meeting rooms, yes", "inform", [],
+     asked("works_with_others"), {"facilities": "yes"}),  # the question is asked again
+    ("a couple of our deputies run CPD across the trust already", "inform", [],
+     asked("facilities"), {"facilitators": "yes", "works_with_others": "yes",
+                           "organisation_type": "trust"}),
     ("Bradfrd", "inform", [], asked("partner_area", organisation_type="trust"),
      {"partner_area": BRADFORD}),
     ("yes", "affirm", [], asked("facilities", partner_area=BRADFORD), {"facilities": "yes"}),

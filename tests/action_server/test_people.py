@@ -60,6 +60,8 @@ INTEREST = [
     ("sam.patel@school.org.uk", "out_of_scope", [], "lead_email", {"lead_name": "Sam Patel"},
      {"lead_email": "sam.patel@school.org.uk"}, ""),  # an address, whatever the model thought
     ("sam at school dot org", "inform", [], "lead_email", {"lead_name": "Sam Patel"},
+     {"lead_email": "sam@school.org"}, ""),  # spelt out, read as the address
+    ("sam at school", "inform", [], "lead_email", {"lead_name": "Sam Patel"},
      {"lead_email": None}, BAD_EMAIL),
     ("sam@school", "inform", [], "lead_email", {"lead_name": "Sam Patel"},
      {"lead_email": None}, BAD_EMAIL),
