@@ -170,9 +170,13 @@ class ValidatePartnerFitForm(FormValidationAction):
 
     async def extract_first_programme(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: DomainDict) -> dict[str, Any]:
+        named = latest_entity(tracker, "npq")
         if not _requested(tracker, "first_programme"):
-            return {}
-        named = latest_entity(tracker, "npq") or (
+            # "probably the SENCO one" in an answer to another question: taken
+            passing = named and tracker.get_slot("first_programme") is None and \
+                _readable_anytime(tracker)
+            return {"first_programme": named} if passing else {}
+        named = named or (
             NOT_SURE if latest_entity(tracker, "answer") == NOT_SURE else None)
         return {"first_programme": named or typed_text(tracker)}
 

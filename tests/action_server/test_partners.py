@@ -77,6 +77,8 @@ ANSWERS = [
      {"works_with_others": "yes", "organisation_type": "trust"}),
     ("we've got a lecture theatre and meeting rooms, yes", "inform", [],
      asked("works_with_others"), {"facilities": "yes"}),  # the question is asked again
+    ("probably the SENCO one, we have a strong SEND team", "inform",
+     [entity("npq", "NPQSENCO")], asked("facilitators"), {"first_programme": "NPQSENCO"}),
     ("a couple of our deputies run CPD across the trust already", "inform", [],
      asked("facilities"), {"facilitators": "yes", "works_with_others": "yes",
                            "organisation_type": "trust"}),
