@@ -156,11 +156,11 @@ def test_a_funding_follow_up_about_moving_school_and_what_a_trn_is(chat: Chat) -
 
 
 def test_partner_fit_check_assesses_and_records_an_enquiry(chat: Chat, db: Session) -> None:
-    # the first message gives the organisation type and the area: they are not asked again
+    # the first message gives the organisation type and the area, and a MAT works with other
+    # schools: none of them is asked
     first = chat.say("We're a MAT in Bradford, would we make a good delivery partner?")
-    assert first.startswith("Do you already work with other schools beyond your own")
-    assert chat.say("yes").startswith("Do you have a good training space")
-    chat.say("yes")
+    assert first.startswith("Do you have a good training space")
+    assert chat.say("yes").startswith("Do you have senior leaders who run CPD")
     chat.say("keen to learn")
     assessment = chat.say("NPQLT")
     assert "• Know your area:" in assessment and "• Shared values: met." in assessment
@@ -178,7 +178,7 @@ def test_a_school_in_a_county_gets_the_fit_check_and_hubs_for_the_county(chat: C
     first = chat.say("we're a small trust in cumbria, would we be a good fit as a delivery "
                      "partner?")
     assert "Scotland" not in first and "Cumbrae" not in first
-    assert first.startswith("Do you already work with other schools beyond your own")
+    assert first.startswith("Do you have a good training space")  # a trust works with others
     hubs = chat.say("is there an NPQ hub in Cumbria?")
     assert hubs.startswith("The nearest hubs to Cumbria:\nDistances are from the middle of "
                            "Cumbria.")
@@ -206,11 +206,11 @@ def test_asking_for_the_running_form_again_carries_on_with_it(chat: Chat) -> Non
                      "partner, is there a gap in our area?")
     assert first.startswith("Your area first: Our hubs already offer every NPQ within 25 miles "
                             "of Leeds")  # the gap question answered before the fit questions
-    assert "Do you already work with other schools beyond your own" in first
+    assert "Do you have a good training space" in first  # a trust works with other schools
     again = chat.say("are we a good fit?")
     assert again.startswith("Yes, that's what we're doing: the partner check. Just this first:")
-    assert "Do you already work with other schools beyond your own" in again
-    assert chat.say("yes").startswith("Do you have a good training space")
+    assert "Do you have a good training space" in again
+    assert chat.say("yes").startswith("Do you have senior leaders who run CPD")
 
 
 def test_never_mind_leaves_a_form_and_the_next_question_is_answered_alone(chat: Chat) -> None:
