@@ -46,11 +46,30 @@ def deadline_phrase(cohort: Cohort, today: dt.date) -> str:
             + (f"; {places}" if places else ""))
 
 
+# "have I missed the deadline?", "is it too late to apply?": answered yes or no first
+ASKS_IF_MISSED = re.compile(r"\b(missed|too late|still (time|apply|open|able)|closed|passed|gone|"
+                            r"can i still)\b")
+STILL_OPEN = re.compile(r"\(in \d+ days?\)|\(tomorrow\)|\(today\)")
+
+
 def deadlines_answer(session: Session, *, today: dt.date, programme_code: str | None = None,
                      place_text: str | None = None, message_text: str | None = None,
                      coordinates: tuple[float, float] | None = None) -> Answer:
     """The next deadlines for a programme (a code or any name users give it) and/or a place: a
-    hub's name ("Keighley hub"), a town or postcode (the hubs near it) or shared coordinates."""
+    hub's name ("Keighley hub"), a town or postcode (the hubs near it) or shared coordinates.
+    Asked whether it is too late, it says first that it isn't, when a deadline is still ahead."""
+    answer = _deadlines(session, today=today, programme_code=programme_code,
+                        place_text=place_text, message_text=message_text,
+                        coordinates=coordinates)
+    if ASKS_IF_MISSED.search(plain_words(message_text)) and STILL_OPEN.search(answer.text):
+        return Answer("Not too late: applications are still open.\n\n" + answer.text,
+                      answer.buttons)
+    return answer
+
+
+def _deadlines(session: Session, *, today: dt.date, programme_code: str | None,
+               place_text: str | None, message_text: str | None,
+               coordinates: tuple[float, float] | None) -> Answer:
     programme = find_programme(session, programme_code[:200]) if programme_code else None
     if programme_code and programme is None:
         return Answer(f"I don't know an NPQ called \"{programme_code[:40]}\". Which one do you "

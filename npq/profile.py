@@ -83,7 +83,11 @@ ROLE_PATTERNS: tuple[tuple[str, str], ...] = (
         r"\b(my|a) first headship\b",
         rf"\b(been|as) (a |the )?{_HEAD} (for )?(only )?{_FEW} (year|years)\b",
         rf"\b(been|as) (a |the )?{_HEAD} (for )?(only )?(\d+|a few|a couple of|some) "
-        r"(months|terms|weeks)\b")),
+        r"(months|terms|weeks)\b",
+        # "im a headteacher, been in post 6 months"
+        rf"\b{_HEAD}\b(?! of\b).{{0,40}}\bin (post|the role|the job|role|headship) (for )?"
+        rf"(only |just )?({_FEW} (year|years)|(\d+|six|a few|a couple of|some) (months|terms|"
+        r"weeks))\b")),
     ("head_of_school", r"\bhead of school\b"),
     ("deputy_head", _either(
         rf"\b(deputy|vice) {_HEAD}\b(?! of\b)",

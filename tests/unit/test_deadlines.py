@@ -274,3 +274,16 @@ def test_an_intake_asked_for_by_season_gets_that_intake(session: Session, questi
     """'when is the autumn cohort for npqlt' got the spring intake's dates."""
     answer = deadlines_answer(session, today=TODAY, programme_code="NPQLT", message_text=question)
     assert answer.text.startswith(opening)
+
+
+@pytest.mark.parametrize("text, not_too_late", [
+    ("have I missed the deadline for npqh?", True),
+    ("is it too late to apply for NPQH", True),
+    ("when is the npqh deadline", False),
+])
+def test_asked_whether_it_is_too_late_it_says_so_first(session: Session, text: str,
+                                                       not_too_late: bool) -> None:
+    """'have I missed the deadline?' got the dates without the yes or no it asked for."""
+    answer = deadlines_answer(session, today=TODAY, programme_code="NPQH", message_text=text)
+    assert answer.text.startswith("Not too late: applications are still open.") is not_too_late
+    assert "NPQH (NPQ for Headship): the next intake is" in answer.text

@@ -323,6 +323,10 @@ def test_parse_ambition_returns_none_when_unclear(text: str | None) -> None:
      "if there is programme for me to become head of department",
      Profile("classroom_teacher", "secondary", "lead_teaching")),
     ("my goal is headship", Profile(None, None, "headship")),
+    ("hi im a headteacher, been in post 6 months, what should i do",
+     Profile("new_headteacher", None, None)),
+    ("head teacher, in post for two years now", Profile("new_headteacher", None, None)),
+    ("I'm a headteacher, in post for 12 years", Profile("headteacher", None, None)),
     ("I love teaching maths", Profile()),
 ])
 def test_read_profile_reads_all_three_from_one_message(text: str, profile: Profile) -> None:
