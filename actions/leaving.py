@@ -5,8 +5,9 @@ Inside a form, a question of another kind is answered and the form asks its own 
 partnership in the middle of "which NPQ suits me?" was asked its career plans under every answer.
 So the form is left, without a word, when the user asks about the other audience's journey (a
 partnership question inside a candidate's form, or a candidate's question inside the partner
-check), or when its question has gone unanswered twice in a row. What the form had learned stays
-in the slots, so asking again carries on from there.
+check), or when its question has gone unanswered twice in a row for other questions (a message
+it could not understand is not counted: the question is asked again). What the form had learned
+stays in the slots, so asking again carries on from there.
 """
 
 from __future__ import annotations
@@ -16,24 +17,31 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.types import DomainDict
 
 from actions.support import latest_intent
-from npq.intents import PARTNERSHIP
+from npq.intents import JOURNEYS, PARTNERSHIP
 
 # A candidate's questions a school in the partner check has no use for ("how do we apply?" and
 # "what does NPQSL involve?" can be the school's own questions, so they are not here).
 CANDIDATE_ONLY = frozenset({"recommend_npq", "ask_deadlines", "ask_eligibility",
                             "subscribe_reminders"})
-# A form's question left unanswered this many times in a row ends it.
+QUESTIONS = frozenset(JOURNEYS)
+# A form's question left unanswered for another question this many times in a row ends it.
 UNANSWERED_LIMIT = 2
 
 
 def unanswered(tracker: Tracker, form: str, slots: frozenset[str]) -> int:
-    """How many user messages in a row the running form could not use: its rejections since one
-    of its slots was last filled or it started."""
-    count = 0
+    """How many user messages in a row the running form could not use because they asked
+    something else (a journey of their own), since one of its slots was last filled or it
+    started. A message nobody understood doesn't count: its sender was trying to answer, and
+    the question is asked again."""
+    count, rejected = 0, False
     for event in reversed(tracker.events):
         kind, name = event.get("event"), event.get("name")
         if kind == "action_execution_rejected" and name == form:
-            count += 1
+            rejected = True
+        elif kind == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            count += rejected and intent in QUESTIONS
+            rejected = False
         elif (kind == "active_loop" and name == form) or (
                 kind == "slot" and name in slots and event.get("value") is not None):
             break  # the form started, or took an answer

@@ -62,6 +62,15 @@ async def test_a_second_unanswered_question_in_a_row_leaves_the_form() -> None:
     assert outcome.messages == []  # the question was answered; nothing more is said
 
 
+async def test_messages_nobody_understood_never_leave_the_form() -> None:
+    """Someone trying to answer gets the question again, however often."""
+    t = resuming("qwerty", "nlu_fallback", "recommend_form",
+                 turn("asdf", "nlu_fallback", "recommend_form"), "action_clarify")
+    outcome = await validate(ActionAskRole(), t)
+    assert not left(outcome.events)
+    assert "What's your role" in outcome.text
+
+
 async def test_an_answer_in_between_starts_the_count_again() -> None:
     answered = [{"event": "user", "text": "I'm a deputy head"},
                 {"event": "slot", "name": "role", "value": "deputy_head"}]
