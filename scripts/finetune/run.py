@@ -217,6 +217,8 @@ def main() -> None:
     parser.add_argument("--nlu-timing", action="store_true",
                         help="time the fine-tuning on nlu_data's examples; no evaluation")
     parser.add_argument("--save", type=Path, help="save the fine-tuned state_dict here")
+    parser.add_argument("--load", type=Path,
+                        help="score a saved fine-tuned state_dict (no training)")
     parser.add_argument("--tag", default="")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -246,8 +248,11 @@ def main() -> None:
         record["frozen"]["dense_only"] = round(
             head_accuracy(t, o, None, train_y, other_y, 16), 4)
         print("frozen", record["frozen"], flush=True)
-    if args.epochs > 0:
-        record.update(finetune(model, tokenizer, train_x, train_y, args))
+    if args.load:
+        model.load_state_dict(torch.load(args.load))
+    if args.epochs > 0 or args.load:
+        if not args.load:
+            record.update(finetune(model, tokenizer, train_x, train_y, args))
         start = time.perf_counter()
         t = minilm.embed(model, tokenizer, train_x)
         record["embed_train_seconds"] = round(time.perf_counter() - start, 1)
