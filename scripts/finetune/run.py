@@ -43,10 +43,12 @@ def read_split(dataset: str, split: str) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
-def nlu_texts() -> tuple[list[str], list[str]]:
-    """Training examples of nlu_data/nlu/*.yml with their intents (never tests/)."""
+def nlu_texts(paths: list[Path] | None = None) -> tuple[list[str], list[str]]:
+    """Examples with their intents from Rasa NLU files: nlu_data/nlu/*.yml by default (never
+    tests/nlu/heldout*.yml)."""
     texts, labels, intent = [], [], ""
-    for path in sorted((ROOT / "nlu_data" / "nlu").glob("*.yml")):
+    for path in paths or sorted((ROOT / "nlu_data" / "nlu").glob("*.yml")):
+        assert "heldout" not in path.name
         for line in path.read_text().splitlines():
             m = re.match(r"\s*-\s*intent:\s*(\S+)", line)
             if m:
@@ -216,6 +218,8 @@ def main() -> None:
                         help="scales for the frozen encoder (default: --scales)")
     parser.add_argument("--nlu-timing", action="store_true",
                         help="time the fine-tuning on nlu_data's examples; no evaluation")
+    parser.add_argument("--nlu-eval", action="store_true",
+                        help="train on nlu_data, score the tuning sets tests/nlu/dev_fresh*.yml")
     parser.add_argument("--save", type=Path, help="save the fine-tuned state_dict here")
     parser.add_argument("--load", type=Path,
                         help="score a saved fine-tuned state_dict (no training)")
@@ -236,8 +240,14 @@ def main() -> None:
             out.write(json.dumps(record) + "\n")
         return
 
-    train_x, train_y = read_split(args.dataset, "train_10")
-    other_x, other_y = read_split(args.dataset, args.split)
+    if args.nlu_eval:
+        args.dataset, args.split = "nlu_data", "dev_fresh"
+        train_x, train_y = nlu_texts()
+        other_x, other_y = nlu_texts([ROOT / "tests" / "nlu" / "dev_fresh.yml",
+                                      ROOT / "tests" / "nlu" / "dev_fresh_phone.yml"])
+    else:
+        train_x, train_y = read_split(args.dataset, "train_10")
+        other_x, other_y = read_split(args.dataset, args.split)
     sparse = sparse_features(train_x, other_x)
     record.update(dataset=args.dataset, examples=len(train_x))
     model = minilm.load_model()
