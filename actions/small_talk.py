@@ -31,6 +31,7 @@ from actions.support import (
     say,
     typed_text,
 )
+from actions.unsure import answer_questions, questions_asked
 from actions.where import answer_where, unread_place_reply
 from npq.intents import PARTNERSHIP
 from npq.people import contact_details_in, introduced_name
@@ -182,6 +183,9 @@ class ActionClarify(Action):
             return []
         if names_a_course_topic(tracker):  # "who is your lead provider?": answer, don't guess
             return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))
+        asked = questions_asked(tracker)
+        if asked:  # two questions about a named programme in one long message: both answered
+            return await answer_questions(dispatcher, tracker, domain, asked)
         where = unread_place_reply(tracker)
         if where:  # "keigly" after "Where should I look?": the place, misspelt
             return await answer_where(dispatcher, tracker, where)
