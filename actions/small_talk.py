@@ -27,6 +27,7 @@ from actions.support import (
     latest_entity,
     latest_intent,
     previous_action,
+    remember_place,
     respond,
     say,
     typed_text,
@@ -205,7 +206,9 @@ class ActionClarify(Action):
         text = "Sorry, I'm not sure I understood. Did you mean one of these?"
         buttons = [*suggestions, {"title": "Something else", "payload": "/deny"}]
         dispatcher.utter_message(text=text, buttons=buttons)
-        return [ask_next("clarify")]
+        # a town in the message is kept for the next "where's my nearest hub?" typed instead
+        place = latest_entity(tracker, "location") or latest_entity(tracker, "postcode")
+        return [ask_next("clarify"), *(remember_place(tracker, place) if place else [])]
 
 
 class ActionDefaultFallback(Action):

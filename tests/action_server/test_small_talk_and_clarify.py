@@ -131,3 +131,14 @@ async def test_otherwise_an_unsure_reading_still_asks_did_you_mean(
     outcome = await run(ActionClarify(), tracker(text, "nlu_fallback", confidence=0.4,
                                                  ranking=ranking))
     assert outcome.text == "Sorry, I'm not sure I understood. Did you mean one of these?"
+
+
+async def test_a_town_in_an_unsure_message_is_kept_for_the_next_question() -> None:
+    """'where would I have to go for it' after a 'Did you mean...?' asked where to look,
+    though the message had named Harrogate."""
+    outcome = await run(ActionClarify(), tracker(
+        "maths lead near Harrogate, anything?", "nlu_fallback", [entity("location", "Harrogate")],
+        confidence=0.5, ranking=[("nlu_fallback", 0.5), ("recommend_npq", 0.4),
+                                 ("find_hub", 0.3)]))
+    assert outcome.text.startswith("Sorry, I'm not sure I understood. Did you mean")
+    assert outcome.slot("place") == "Harrogate"
