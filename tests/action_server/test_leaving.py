@@ -9,7 +9,8 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from actions.partners import ActionAskFacilities, ActionPartnerFit
+from actions.partner_fit import ActionAskFacilities
+from actions.partners import ActionPartnerFit
 from actions.recommend import ActionAskRole, ActionRecommend
 from tests.action_server.conftest import run, tracker, validate
 

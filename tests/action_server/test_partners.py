@@ -12,19 +12,21 @@ from rasa_sdk.events import SlotSet
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.follow_up import ActionFollowUp
-from actions.partners import (
-    FORM_SLOTS,
+from actions.partner_fit import (
     ActionAskFacilitators,
     ActionAskFacilities,
     ActionAskFirstProgramme,
     ActionAskOrganisationType,
     ActionAskPartnerArea,
     ActionAskWorksWithOthers,
+    ValidatePartnerFitForm,
+)
+from actions.partners import (
+    FORM_SLOTS,
     ActionBecomePartner,
     ActionPartnerBenefits,
     ActionPartnerFit,
     ActionPartnerRequirements,
-    ValidatePartnerFitForm,
 )
 from npq.db.models import PartnerContent, PartnerEnquiry
 from tests.action_server.conftest import NOW, as_utc, entity, rows, run, tracker, validate
