@@ -112,11 +112,32 @@ class AskInFixedWords(Action, ABC):
         return []
 
 
+# "I already did NPQSL, can I get funding for NPQH?": the programme done is not the one asked
+DONE_BEFORE = re.compile(r"\b(did|done|completed|finished|passed|failed|have|got|hold|holding|"
+                         r"already)\W+(\w+\W+){0,2}$", re.IGNORECASE)
+
+
 def latest_entity(tracker: Tracker, name: str) -> str | None:
+    if name == "npq":
+        asked = _programme_asked(tracker)
+        if asked is not None:
+            return asked
     value = next(tracker.get_latest_entity_values(name), None)
     if isinstance(value, (dict, list)):  # a hand-typed payload, not a word the user said
         return None
     return str(value) if value not in (None, "") else None
+
+
+def _programme_asked(tracker: Tracker) -> str | None:
+    """Of two programmes named, the one asked about, when the other is one the user has done."""
+    text = str(tracker.latest_message.get("text") or "")
+    named = [e for e in tracker.latest_message.get("entities") or []
+             if e.get("entity") == "npq" and isinstance(e.get("value"), str)
+             and isinstance(e.get("start"), int)]
+    if len({e["value"] for e in named}) < 2:
+        return None
+    asked = [e for e in named if not DONE_BEFORE.search(text[:e["start"]][-40:])]
+    return str(asked[0]["value"]) if asked and len(asked) < len(named) else None
 
 
 def text_slot(tracker: Tracker, name: str) -> str | None:

@@ -242,3 +242,17 @@ async def test_where_someone_works_with_no_programme_named_lists_what_is_funded_
                                                  "ask_funding", [entity("npq", "NPQEYL")]))
     assert nursery.text.startswith("NPQEYL in spring 2027, for an early years setting "
                                    "(nursery or childminder): funded")
+
+
+@pytest.mark.parametrize("text", [
+    "I already did NPQSL a few years ago, can I get funding for NPQH?",
+    "can I get funding for NPQH? I've done NPQSL already",
+])
+async def test_a_programme_done_before_is_not_the_one_asked_about(text: str) -> None:
+    """The answer was NPQSL's funding: the first programme named."""
+    def at(code: str) -> dict[str, Any]:
+        start = text.index(code)
+        return {"entity": "npq", "value": code, "start": start, "end": start + len(code)}
+    entities = sorted([at("NPQSL"), at("NPQH")], key=lambda e: e["start"])
+    outcome = await run(ActionFunding(), tracker(text, "ask_funding", entities))
+    assert outcome.text.startswith("NPQH in spring 2027")
