@@ -21,7 +21,9 @@ from actions.support import (
     typed_text,
     with_asides,
 )
+from npq.answers import Answer, Button
 from npq.course import programme_info_answer
+from npq.partners import area_from_slot, area_line, asks_about_gap
 from npq.programmes import refers_back
 from npq.topics import topic_of
 
@@ -59,6 +61,9 @@ class ActionProgrammeInfo(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         """Answer about the NPQ the user named, or the one the conversation is about when the
         question points back to it ("how long does it take?"), or about them all."""
+        gap = await _gap_in_school_area(dispatcher, tracker)
+        if gap is not None:  # "what programmes are missing there" after the area finding
+            return gap
         named = latest_entity(tracker, "npq")
         if named is not None:  # "no, the senco one instead" just after its deadlines
             corrected = await correct(dispatcher, tracker, domain, named)
@@ -68,3 +73,16 @@ class ActionProgrammeInfo(Action):
         if named is None and (refers_back(question) or topic_of(question) in ABOUT_ONE):
             named = text_slot(tracker, "npq")
         return await reply_about_programme(dispatcher, tracker, named)
+
+
+async def _gap_in_school_area(dispatcher: CollectingDispatcher,
+                              tracker: Tracker) -> list[EventType] | None:
+    """A school that gave its area in the partner check asking what is missing there: the area
+    finding again, not the list of NPQs."""
+    place = area_from_slot(tracker.get_slot("partner_area"))
+    if place is None or not asks_about_gap(typed_text(tracker)):
+        return None
+    line = await in_session(area_line, place=place)
+    return respond(dispatcher, tracker, Answer(line, (
+        Button("Check our fit", "partner_fit_check"), Button("Talk to a person",
+                                                             "talk_to_human"))))

@@ -366,6 +366,8 @@ def _yes_no(key: str, answer: bool | None, yes: str, no: str) -> CriterionResult
 GAP_QUESTION = re.compile(r"\b(gaps?|covered|coverage|provision|saturated|under ?served|demand|"
                           r"(need|want|room for) (a|another|more|new) (npq )?hubs?|already (got |"
                           r"have )?(a |an )?(npq )?hubs?)\b"
+                          r"|\b(missing|not (offered|available|covered|run|running)|(isnt|arent) "
+                          r"(offered|available|covered|run))\b"
                           r"|\b(no ?one|nobody|noone|no hub|nothing|no school)s? (round|around|"
                           r"near|close to|in) (here|us|our area|this area)\b"
                           r"|\b(no ?one|nobody|noone)\b.{0,40}\b(runs?|offers?|delivers?|does)\b"

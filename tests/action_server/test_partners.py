@@ -28,6 +28,7 @@ from actions.partners import (
     ActionPartnerFit,
     ActionPartnerRequirements,
 )
+from actions.programmes import ActionProgrammeInfo
 from npq.db.models import PartnerContent, PartnerEnquiry
 from tests.action_server.conftest import NOW, as_utc, entity, rows, run, tracker, validate
 
@@ -428,3 +429,16 @@ async def test_a_question_about_one_requirement_gets_that_one_first(text: str,
     whole = await run(ActionPartnerRequirements(), tracker("what do you look for in a partner",
                                                            "partner_requirements"))
     assert whole.text.startswith("What we look for in a delivery partner:")
+
+
+async def test_asking_what_is_missing_in_the_schools_area_gets_the_area_finding() -> None:
+    """'what programmes are missing there' after the area finding got the list of NPQs."""
+    outcome = await run(ActionProgrammeInfo(), tracker(
+        "what programmes are missing there", "programme_info", form="partner_fit_form",
+        requested_slot="organisation_type", slots={"partner_area": CUMBRIA}))
+    assert outcome.text.startswith("None of our hubs offers")
+    assert "within 25 miles of Cumbria's main towns" in outcome.text
+    candidate = await run(ActionProgrammeInfo(), tracker(
+        "what programmes are missing from npqh", "programme_info",
+        [entity("npq", "NPQH")]))  # no school area: a candidate's question
+    assert candidate.text.startswith("NPQH: NPQ for Headship")
