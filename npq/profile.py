@@ -106,8 +106,9 @@ ROLE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("early_years_lead", _either(
         r"\b(nursery|early years|eyfs|pre school|preschool|childcare|foundation stage) "
         r"(manager|lead|leader|head|owner|co ?ordinator|director)\b",
-        r"\bhead of (early years|eyfs|nursery)\b|\bchildminder\b",
-        r"\b(run|own|manage|runs|owns|manages) (a|the|our|my) (nursery|pre school|preschool)\b",
+        r"\bhead of (early years|eyfs|nursery)\b|\bchild ?minders?\b|\bchild ?minding\b",
+        r"\b(run|own|manage|runs|owns|manages) (a|the|our|my) (small |private |day |community )?"
+        r"(nursery|pre school|preschool|playgroup|day nursery|childcare)( business| setting)?\b",
         _described(r"nursery|pre school|preschool|early years|eyfs|foundation stage"))),
     ("maths_lead", _either(
         rf"\b(maths|math|mathematics|numeracy) (subject )?{_COORD}\b",

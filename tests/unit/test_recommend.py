@@ -327,6 +327,8 @@ def test_parse_ambition_returns_none_when_unclear(text: str | None) -> None:
      Profile("new_headteacher", None, None)),
     ("head teacher, in post for two years now", Profile("new_headteacher", None, None)),
     ("I'm a headteacher, in post for 12 years", Profile("headteacher", None, None)),
+    ("i run a childminding business in Kent", Profile("early_years_lead", "early_years", None)),
+    ("I own a small day nursery", Profile("early_years_lead", "early_years", None)),
     ("I love teaching maths", Profile()),
 ])
 def test_read_profile_reads_all_three_from_one_message(text: str, profile: Profile) -> None:
