@@ -60,12 +60,14 @@ class ActionFollowUp(Action):
         if intent == "affirm":
             return await self._yes(dispatcher, tracker, kind, asked)
         if intent == "deny":
-            return self._no(dispatcher, kind)
+            return self._no(dispatcher, kind, asked)
         return await self._inform(dispatcher, tracker, kind, asked, domain)
 
     async def _yes(self, dispatcher: CollectingDispatcher, tracker: Tracker, kind: str | None,
                    asked: dict[str, Any]) -> list[EventType]:
-        if kind == "partner_enquiry":
+        if kind == "partner_enquiry" and not (asked.get("declined")
+                                              and previous_action(tracker) != "action_follow_up"):
+            # a yes, or a change of mind straight after "not now" ("ok, send it anyway")
             return [*await record_enquiry(dispatcher, tracker, asked.get("answers") or {}),
                     SlotSet("pending", None)]
         if kind == "forget":
@@ -76,7 +78,8 @@ class ActionFollowUp(Action):
         say(dispatcher, "help")
         return _forget_pending(tracker)
 
-    def _no(self, dispatcher: CollectingDispatcher, kind: str | None) -> list[EventType]:
+    def _no(self, dispatcher: CollectingDispatcher, kind: str | None,
+            asked: dict[str, Any]) -> list[EventType]:
         replies = {
             "partner_enquiry": "No problem: I haven't passed anything on. You can run the check "
                                "again at any time.",
@@ -90,6 +93,8 @@ class ActionFollowUp(Action):
             dispatcher.utter_message(text="No problem. Is there anything else I can help with?",
                                      buttons=[{"title": "What can you do?", "payload": "/help"},
                                               {"title": "No, that's all", "payload": "/goodbye"}])
+        if kind == "partner_enquiry":  # kept for a change of mind in the next message
+            return [SlotSet("pending", {**asked, "declined": True})]
         return [SlotSet("pending", None)]
 
     async def _inform(self, dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -374,8 +374,32 @@ async def test_no_stores_nothing(database: sessionmaker[Session]) -> None:
         "kind": "partner_enquiry", "answers": ANSWERED}}, sender="school-2"))
     assert outcome.text == ("No problem: I haven't passed anything on. You can run the check "
                             "again at any time.")
-    assert outcome.events == [SlotSet("pending", None)]
+    assert outcome.events == [SlotSet("pending", {"kind": "partner_enquiry",
+                                                  "answers": ANSWERED, "declined": True})]
     assert rows(database, PartnerEnquiry) == []
+
+
+def declined_just_now() -> list[dict[str, Any]]:
+    return [{"event": "user", "text": "not now", "parse_data": {"intent": {"name": "deny"}}},
+            {"event": "action", "name": "action_follow_up"},
+            {"event": "action", "name": "action_listen"}]
+
+
+async def test_a_change_of_mind_straight_after_not_now_passes_the_answers_on(
+        database: sessionmaker[Session]) -> None:
+    declined = {"kind": "partner_enquiry", "answers": ANSWERED, "declined": True}
+    outcome = await run(ActionFollowUp(), tracker(
+        "actually yes, send it anyway", "affirm", slots={"pending": declined},
+        events=declined_just_now(), sender="school-4"))
+    assert outcome.text.startswith("Thank you: I've passed your answers")
+    assert len(rows(database, PartnerEnquiry)) == 1
+    later = await run(ActionFollowUp(), tracker(
+        "yes", "affirm", slots={"pending": declined}, sender="school-5",
+        events=[*declined_just_now(), {"event": "user", "text": "when is the npqh deadline"},
+                {"event": "action", "name": "action_deadlines"},
+                {"event": "action", "name": "action_listen"}]))
+    assert not later.text.startswith("Thank you")  # a yes to something later is not that yes
+    assert len(rows(database, PartnerEnquiry)) == 1
 
 
 async def test_an_enquiry_with_nasty_answers_is_stored_safely(
