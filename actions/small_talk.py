@@ -80,6 +80,7 @@ NOT_UNDERSTOOD_IN_FORM = "Sorry, I didn't catch that."
 SURE_OFF_TOPIC = 0.7
 COURSE_TOPICS = frozenset({"provider", "assessment", "qualification", "track_record",
                            "ask_your_hub"})
+PLACES = frozenset({"places"})
 
 
 class ActionSmallTalk(Action):
@@ -258,6 +259,8 @@ def names_a_course_topic(tracker: Tracker) -> bool:
     among the model's three best guesses: the topic's answer is what was asked."""
     ranking = [c.get("name") for c in tracker.latest_message.get("intent_ranking") or []
                if c.get("name") != "nlu_fallback"]
+    if latest_entity(tracker, "npq") and topic_of(typed_text(tracker), PLACES) is not None:
+        return True  # "is there a waiting list for npqh in leeds": places left, whatever the guess
     return "programme_info" in ranking[:3] and topic_of(typed_text(tracker),
                                                         COURSE_TOPICS) is not None
 

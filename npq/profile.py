@@ -127,6 +127,11 @@ ROLE_PATTERNS: tuple[tuple[str, str], ...] = (
         r"learning|t and l|ect|nqt|induction|itt|scitt) "
         r"(lead|leader|co ?ordinator|tutor|mentor|manager|director)\b",
         r"(?<!my )\b(lead )?mentors?\b|\bmentoring\b",
+        # "I coach new teachers", "i support our ECTs", "I train trainee teachers"
+        r"\b(coach|coaches|coaching|mentor|train|trains|training|support|supports|supporting|"
+        r"look after|looks after) (our |the |new |newly qualified |early career |trainee |student "
+        r")*(teachers|ects|nqts|trainees|colleagues)\b",
+        r"\b(coach|coaches|coaching|train|trains) (our |the |new )*staff\b",
         r"\b(lead|leads|leading|run|runs) (on )?(cpd|professional development|teacher "
         r"development|training for (staff|teachers))\b",
         _described(r"cpd|inset|professional development|staff development|staff training|"

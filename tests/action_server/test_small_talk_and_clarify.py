@@ -142,3 +142,14 @@ async def test_a_town_in_an_unsure_message_is_kept_for_the_next_question() -> No
                                  ("find_hub", 0.3)]))
     assert outcome.text.startswith("Sorry, I'm not sure I understood. Did you mean")
     assert outcome.slot("place") == "Harrogate"
+
+
+async def test_an_unsure_question_about_places_on_a_named_programme_is_answered() -> None:
+    """'is there a waiting list for npqh in leeds' got 'Did you mean...?'."""
+    outcome = await run(ActionClarify(), tracker(
+        "is there a waiting list for npqh in leeds", "nlu_fallback",
+        [entity("npq", "NPQH"), entity("location", "leeds")], confidence=0.5,
+        ranking=[("nlu_fallback", 0.5), ("ask_deadlines", 0.3), ("find_hub", 0.2),
+                 ("partner_fit_check", 0.1)]))
+    assert "Did you mean" not in outcome.text
+    assert "Leeds NPQ Hub" in outcome.text and "NPQH" in outcome.text

@@ -329,6 +329,9 @@ def test_parse_ambition_returns_none_when_unclear(text: str | None) -> None:
     ("I'm a headteacher, in post for 12 years", Profile("headteacher", None, None)),
     ("i run a childminding business in Kent", Profile("early_years_lead", "early_years", None)),
     ("I own a small day nursery", Profile("early_years_lead", "early_years", None)),
+    ("which is better for me, I coach new teachers", Profile("cpd_lead", None, None)),
+    ("i support our ECTs and trainees", Profile("cpd_lead", None, None)),
+    ("I'm support staff", Profile()),
     ("I love teaching maths", Profile()),
 ])
 def test_read_profile_reads_all_three_from_one_message(text: str, profile: Profile) -> None:
