@@ -287,3 +287,13 @@ def test_asked_whether_it_is_too_late_it_says_so_first(session: Session, text: s
     answer = deadlines_answer(session, today=TODAY, programme_code="NPQH", message_text=text)
     assert answer.text.startswith("Not too late: applications are still open.") is not_too_late
     assert "NPQH (NPQ for Headship): the next intake is" in answer.text
+
+
+@pytest.mark.parametrize("named, code", [("early_years", "NPQEYL"), ("senco", "NPQSENCO")])
+def test_a_programme_named_by_its_phase_or_role_word_is_found(session: Session, named: str,
+                                                              code: str) -> None:
+    """'do you do the NPQ for early years, and is there one near Bristol?': the model tagged
+    "early years" as the programme, the synonym mapper made it early_years, and the answer
+    ignored the programme."""
+    answer = deadlines_answer(session, today=TODAY, programme_code=named)
+    assert answer.text.startswith(code)
