@@ -339,7 +339,10 @@ def first_deadline(session: Session, programme_code: str, today: dt.date) -> dt.
 # "...and when do I need to apply by?" inside another question (funding, eligibility).
 ALSO_ASKS_DEADLINE = re.compile(r"\b(deadlines?|closing dates?|cut ?offs?|apply by|applications? "
                                 r"close|when (do|does|can|should|must) (i|we|you) (need to )?apply|"
-                                r"when (is|are) (it|the) (due|closing)|last day to apply)\b")
+                                r"when (is|are) (it|the) (due|closing)|last day to apply|"
+                                r"when (could|can|would|do|does|will) (i|we|it|they|you) "
+                                r"(start|begin)|(when|what date)s? (does|do|will) (it|they|the "
+                                r"course|the next one) (start|begin|run)|start dates?)\b")
 
 
 def also_asks_deadline(question: str | None) -> bool:

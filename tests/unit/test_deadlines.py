@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from npq.answers import Answer, intake_label, long_date
 from npq.db.models import Cohort, Hub, Programme
-from npq.deadlines import days_phrase, deadline_phrase, deadlines_answer
+from npq.deadlines import also_asks_deadline, days_phrase, deadline_phrase, deadlines_answer
 from npq.intents import INTENTS
 
 TODAY = dt.date(2026, 11, 22)
@@ -297,3 +297,15 @@ def test_a_programme_named_by_its_phase_or_role_word_is_found(session: Session, 
     ignored the programme."""
     answer = deadlines_answer(session, today=TODAY, programme_code=named)
     assert answer.text.startswith(code)
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("is NPQH funded and when do I apply by?", True),
+    ("what would you recommend and when could I start?", True),
+    ("is it free, and what are the start dates", True),
+    ("what would you recommend for an AHT?", False),
+    ("I want to start a new job", False),
+])
+def test_a_question_about_something_else_that_also_asks_when(text: str, asks: bool) -> None:
+    """'... what would you recommend and when could I start?' got no date."""
+    assert also_asks_deadline(text) is asks
