@@ -21,6 +21,7 @@ from actions.support import (
     is_answer,
     latest_entity,
     latest_intent,
+    message_retention_days,
     reminder_days,
     respond,
     say,
@@ -32,8 +33,11 @@ from actions.support import (
 from npq.answers import Answer, Button
 from npq.partners import parse_yes_no
 from npq.people import (
+    asks_what_is_held,
     forget,
     forgotten_answer,
+    held_about,
+    held_answer,
     lead_recorded_answer,
     no_consent_answer,
     record_lead,
@@ -259,12 +263,22 @@ class ActionForgetMe(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        """Check first: erasing cannot be undone."""
+        """Check first: erasing cannot be undone. Asked what is held ("what data do you hold
+        on me?"), that first."""
+        if asks_what_is_held(typed_text(tracker)):
+            return await reply_what_is_held(dispatcher, tracker)
         utter(dispatcher, Answer(
             "I can delete everything I hold about you: any contact details, reminders, partner "
             "enquiries, requests to talk to someone, and this conversation. This can't be undone. "
             "Shall I go ahead?", FORGET_BUTTONS))
         return [*end_form(tracker), ask_next("forget")]
+
+
+async def reply_what_is_held(dispatcher: CollectingDispatcher,
+                             tracker: Tracker) -> list[EventType]:
+    """What is held about the user (counted, not shown), and how to have it deleted."""
+    counts = await in_session(held_about, chat_id=tracker.sender_id)
+    return respond(dispatcher, tracker, held_answer(counts, message_retention_days()))
 
 
 async def erase_everything(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:

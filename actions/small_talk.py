@@ -17,6 +17,7 @@ from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.applying import ActionHowToApply
+from actions.people import reply_what_is_held
 from actions.programmes import reply_about_programme
 from actions.support import (
     FORM_TOPICS,
@@ -35,7 +36,11 @@ from actions.support import (
 from actions.unsure import answer_questions, questions_asked
 from actions.where import answer_where, unread_place_reply
 from npq.intents import PARTNERSHIP
-from npq.people import contact_details_in, introduced_name
+from npq.people import (
+    asks_what_is_held,
+    contact_details_in,
+    introduced_name,
+)
 from npq.programmes import unknown_code_answer
 from npq.topics import topic_of
 
@@ -93,6 +98,8 @@ class ActionSmallTalk(Action):
         for teacher training, or a person when the user is fed up."""
         intent = latest_intent(tracker)
         words = (typed_text(tracker) or "").lower()
+        if asks_what_is_held(words):  # "what do you know about me?": what is held, and forget
+            return await reply_what_is_held(dispatcher, tracker)
         where = unread_place_reply(tracker) if intent == "out_of_scope" else None
         if where and has_words(where) and not (
                 FED_UP.search(words) or not_latin(words)):
@@ -185,6 +192,8 @@ class ActionClarify(Action):
             return []
         if names_a_course_topic(tracker):  # "who is your lead provider?": answer, don't guess
             return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))
+        if asks_what_is_held(typed_text(tracker)):  # "what information have you got on me"
+            return await reply_what_is_held(dispatcher, tracker)
         asked = questions_asked(tracker)
         if asked:  # two questions about a named programme in one long message: both answered
             return await answer_questions(dispatcher, tracker, domain, asked)

@@ -42,6 +42,11 @@ def reminder_days() -> tuple[int, ...]:
     return Settings.from_env().reminder_days
 
 
+def message_retention_days() -> int:
+    """MESSAGE_RETENTION_DAYS: how long the message log keeps a message's text (npq.settings)."""
+    return Settings.from_env().message_retention_days
+
+
 def use_session_factory(factory: sessionmaker[Session] | None) -> None:
     """Point every action at another database (tests); None restores DATABASE_URL."""
     global _override

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from npq.answers import Answer, Button, intake_label
@@ -229,6 +229,43 @@ def forget(session: Session, chat_id: str | int,
               for table, statement in statements.items()}
     session.flush()
     return counts
+
+
+# "what do you know about me?", "what data do you hold on me?"
+ASKS_WHAT_IS_HELD = re.compile(
+    r"\bwhat\b[\w' ]{0,40}\b(know|hold|holding|have|keep|keeping|store|storing|got|kept|stored|"
+    r"held)\b( got)? (about|on|of) me\b", re.IGNORECASE)
+
+
+def asks_what_is_held(text: str | None) -> bool:
+    return isinstance(text, str) and ASKS_WHAT_IS_HELD.search(text[:500]) is not None
+
+
+def held_about(session: Session, chat_id: str | int) -> dict[str, int]:
+    """How many rows about this chat each table holds (what `forget` would delete)."""
+    chat = _chat(chat_id)
+    counted = {
+        "leads": select(func.count()).select_from(Lead).where(Lead.chat_id == chat),
+        "reminder_subscriptions": select(func.count()).select_from(ReminderSubscription).where(
+            ReminderSubscription.chat_id == chat, ReminderSubscription.active),
+        "partner_enquiries": select(func.count()).select_from(PartnerEnquiry).where(
+            PartnerEnquiry.chat_id == chat),
+        "handoff_requests": select(func.count()).select_from(HandoffRequest).where(
+            HandoffRequest.chat_id == chat),
+        "message_log": select(func.count()).select_from(MessageLog).where(
+            MessageLog.chat_id == chat),
+    }
+    return {table: int(session.scalar(query) or 0) for table, query in counted.items()}
+
+
+def held_answer(counts: dict[str, int], retention_days: int) -> Answer:
+    """What is held about the user, and how to have it deleted."""
+    held = [f"{n} {FORGET_LABELS[t][0 if n == 1 else 1]}" for t, n in counts.items() if n]
+    first = ("I hold " + ", ".join(held) + " about you, and our conversation." if held else
+             "I hold no contact details, reminders or requests about you, only our conversation.")
+    return Answer(f"{first} Messages in our log lose their text after {retention_days} days. "
+                  "Say \"forget me\" (or send /forget) and I'll delete it all.",
+                  (Button("Forget me", "forget_me"), Button("What can you do?", "help")))
 
 
 # --- wording --------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from actions.people import (
     ValidateInterestForm,
     ValidateReminderForm,
 )
+from actions.small_talk import ActionClarify, ActionSmallTalk
 from npq.db.models import HandoffRequest, Lead, MessageLog, PartnerEnquiry, ReminderSubscription
 from npq.message_log import record_turn
 from tests.action_server.conftest import (
@@ -423,3 +424,31 @@ async def test_the_confirmation_gives_the_reminder_days_the_bot_is_configured_wi
         "NPQSL", "inform", slots={"reminder_programme": "NPQSL"}, sender="chat-days"))
     assert outcome.text.startswith("Done: I'll remind you here 7 and 2 days before NPQSL "
                                    "deadlines.")
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("what do you know about me", "help"),
+    ("what data do you hold on me", "forget_me"),
+    ("what information have you got on me", "nlu_fallback"),
+])
+async def test_asking_what_is_held_counts_it_and_offers_to_forget(
+        database: sessionmaker[Session], text: str, intent: str) -> None:
+    """'what do you know about me' got the menu; 'what data do you hold on me' was asked to
+    confirm deleting everything."""
+    await hold_everything_about(database, "chat-held")
+    action = {"help": ActionSmallTalk(), "forget_me": ActionForgetMe(),
+              "nlu_fallback": ActionClarify()}[intent]
+    outcome = await run(action, tracker(text, intent, sender="chat-held"))
+    assert outcome.text.startswith("I hold 1 contact request, 1 reminder subscription, 1 partner "
+                                   "enquiry, 1 request to talk to a person, 2 messages in our "
+                                   "log about you, and our conversation.")
+    assert "Say \"forget me\"" in outcome.text
+    assert [b["title"] for b in outcome.buttons] == ["Forget me", "What can you do?"]
+    assert rows(database, Lead)  # nothing deleted
+
+
+async def test_asking_what_is_held_with_nothing_held_says_so(
+        database: sessionmaker[Session]) -> None:
+    outcome = await run(ActionSmallTalk(), tracker("what do you know about me", "help",
+                                                   sender="nobody"))
+    assert outcome.text.startswith("I hold no contact details, reminders or requests about you")
