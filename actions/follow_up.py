@@ -36,7 +36,7 @@ from actions.support import (
 )
 from actions.where import answer_where, unread_place_reply
 from npq.answers import Answer
-from npq.funding import parse_setting
+from npq.funding import parse_setting, pp50_stated
 from npq.people import introduced_name
 from npq.profile import read_profile
 
@@ -107,6 +107,8 @@ class ActionFollowUp(Action):
             say(dispatcher, "greet_named", who=name)
             return []
         setting = latest_entity(tracker, "setting") or parse_setting(typed_text(tracker))
+        if setting is None and pp50_stated(typed_text(tracker)) is not None:
+            setting = "school"  # "we're in the top 50% I think": a state school, and its verdict
         # a phase ("a nursery") implies the setting: the funding answer reads the phase slot
         if kind == "setting" and (setting or latest_entity(tracker, "phase")):
             return await reply_about_funding(dispatcher, tracker, asked.get("intent")

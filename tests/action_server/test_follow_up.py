@@ -177,3 +177,14 @@ async def test_no_with_nothing_pending_offers_help_or_goodbye() -> None:
     outcome = await run(ActionFollowUp(), tracker("no thanks", "deny"))
     assert outcome.buttons == [{"title": "What can you do?", "payload": "/help"},
                                {"title": "No, that's all", "payload": "/goodbye"}]
+
+
+async def test_saying_the_school_is_in_the_top_half_answers_where_do_you_work() -> None:
+    """'we're in the top 50% I think' to 'Where do you work?' got 'Sorry, I didn't understand
+    that'."""
+    asked = {"kind": "setting", "intent": "ask_funding", "npq": "NPQSL"}
+    outcome = await run(ActionFollowUp(), tracker(
+        "we're in the top 50% I think", "inform", slots={"npq": "NPQSL", "pending": asked}))
+    assert outcome.text.startswith("NPQSL in spring 2027, for a state-funded school or academy: "
+                                   "funded")
+    assert "as your school is in the top 50%" in outcome.text
