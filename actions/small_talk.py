@@ -36,6 +36,7 @@ from actions.support import (
 from actions.unsure import answer_questions, questions_asked
 from actions.where import answer_where, unread_place_reply
 from npq.intents import PARTNERSHIP
+from npq.network import asks_for_office, load_network, office_answer
 from npq.people import (
     asks_what_is_held,
     contact_details_in,
@@ -100,6 +101,10 @@ class ActionSmallTalk(Action):
         words = (typed_text(tracker) or "").lower()
         if asks_what_is_held(words):  # "what do you know about me?": what is held, and forget
             return await reply_what_is_held(dispatcher, tracker)
+        if intent in ("out_of_scope", "help") and asks_for_office(words):
+            # "what are your office hours?": the office's details, not "I can't help with that"
+            network = await in_session(load_network)
+            return respond(dispatcher, tracker, office_answer(network))
         where = unread_place_reply(tracker) if intent == "out_of_scope" else None
         if where and has_words(where) and not (
                 FED_UP.search(words) or not_latin(words)):

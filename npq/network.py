@@ -7,11 +7,13 @@ provided its value, so a half-imported catalogue never produces a broken link.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from npq.answers import Answer, Button
 from npq.db.models import NetworkSetting
 
 
@@ -49,3 +51,23 @@ def office_contact(network: Network, *, hours: bool = True) -> str:
         return ""
     when = network.get("office_hours") if hours else None
     return " or ".join(parts) + (f" ({when})" if when else "")
+
+
+# "what are your office hours?", "what's your phone number?", "how do I contact you?"
+ASKS_FOR_OFFICE = re.compile(
+    r"\b(your|the) office\b|\b(office|opening) hours\b|\bwhen (are|is) (you|your team|the "
+    r"office) open\b|\byour (phone|telephone|number|email|e mail|address)\b|\bhow (do|can) i "
+    r"(contact|reach|ring|call|email) (you|the team|your team|the office)\b", re.IGNORECASE)
+
+
+def asks_for_office(text: str | None) -> bool:
+    return isinstance(text, str) and ASKS_FOR_OFFICE.search(text[:500]) is not None
+
+
+def office_answer(network: Network) -> Answer:
+    """The office's e-mail, phone and hours, and a person."""
+    contact = office_contact(network)
+    text = (f"You can reach our office at {contact}." if contact else
+            "I don't have the office's contact details, but I can pass a message to our team.")
+    return Answer(text, (Button("Talk to a person", "talk_to_human"),
+                         Button("What can you do?", "help")))

@@ -153,3 +153,14 @@ async def test_an_unsure_question_about_places_on_a_named_programme_is_answered(
                  ("partner_fit_check", 0.1)]))
     assert "Did you mean" not in outcome.text
     assert "Leeds NPQ Hub" in outcome.text and "NPQH" in outcome.text
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("what are the opening hours of your office", "out_of_scope"),
+    ("how do I contact you by phone", "help"),
+])
+async def test_asking_for_the_office_gets_its_details(text: str, intent: str) -> None:
+    """'what are the opening hours of your office' was told 'Sorry, I can't help with that'."""
+    outcome = await run(ActionSmallTalk(), tracker(text, intent))
+    assert outcome.text.startswith("You can reach our office at npq@network-office.example.org "
+                                   "or 0113 496 0000 (")
