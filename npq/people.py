@@ -37,7 +37,9 @@ NAME = re.compile(r"^[^\W\d_]+([ '\u2019.-]+[^\W\d_]+)*\.?$")
 NAME_PREFIX = re.compile(r"^(my name is|my names|i am|im|i'm|it's|its|this is|call me|name)\b"
                          r"[\s:,-]*", re.IGNORECASE)
 NOT_NAMES = frozenset({"yes", "no", "hi", "hello", "skip", "cancel", "stop", "none", "nope",
-                       "anonymous", "test", "ok", "okay"})
+                       "anonymous", "test", "ok", "okay", "asdf", "asdfgh", "qwerty", "xxx",
+                       "abc", "idk", "n a", "na", "testing", "blah", "why", "what", "no thanks",
+                       "not telling", "rather not say", "prefer not to say", "nobody"})
 INTAKE = re.compile(r"^\d{4}[ab]$")
 # An e-mail address or a UK phone number (0 or +44, then 9 or 10 digits in up to three groups,
 # "0113 496 0000") anywhere in a message.

@@ -95,7 +95,7 @@ def test_validate_email_rejects(text: str | None) -> None:
     ("Sam Patel", "Sam Patel"), ("sam patel", "Sam Patel"), ("SAM PATEL", "Sam Patel"),
     ("my name is Siobhán O'Neill-Smith", "Siobhán O'Neill-Smith"), ("I'm Jo", "Jo"),
     ("  Dr. Amara  Okafor ", "Dr. Amara Okafor"), ("it's McKenzie.", "McKenzie"),
-    ("Zoë", "Zoë"),
+    ("Zoë", "Zoë"), ("Peter", "Peter"), ("terry", "Terry"),
 ])
 def test_validate_name_accepts_and_normalises(text: str, name: str) -> None:
     assert validate_name(text) == name
@@ -105,6 +105,7 @@ def test_validate_name_accepts_and_normalises(text: str, name: str) -> None:
     None, "", " ", "x", "yes", "No", "sam@school.org", "R2D2", "🙂🙂", "Sam 🙂",
     "'; DROP TABLE leads;--", "<script>alert(1)</script>", "a" * 4000,
     "one two three four five six seven",
+    "asdf", "qwerty", "idk", "prefer not to say",  # the lead form kept "asdf" as a name
 ])
 def test_validate_name_rejects(text: str | None) -> None:
     assert validate_name(text) is None
