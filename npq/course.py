@@ -29,6 +29,7 @@ from npq.programmes import (
     find_programme,
     programme_answer,
 )
+from npq.recommend import programme_for_subject
 from npq.topics import topic_of
 
 TOPICS = frozenset({"assessment", "qualification", "track_record", "sessions", "provider",
@@ -73,7 +74,13 @@ def programme_info_answer(session: Session, *, today: dt.date, named: str | None
     if topic == "prerequisite" and programme is not None and not programme.is_legacy:
         return prerequisite_answer(programme), code
     if programme is None:
-        return catalogue_answer(session), None
+        pick = programme_for_subject(question)  # "what's the npq for sencos called?"
+        chosen = find_programme(session, pick.code) if pick else None
+        if pick is None or chosen is None:
+            return catalogue_answer(session), None
+        card = programme_answer(chosen)
+        return Answer(f"The NPQ for that is {chosen.code}: {pick.reason}.\n\n{card.text}",
+                      card.buttons), chosen.code
     return programme_answer(programme), code
 
 

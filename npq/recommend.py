@@ -6,6 +6,7 @@ The parsers that read a profile from free text live in npq.profile and are re-ex
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -238,3 +239,28 @@ def _suits(profile: Profile) -> str:
 
 def _maths_pick(phase: str | None) -> Pick:
     return PRIMARY_MATHS if phase is None or phase in PRIMARY_PHASES else OTHER_MATHS
+
+
+# "what's the npq for sendcos called", "do u do npq for maths in secondary": the programme for a
+# kind of person or subject, asked as a question about the programmes
+FOR_SUBJECT = re.compile(r"\b(npqs?|qualifications?|courses?|programmes?|one|anything|something)"
+                         r"( is| are| would be)? (for|in|about|on|aimed at) "
+                         r"(?P<subject>[a-z ]{3,60})")
+PLURALS = {"sencos": "senco", "sendcos": "sendco", "heads": "head", "headteachers": "headteacher",
+           "leaders": "leader", "mentors": "mentor", "deputies": "deputy", "nurseries":
+           "nursery", "principals": "principal", "childminders": "childminder", "teachers":
+           "teacher"}
+
+
+def programme_for_subject(text: str | None) -> Pick | None:
+    """The programme a question asks for by who or what it is for ("the npq for SENCOs"), or
+    None when it names no one and nothing the recommendation can go on."""
+    words = " ".join(re.sub(r"[^a-z ]+", " ", (text or "")[:300].lower()).split())
+    found = FOR_SUBJECT.search(words)
+    if found is None:
+        return None
+    subject = " ".join(PLURALS.get(w, w) for w in found.group("subject").split())
+    role, ambition = parse_role(subject), parse_ambition(subject)
+    if role is None and ambition is None:
+        return None
+    return recommend(Profile(role, parse_phase(text), ambition))

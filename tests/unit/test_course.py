@@ -226,3 +226,26 @@ def test_asking_if_it_can_be_done_part_time_gets_the_time_it_takes(session: Sess
     answer = eligibility_answer(session, today=TODAY, question="can I do it part time")
     assert answer.text.startswith("Most NPQs are ")
     assert "hours a week" in answer.text
+
+
+@pytest.mark.parametrize("question, code, reason", [
+    ("hya wots the npq for sendcos called", "NPQSENCO", "it's the qualification for SENCOs"),
+    ("do u do npq for maths in secondary", "NPQLT",
+     "Leading Primary Mathematics is for primary schools"),
+    ("which npq is for SENCOs", "NPQSENCO", "it's the qualification for SENCOs"),
+    ("is there a course on phonics", "NPQLL", "it's the NPQ about leading literacy"),
+])
+def test_the_programme_asked_for_by_who_or_what_it_is_for(session: Session, question: str,
+                                                          code: str, reason: str) -> None:
+    """These got the list of all ten NPQs."""
+    answer, named = programme_info_answer(session, today=TODAY, named=None, question=question)
+    assert named == code
+    assert answer.text.startswith(f"The NPQ for that is {code}: {reason}")
+    assert f"\n\n{code}: NPQ for" in answer.text
+
+
+@pytest.mark.parametrize("question", ["what npqs are there", "which NPQs do you offer",
+                                      "is there anything for me"])
+def test_the_list_when_no_one_and_nothing_is_named(session: Session, question: str) -> None:
+    answer, named = programme_info_answer(session, today=TODAY, named=None, question=question)
+    assert named is None and answer.text.startswith("There are 10 National Professional")
