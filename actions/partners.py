@@ -19,10 +19,12 @@ from actions.support import (
     in_session,
     respond,
     typed_text,
+    utter,
 )
 from npq.answers import Answer
 from npq.partners import (
     FitAnswers,
+    also_asks_benefits,
     area_from_slot,
     become_partner_answer,
     enquiry_recorded_answer,
@@ -42,8 +44,9 @@ class ActionBecomePartner(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        """How partnership works, step by step."""
-        return respond(dispatcher, tracker, await in_session(become_partner_answer))
+        """How partnership works, step by step (and what partners get, when asked too)."""
+        return await _with_benefits(dispatcher, tracker, await in_session(
+            become_partner_answer, question=typed_text(tracker)))
 
 
 class ActionPartnerRequirements(Action):
@@ -52,9 +55,19 @@ class ActionPartnerRequirements(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        """What a partner needs to have in place."""
-        return respond(dispatcher, tracker, await in_session(
+        """What a partner needs to have in place (and what partners get, when asked too)."""
+        return await _with_benefits(dispatcher, tracker, await in_session(
             partner_requirements_answer, question=typed_text(tracker)))
+
+
+async def _with_benefits(dispatcher: CollectingDispatcher, tracker: Tracker,
+                         answer: Answer) -> list[EventType]:
+    """The answer, then what partners get when the same message asks that too ("what would
+    the commitment look like and what support would we get?")."""
+    if not also_asks_benefits(typed_text(tracker)):
+        return respond(dispatcher, tracker, answer)
+    utter(dispatcher, Answer(answer.text))  # the buttons go under the second answer
+    return respond(dispatcher, tracker, await in_session(partner_benefits_answer))
 
 
 class ActionPartnerBenefits(Action):

@@ -198,7 +198,10 @@ def criterion_question(session: Session, key: str) -> str | None:
         PartnerContent.kind == "criterion", PartnerContent.key == key))
 
 
-def become_partner_answer(session: Session) -> Answer:
+def become_partner_answer(session: Session, question: str | None = None) -> Answer:
+    how_many = how_many_programmes_answer(session, question)
+    if how_many is not None:  # "do partners have to deliver all the NPQs?"
+        return how_many
     steps = _content(session, "step")
     text = _fitted("Becoming a delivery partner, step by step:", [
         [f"{n}. {s.title}: {s.description}" for n, s in enumerate(steps, 1)],
@@ -222,9 +225,36 @@ CRITERION_CUES: tuple[tuple[str, str], ...] = (
 )
 
 
+# "do partners have to deliver all the NPQs?": the step that answers it, by its key
+ALL_PROGRAMMES = re.compile(r"\b(all|every|each|how many|several|lots of)( of)?( the)? (npqs?|"
+                            r"programmes?|courses?|qualifications?)\b")
+# "... and what support would we get?" inside a question about joining or what we look for
+ALSO_ASKS_BENEFITS = re.compile(r"\b(what (support|help|training|money|funding) (would|do|will|"
+                                r"could|might) we (get|receive)|what (do|would|will) we get|"
+                                r"what s in it for (us|the school)|benefits?)\b")
+
+
+def also_asks_benefits(question: str | None) -> bool:
+    return ALSO_ASKS_BENEFITS.search(_words(question)) is not None
+
+
+def how_many_programmes_answer(session: Session, question: str | None) -> Answer | None:
+    """'Do partners have to deliver all the NPQs?': no, new partners often start with one; None
+    when that isn't the question (or staff removed the step)."""
+    if not ALL_PROGRAMMES.search(_words(question)):
+        return None
+    step = next((s for s in _content(session, "step") if s.key == "first_programme"), None)
+    if step is None:
+        return None
+    return Answer(f"Not all at once. {step.description}", _partner_buttons("become_partner"))
+
+
 def partner_requirements_answer(session: Session, question: str | None = None) -> Answer:
     """What we look for; a question about one thing (rooms, facilitators, the area) gets that
-    criterion in full first."""
+    criterion in full first; "do we have to deliver all the NPQs?" gets its answer."""
+    how_many = how_many_programmes_answer(session, question)
+    if how_many is not None:
+        return how_many
     criteria = _content(session, "criterion")
     words = _words(question)
     asked = next((key for key, cue in CRITERION_CUES if words and re.search(cue, words)), None)

@@ -466,3 +466,25 @@ async def test_asking_what_is_missing_in_the_schools_area_gets_the_area_finding(
         "what programmes are missing from npqh", "programme_info",
         [entity("npq", "NPQH")]))  # no school area: a candidate's question
     assert candidate.text.startswith("NPQH: NPQ for Headship")
+
+
+async def test_joining_and_what_we_get_asked_together_are_both_answered() -> None:
+    """The trust asking 'what would the commitment look like and what support would we get?'
+    got the steps only."""
+    outcome = await run(ActionBecomePartner(), tracker(
+        "Good afternoon, I'm the CEO of a 12-school trust in Lincolnshire. We're considering "
+        "becoming an NPQ delivery partner. What would the commitment look like and what support "
+        "would we get?", "become_partner"))
+    first, second = [m["text"] for m in outcome.messages]
+    assert first.startswith("Becoming a delivery partner, step by step:")
+    assert second.startswith("What partners get:")
+    assert outcome.messages[0].get("buttons") in (None, [])
+
+
+@pytest.mark.parametrize("action", [ActionBecomePartner(), ActionPartnerRequirements()])
+async def test_whether_partners_deliver_every_npq_is_answered(action: Any) -> None:
+    """'Do partners have to deliver all the NPQs?' got the list of what we look for."""
+    outcome = await run(action, tracker("Do partners have to deliver all the NPQs?",
+                                        "partner_requirements"))
+    assert outcome.text.startswith("Not all at once. New partners often start by delivering one "
+                                   "programme")
