@@ -13,7 +13,7 @@ features of every featurizer):
       textspeak: true          # embed text-speak as the words it stands for ("wats" -> "whats")
       hide_places: [location, postcode]  # lookup tables / regexes of the training data whose
                                # names and matches the encoder reads as `place_phrase` (places.py)
-      place_phrase: the town
+      place_phrase: the area
       keep_places: [Reading]   # names in those tables that are everyday words: never hidden
 
 Sentence features only (no token sequence): the CRF entity extractor keeps its own features.
@@ -35,13 +35,11 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-
 from rasa.shared.utils.io import dump_obj_as_json_to_file, read_json_file
 
 from rasa_components import encoder
 from rasa_components.places import PlaceMask
 from rasa_components.textspeak import normalise_text
-
 
 PLACES = "places.json"  # {"names": [...], "regexes": [...]}: what training hid
 
@@ -58,7 +56,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
             "threads": 1,  # onnxruntime threads: one message at a time gains nothing from more
             "textspeak": False,  # embed "wats near derby" as "whats near derby" (textspeak.py)
             "hide_places": [],  # lookup tables / regexes whose places the encoder does not see
-            "place_phrase": "the town",  # what it reads instead
+            "place_phrase": "the area",  # what it reads instead
             "keep_places": [],  # names never hidden (everyday words: "reading")
         }
 

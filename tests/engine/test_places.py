@@ -65,7 +65,8 @@ def embedding(featurizer: SentenceEmbeddingFeaturizer, text: str) -> np.ndarray:
 def test_the_trained_places_are_stored_and_hidden_after_loading(tmp_path: Path) -> None:
     storage = LocalModelStorage(tmp_path)
     config = {**SentenceEmbeddingFeaturizer.get_default_config(),
-              "hide_places": ["location", "postcode"], "keep_places": ["reading"]}
+              "hide_places": ["location", "postcode"], "place_phrase": "the town",
+              "keep_places": ["reading"]}
     data = TrainingData(
         lookup_tables=[{"name": "location", "elements": ["Derby", "York", "Reading"]},
                        {"name": "npq", "elements": ["NPQH"]}],
