@@ -14,11 +14,15 @@ from actions.support import (
     ask_next,
     coordinates,
     in_session,
+    latest_entity,
     programme_mentioned,
     remember_place,
     respond,
+    say,
+    typed_text,
 )
 from npq.hubs import find_hub_answer
+from npq.people import introduced_name
 
 
 async def reply_with_hubs(dispatcher: CollectingDispatcher, tracker: Tracker, *,
@@ -46,5 +50,10 @@ class ActionFindHub(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        """Reply with the nearest hubs, or ask where to look."""
+        """Reply with the nearest hubs, or ask where to look; "hello, my name is Chester" read
+        as a hub search is a greeting."""
+        name = introduced_name(typed_text(tracker), latest_entity(tracker, "location"))
+        if name and not any(latest_entity(tracker, e) for e in ("npq", "role", "phase")):
+            say(dispatcher, "greet_named", who=name)
+            return []
         return await reply_with_hubs(dispatcher, tracker)

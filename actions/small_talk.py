@@ -199,6 +199,10 @@ class ActionClarify(Action):
             return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))
         if asks_what_is_held(typed_text(tracker)):  # "what information have you got on me"
             return await reply_what_is_held(dispatcher, tracker)
+        name = introduced_name(typed_text(tracker), latest_entity(tracker, "location"))
+        if name and not any(latest_entity(tracker, e) for e in ("npq", "role", "phase")):
+            say(dispatcher, "greet_named", who=name)  # "Hello, I'm Cornwall", read unsurely
+            return []
         asked = questions_asked(tracker)
         if asked:  # two questions about a named programme in one long message: both answered
             return await answer_questions(dispatcher, tracker, domain, asked)

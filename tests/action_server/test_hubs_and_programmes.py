@@ -241,3 +241,14 @@ async def test_places_left_without_a_place_are_counted_for_the_next_intake() -> 
         "nearest hubs.")
     assert messages[0]["buttons"][0] == {"title": "Hubs near me",
                                          "payload": '/find_hub{"npq": "NPQSENCO"}'}
+
+
+async def test_a_name_read_as_a_hub_search_is_a_greeting() -> None:
+    """'hello my name is Chester' (read as find_hub once places were hidden from the encoder)
+    listed the hubs near Chester."""
+    outcome = await run_action(ActionFindHub(), tracker(
+        "hello my name is Chester", "find_hub", [entity("location", "Chester")]))
+    assert outcome.text.startswith("Hello Chester, nice to meet you!")
+    hubs = await run_action(ActionFindHub(), tracker("hubs near Chester", "find_hub",
+                                                     [entity("location", "Chester")]))
+    assert "nearest hubs" in hubs.text

@@ -164,3 +164,12 @@ async def test_asking_for_the_office_gets_its_details(text: str, intent: str) ->
     outcome = await run(ActionSmallTalk(), tracker(text, intent))
     assert outcome.text.startswith("You can reach our office at npq@network-office.example.org "
                                    "or 0113 496 0000 (")
+
+
+async def test_an_unsure_introduction_is_still_a_greeting() -> None:
+    """With places hidden from the encoder, 'Hello, I'm Cornwall' fell back to 'Did you
+    mean...?'; the name is read as the greeting the message is."""
+    outcome = await run(ActionClarify(), tracker(
+        "Hello, I'm Cornwall", "nlu_fallback", [entity("location", "Cornwall")], confidence=0.5,
+        ranking=[("nlu_fallback", 0.5), ("greet", 0.34), ("find_hub", 0.34)]))
+    assert outcome.text.startswith("Hello Cornwall, nice to meet you! I'm the NPQ assistant.")
