@@ -24,6 +24,7 @@ from actions.people import FORGET_BUTTONS, erase_everything
 from actions.programmes import reply_about_programme
 from actions.small_talk import NOT_UNDERSTOOD_IN_FORM, ActionClarify
 from actions.support import (
+    greets_by_name,
     latest_entity,
     latest_intent,
     pending,
@@ -37,7 +38,6 @@ from actions.support import (
 from actions.where import answer_where, unread_place_reply
 from npq.answers import Answer
 from npq.funding import parse_setting, pp50_stated
-from npq.people import introduced_name
 from npq.profile import read_profile
 
 FUNDING_ACTIONS = frozenset({"action_funding", "action_eligibility"})
@@ -101,11 +101,8 @@ class ActionFollowUp(Action):
                       kind: str | None, asked: dict[str, Any],
                       domain: dict[str, Any]) -> list[EventType]:
         place = latest_entity(tracker, "location") or latest_entity(tracker, "postcode")
-        name = introduced_name(typed_text(tracker), place) if kind != "place" else None
-        if name and not any(latest_entity(tracker, e) for e in ("npq", "role", "phase")):
-            # "Hi, I'm Devon": the writer's name, not the county (nothing asked where)
-            say(dispatcher, "greet_named", who=name)
-            return []
+        if kind != "place" and greets_by_name(dispatcher, tracker):
+            return []  # "Hi, I'm Devon": the writer's name, not the county (nothing asked where)
         setting = latest_entity(tracker, "setting") or parse_setting(typed_text(tracker))
         if setting is None and pp50_stated(typed_text(tracker)) is not None:
             setting = "school"  # "we're in the top 50% I think": a state school, and its verdict

@@ -13,16 +13,13 @@ from actions.places import place_for_answer
 from actions.support import (
     ask_next,
     coordinates,
+    greets_by_name,
     in_session,
-    latest_entity,
     programme_mentioned,
     remember_place,
     respond,
-    say,
-    typed_text,
 )
 from npq.hubs import find_hub_answer
-from npq.people import introduced_name
 
 
 async def reply_with_hubs(dispatcher: CollectingDispatcher, tracker: Tracker, *,
@@ -52,8 +49,6 @@ class ActionFindHub(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         """Reply with the nearest hubs, or ask where to look; "hello, my name is Chester" read
         as a hub search is a greeting."""
-        name = introduced_name(typed_text(tracker), latest_entity(tracker, "location"))
-        if name and not any(latest_entity(tracker, e) for e in ("npq", "role", "phase")):
-            say(dispatcher, "greet_named", who=name)
+        if greets_by_name(dispatcher, tracker):
             return []
         return await reply_with_hubs(dispatcher, tracker)

@@ -24,6 +24,7 @@ from actions.support import (
     ask_next,
     earlier_intents,
     end_form,
+    greets_by_name,
     in_session,
     latest_entity,
     latest_intent,
@@ -40,7 +41,6 @@ from npq.network import asks_for_office, load_network, office_answer
 from npq.people import (
     asks_what_is_held,
     contact_details_in,
-    introduced_name,
 )
 from npq.programmes import unknown_code_answer
 from npq.topics import topic_of
@@ -128,9 +128,8 @@ class ActionSmallTalk(Action):
             # "what's the next step?" after questions about a programme or partnership: how to
             # apply, or how to become a partner (action_how_to_apply tells them apart)
             return await ActionHowToApply().run(dispatcher, tracker, domain)
-        elif intent == "greet" and (name := introduced_name(
-                typed_text(tracker), latest_entity(tracker, "location"))):
-            say(dispatcher, "greet_named", who=name)  # "Hi, I'm Ashford": a name, not a place
+        elif intent == "greet" and greets_by_name(dispatcher, tracker):
+            pass  # "Hi, I'm Ashford": a name, not a place
         else:
             say(dispatcher, intent if intent in REPLIED_BY_NAME else "help")
         return []
@@ -199,9 +198,7 @@ class ActionClarify(Action):
             return await reply_about_programme(dispatcher, tracker, latest_entity(tracker, "npq"))
         if asks_what_is_held(typed_text(tracker)):  # "what information have you got on me"
             return await reply_what_is_held(dispatcher, tracker)
-        name = introduced_name(typed_text(tracker), latest_entity(tracker, "location"))
-        if name and not any(latest_entity(tracker, e) for e in ("npq", "role", "phase")):
-            say(dispatcher, "greet_named", who=name)  # "Hello, I'm Cornwall", read unsurely
+        if greets_by_name(dispatcher, tracker):  # "Hello, I'm Cornwall", read unsurely
             return []
         asked = questions_asked(tracker)
         if asked:  # two questions about a named programme in one long message: both answered

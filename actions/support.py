@@ -25,6 +25,7 @@ from npq.db import make_engine, make_session_factory, session_scope
 from npq.deadlines import also_asks_deadline, deadline_aside
 from npq.funding import also_asks_funding, funding_aside
 from npq.intents import ASKS_SOMETHING_ELSE
+from npq.people import introduced_name
 from npq.settings import Settings
 
 T = TypeVar("T")
@@ -344,3 +345,15 @@ def previous_action(tracker: Tracker) -> str | None:
         elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
             return str(event.get("name"))
     return None
+
+
+def greets_by_name(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """A message that only introduces its writer ("Hi, I'm Devon", "hello my name is Chester"),
+    however the model read it, greeted by that name (a name, not a place); False, and nothing
+    said, for anything else, or when it also names a programme, a role or a phase."""
+    place = latest_entity(tracker, "location") or latest_entity(tracker, "postcode")
+    name = introduced_name(typed_text(tracker), place)
+    if not name or any(latest_entity(tracker, e) for e in ("npq", "role", "phase")):
+        return False
+    say(dispatcher, "greet_named", who=name)
+    return True
