@@ -6,7 +6,6 @@ not meant)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -20,6 +19,7 @@ from actions.deadlines import ActionDeadlines
 from actions.funding import ActionEligibility, ActionFunding
 from actions.hubs import ActionFindHub
 from actions.support import (
+    CORRECTION,
     in_session,
     previous_action,
     reminder_days,
@@ -29,11 +29,6 @@ from actions.support import (
 from npq.answers import Answer
 from npq.people import subscribed_answer, switch_reminder
 
-CORRECTION = re.compile(r"\b(actually|i meant|i mean|meant|instead|make (that|it)|change (it|that)|"
-                        r"switch (it|that)|not that one|wrong one|sorry|same for)\b"
-                        # "what about NPQSL?" / "and for npqlt?": the same question for another
-                        r"|^\W*(and |ok |okay |so |right )?(what|how|wat) about\b"
-                        r"|^\W*and (for |the |what about )?\w*\W*$", re.IGNORECASE)
 # Answers about one programme, given again for the one meant (run here: a FollowupAction to them
 # left Rasa's rules with nothing to predict after it, and its core fallback said "not sure").
 REDONE: dict[str, Action] = {action.name(): action for action in (

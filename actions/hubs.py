@@ -9,15 +9,20 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import clock
+from actions.deadlines import reply_with_deadlines
 from actions.places import place_for_answer
 from actions.support import (
+    CORRECTION,
     ask_next,
     coordinates,
     greets_by_name,
     in_session,
+    latest_entity,
+    previous_action,
     programme_mentioned,
     remember_place,
     respond,
+    typed_text,
 )
 from npq.hubs import find_hub_answer
 
@@ -51,4 +56,9 @@ class ActionFindHub(Action):
         as a hub search is a greeting."""
         if greets_by_name(dispatcher, tracker):
             return []
+        named_place = latest_entity(tracker, "location") or latest_entity(tracker, "postcode")
+        if previous_action(tracker) == "action_deadlines" and latest_entity(tracker, "npq") \
+                and not named_place and CORRECTION.search((typed_text(tracker) or "")[:300]):
+            # "and npqlt?" just after deadlines, read as a hub search: that programme's deadlines
+            return await reply_with_deadlines(dispatcher, tracker)
         return await reply_with_hubs(dispatcher, tracker)

@@ -118,6 +118,15 @@ class AskInFixedWords(Action, ABC):
         return []
 
 
+# A correction of the answer just given, or the same question for another programme: "actually
+# make that NPQSL", "sorry, I meant the SENCO one", "what about NPQSL?", "and npqlt?"
+CORRECTION = re.compile(r"\b(actually|i meant|i mean|meant|instead|make (that|it)|change (it|that)|"
+                        r"switch (it|that)|not that one|wrong one|sorry|same for)\b"
+                        # "what about NPQSL?" / "and for npqlt?": the same question for another
+                        r"|^\W*(and |ok |okay |so |right )?(what|how|wat) about\b"
+                        r"|^\W*and (for |the |what about )?\w*\W*$", re.IGNORECASE)
+
+
 # "I already did NPQSL, can I get funding for NPQH?": the programme done is not the one asked
 DONE_BEFORE = re.compile(r"\b(did|done|completed|finished|passed|failed|have|got|hold|holding|"
                          r"already)\W+(\w+\W+){0,2}$", re.IGNORECASE)

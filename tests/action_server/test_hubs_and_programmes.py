@@ -252,3 +252,19 @@ async def test_a_name_read_as_a_hub_search_is_a_greeting() -> None:
     hubs = await run_action(ActionFindHub(), tracker("hubs near Chester", "find_hub",
                                                      [entity("location", "Chester")]))
     assert "nearest hubs" in hubs.text
+
+
+async def test_and_another_programme_just_after_deadlines_gets_its_deadlines() -> None:
+    """'and npqlt?' after NPQSL's deadlines near Leeds, read as a hub search, listed the hubs."""
+    earlier = [{"event": "user", "text": "what about npqsl",
+                "parse_data": {"intent": {"name": "ask_deadlines"}}},
+               {"event": "action", "name": "action_deadlines"},
+               {"event": "action", "name": "action_listen"}]
+    outcome = await run_action(ActionFindHub(), tracker(
+        "and npqlt?", "find_hub", [entity("npq", "NPQLT")], events=earlier,
+        slots={"place": "Leeds"}))
+    assert outcome.text.startswith("NPQLT deadlines near Leeds:")
+    hubs = await run_action(ActionFindHub(), tracker(
+        "and npqlt near york?", "find_hub", [entity("npq", "NPQLT"), entity("location", "york")],
+        events=earlier))
+    assert "NPQLT deadlines" not in hubs.text  # a place named: the hub search it asks for
